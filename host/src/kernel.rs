@@ -1,0 +1,118 @@
+//! What bpflet needs from the kernel beyond libbpf: a mounted tracefs,
+//! libbpf's log (for verifier messages), and CPU counts.
+
+use std::ffi::CString;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+
+use libbpf_rs::PrintLevel;
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
+
+/// Makes sure tracefs is mounted, since tracepoint attach reads event ids
+/// from it and fails with a bare ENOENT otherwise. Mounts it at
+/// /sys/kernel/tracing when neither usual place has it.
+pub fn ensure_tracefs() -> Result<(), String> {
+    static DONE: Mutex<bool> = Mutex::new(false);
+    let mut done = DONE.lock().unwrap();
+    if *done {
+        return Ok(());
+    }
+    if Path::new(TRACEFS).join("events").is_dir() || Path::new(DEBUGFS_TRACING).join("events").is_dir() {
+        *done = true;
+        return Ok(());
+    }
+    let target = CString::new(TRACEFS).unwrap();
+    let fstype = CString::new("tracefs").unwrap();
+    // SAFETY: all pointers are valid NUL-terminated strings for the call.
+    let rc = unsafe { libc::mount(fstype.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(format!(
+            "tracefs is not mounted and mounting it failed ({err}); run `mount -t tracefs tracefs {TRACEFS}` as root"
+        ));
+    }
+    *done = true;
+    Ok(())
+}
+
+/// Number of possible CPUs: the number of values a per-CPU map holds per key.
+pub fn possible_cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| libbpf_rs::num_possible_cpus().unwrap_or(1).max(1))
+}
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+static CAPTURE: Mutex<String> = Mutex::new(String::new());
+
+fn on_libbpf_print(level: PrintLevel, msg: String) {
+    if VERBOSE.load(Ordering::Relaxed) {
+        eprint!("libbpf: {msg}");
+    }
+    // The verifier log comes at warning level; debug chatter is not kept.
+    if !matches!(level, PrintLevel::Debug) {
+        let mut capture = CAPTURE.lock().unwrap();
+        // Bounded: a verifier log can be megabytes; only its tail matters.
+        if capture.len() > 1 << 20 {
+            let cut = capture.len() - (1 << 19);
+            let cut = (cut..capture.len()).find(|i| capture.is_char_boundary(*i)).unwrap_or(0);
+            capture.drain(..cut);
+        }
+        capture.push_str(&msg);
+    }
+}
+
+/// Routes libbpf's messages through bpflet: captured for error reports,
+/// echoed to stderr when `verbose`.
+pub fn init_libbpf_log(verbose: bool) {
+    static INIT: Once = Once::new();
+    VERBOSE.store(verbose, Ordering::Relaxed);
+    INIT.call_once(|| {
+        libbpf_rs::set_print(Some((PrintLevel::Debug, on_libbpf_print)));
+    });
+}
+
+/// Runs `f` and returns what libbpf printed meanwhile.
+pub fn with_libbpf_log<R>(f: impl FnOnce() -> R) -> (R, String) {
+    CAPTURE.lock().unwrap().clear();
+    let result = f();
+    let log = std::mem::take(&mut *CAPTURE.lock().unwrap());
+    (result, log)
+}
+
+/// The verifier's own words from a captured libbpf log: the lines between
+/// libbpf's load-log markers, last `max_lines` of them; the whole log's tail
+/// when there are no markers.
+pub fn verifier_log_tail(log: &str, max_lines: usize) -> String {
+    let body = match (log.find("-- BEGIN PROG LOAD LOG --"), log.rfind("-- END PROG LOAD LOG --")) {
+        (Some(start), Some(end)) if end > start => {
+            let start = start + log[start..].find('\n').map_or(0, |n| n + 1);
+            &log[start..end]
+        }
+        _ => log,
+    };
+    let lines: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(max_lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_tail_takes_the_marked_block() {
+        let log = "libbpf: prog 'bad': BPF program load failed: Permission denied\n\
+                   libbpf: prog 'bad': -- BEGIN PROG LOAD LOG --\n\
+                   0: (b7) r1 = 0\n1: (61) r0 = *(u32 *)(r1 +0)\nR1 invalid mem access 'scalar'\n\
+                   processed 2 insns\n-- END PROG LOAD LOG --\nlibbpf: failed to load object\n";
+        assert_eq!(verifier_log_tail(log, 2), "R1 invalid mem access 'scalar'\nprocessed 2 insns");
+        assert!(verifier_log_tail(log, 10).starts_with("0: (b7) r1 = 0"));
+    }
+
+    #[test]
+    fn verifier_tail_without_markers_is_the_log_tail() {
+        assert_eq!(verifier_log_tail("a\nb\n\nc\n", 2), "b\nc");
+    }
+}

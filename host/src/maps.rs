@@ -1,0 +1,395 @@
+//! `bpflet:ebpf/maps`: element access on a BPF map through its fd.
+//!
+//! Calls go straight to libbpf's syscall wrappers so the kernel's errno
+//! decides the error case (ENOENT → not-found, EEXIST → already-exists).
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use libbpf_rs::{MapCore, MapHandle};
+use wasmtime::component::Resource;
+
+use crate::bindings::maps::{Entries, MapInfo, MapType, UpdateFlag};
+use crate::types::Error;
+use crate::{kernel, BpfCtxView};
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// A handle on a kernel map; holding it keeps the map alive.
+pub struct BpfMap {
+    handle: MapHandle,
+    info: MapInfo,
+    percpu: bool,
+}
+
+const MAP_TYPES: [MapType; 34] = {
+    use crate::bindings::maps::MapType::*;
+    [
+        Unspec, Hash, Array, ProgArray, PerfEventArray, PercpuHash, PercpuArray, StackTrace, CgroupArray,
+        LruHash, LruPercpuHash, LpmTrie, ArrayOfMaps, HashOfMaps, Devmap, Sockmap, Cpumap, Xskmap, Sockhash,
+        CgroupStorage, ReuseportSockarray, PercpuCgroupStorage, Queue, Stack, SkStorage, DevmapHash,
+        StructOps, Ringbuf, InodeStorage, TaskStorage, BloomFilter, UserRingbuf, CgrpStorage, Arena,
+    ]
+};
+
+/// BPF_MAP_TYPE_* (the WIT enum follows the kernel's order).
+pub fn map_type_from_raw(raw: u32) -> MapType {
+    MAP_TYPES.get(raw as usize).copied().unwrap_or(MapType::Unknown)
+}
+
+fn flag_bits(flag: UpdateFlag) -> u64 {
+    (match flag {
+        UpdateFlag::Any => libbpf_sys::BPF_ANY,
+        UpdateFlag::NoExist => libbpf_sys::BPF_NOEXIST,
+        UpdateFlag::Exist => libbpf_sys::BPF_EXIST,
+    }) as u64
+}
+
+/// libbpf's wrappers return -errno (libbpf 1.0 mode).
+fn check(rc: i32, context: &str) -> Result<()> {
+    if rc < 0 { Err(Error::from_errno(-rc, context)) } else { Ok(()) }
+}
+
+impl BpfMap {
+    pub fn new(handle: MapHandle) -> Result<Self> {
+        let raw_type = handle.map_type() as u32;
+        let mut info = libbpf_sys::bpf_map_info::default();
+        let mut len = std::mem::size_of_val(&info) as u32;
+        // SAFETY: info is a properly sized, writable bpf_map_info.
+        let rc = unsafe { libbpf_sys::bpf_map_get_info_by_fd(handle.as_fd().as_raw_fd(), &mut info, &mut len) };
+        check(rc, "reading map info")?;
+        let name = handle.name().to_string_lossy().into_owned();
+        let percpu = handle.map_type().is_percpu();
+        let info = MapInfo {
+            name,
+            map_type: map_type_from_raw(raw_type),
+            key_size: info.key_size,
+            value_size: info.value_size,
+            max_entries: info.max_entries,
+            map_flags: info.map_flags,
+            id: info.id,
+            possible_cpus: kernel::possible_cpus() as u32,
+        };
+        Ok(BpfMap { handle, info, percpu })
+    }
+
+    pub fn info(&self) -> &MapInfo {
+        &self.info
+    }
+
+    pub fn fd(&self) -> i32 {
+        self.handle.as_fd().as_raw_fd()
+    }
+
+    pub fn is_percpu(&self) -> bool {
+        self.percpu
+    }
+
+    /// Bytes of one element's value as the kernel copies it: per-CPU maps
+    /// hold one 8-byte-aligned slot per possible CPU.
+    pub fn value_buffer_size(&self) -> usize {
+        if self.percpu {
+            (self.info.value_size as usize).next_multiple_of(8) * kernel::possible_cpus()
+        } else {
+            self.info.value_size as usize
+        }
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.len() != self.info.key_size as usize {
+            return Err(Error::invalid_argument(format!(
+                "map {:?} has {}-byte keys, got {} bytes",
+                self.info.name,
+                self.info.key_size,
+                key.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_keys(&self, keys: &[u8]) -> Result<u32> {
+        let size = self.info.key_size as usize;
+        if size == 0 || keys.len() % size != 0 {
+            return Err(Error::invalid_argument(format!(
+                "map {:?} has {size}-byte keys; {} bytes is not a whole number of keys",
+                self.info.name,
+                keys.len()
+            )));
+        }
+        Ok((keys.len() / size) as u32)
+    }
+
+    fn check_value(&self, value: &[u8]) -> Result<()> {
+        if value.len() != self.info.value_size as usize {
+            return Err(Error::invalid_argument(format!(
+                "map {:?} has {}-byte values, got {} bytes",
+                self.info.name,
+                self.info.value_size,
+                value.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn require_percpu(&self, percpu: bool, op: &str) -> Result<()> {
+        if self.percpu != percpu {
+            let hint = if self.percpu { "use the per-CPU call" } else { "it is not a per-CPU map" };
+            return Err(Error::invalid_argument(format!("{op} on map {:?}: {hint}", self.info.name)));
+        }
+        Ok(())
+    }
+
+    /// Queues, stacks and bloom filters have no key; everything else does.
+    fn keyless(&self) -> bool {
+        matches!(self.info.map_type, MapType::Queue | MapType::Stack | MapType::BloomFilter)
+    }
+
+    fn raw_lookup(&self, key: &[u8], out: &mut [u8], context: &str) -> Result<bool> {
+        let key_ptr = if self.keyless() { std::ptr::null() } else { key.as_ptr().cast() };
+        // SAFETY: key has key_size bytes (checked), out has the value size.
+        let rc = unsafe { libbpf_sys::bpf_map_lookup_elem(self.fd(), key_ptr, out.as_mut_ptr().cast()) };
+        match rc {
+            0 => Ok(true),
+            rc if -rc == libc::ENOENT => Ok(false),
+            rc => Err(Error::from_errno(-rc, context)),
+        }
+    }
+
+    pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.require_percpu(false, "lookup")?;
+        if !self.keyless() {
+            self.check_key(key)?;
+        }
+        let mut value = vec![0u8; self.value_buffer_size()];
+        Ok(self.raw_lookup(key, &mut value, "lookup")?.then_some(value))
+    }
+
+    fn raw_update(&self, key: &[u8], value: &[u8], flag: UpdateFlag) -> Result<()> {
+        let key_ptr = if self.keyless() { std::ptr::null() } else { key.as_ptr().cast() };
+        // SAFETY: sizes were checked by the callers.
+        let rc = unsafe { libbpf_sys::bpf_map_update_elem(self.fd(), key_ptr, value.as_ptr().cast(), flag_bits(flag)) };
+        match rc {
+            rc if -rc == libc::EEXIST => Err(Error::AlreadyExists(format!("map {:?}: the key exists (no-exist)", self.info.name))),
+            rc if -rc == libc::ENOENT => Err(Error::not_found(format!("map {:?}: no such key (exist)", self.info.name))),
+            rc => check(rc, &format!("update of map {:?}", self.info.name)),
+        }
+    }
+
+    pub fn update(&self, key: &[u8], value: &[u8], flag: UpdateFlag) -> Result<()> {
+        self.require_percpu(false, "update")?;
+        if !self.keyless() {
+            self.check_key(key)?;
+        }
+        self.check_value(value)?;
+        self.raw_update(key, value, flag)
+    }
+
+    pub fn delete(&self, key: &[u8]) -> Result<()> {
+        self.check_key(key)?;
+        // SAFETY: key has key_size bytes.
+        let rc = unsafe { libbpf_sys::bpf_map_delete_elem(self.fd(), key.as_ptr().cast()) };
+        if -rc == libc::ENOENT {
+            return Err(Error::not_found(format!("map {:?}: no such key", self.info.name)));
+        }
+        check(rc, &format!("delete from map {:?}", self.info.name))
+    }
+
+    pub fn lookup_and_delete(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if !self.keyless() {
+            self.check_key(key)?;
+        }
+        let mut value = vec![0u8; self.value_buffer_size()];
+        let key_ptr = if self.keyless() { std::ptr::null() } else { key.as_ptr().cast() };
+        // SAFETY: sizes as for lookup.
+        let rc = unsafe { libbpf_sys::bpf_map_lookup_and_delete_elem(self.fd(), key_ptr, value.as_mut_ptr().cast()) };
+        match rc {
+            0 => Ok(Some(value)),
+            rc if -rc == libc::ENOENT => Ok(None),
+            rc => Err(Error::from_errno(-rc, &format!("lookup-and-delete on map {:?}", self.info.name))),
+        }
+    }
+
+    pub fn lookup_percpu(&self, key: &[u8]) -> Result<Option<Vec<Vec<u8>>>> {
+        self.require_percpu(true, "lookup-percpu")?;
+        self.check_key(key)?;
+        let mut raw = vec![0u8; self.value_buffer_size()];
+        if !self.raw_lookup(key, &mut raw, "lookup-percpu")? {
+            return Ok(None);
+        }
+        let stride = (self.info.value_size as usize).next_multiple_of(8);
+        Ok(Some(raw.chunks(stride).map(|slot| slot[..self.info.value_size as usize].to_vec()).collect()))
+    }
+
+    pub fn update_percpu(&self, key: &[u8], values: &[Vec<u8>], flag: UpdateFlag) -> Result<()> {
+        self.require_percpu(true, "update-percpu")?;
+        self.check_key(key)?;
+        let cpus = kernel::possible_cpus();
+        if values.len() != cpus {
+            return Err(Error::invalid_argument(format!("{} values given for {cpus} possible CPUs", values.len())));
+        }
+        let stride = (self.info.value_size as usize).next_multiple_of(8);
+        let mut raw = vec![0u8; stride * cpus];
+        for (slot, value) in raw.chunks_mut(stride).zip(values) {
+            self.check_value(value)?;
+            slot[..value.len()].copy_from_slice(value);
+        }
+        self.raw_update(key, &raw, flag)
+    }
+
+    pub fn keys(&self, after: Option<&[u8]>, max: u32) -> Result<Vec<u8>> {
+        let size = self.info.key_size as usize;
+        if let Some(after) = after {
+            self.check_key(after)?;
+        }
+        let mut out = Vec::with_capacity(size * max.min(4096) as usize);
+        let mut prev: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        let mut next = vec![0u8; size];
+        for _ in 0..max {
+            let prev_ptr = prev.as_ref().map_or(std::ptr::null(), |p| p.as_ptr().cast());
+            // SAFETY: prev (if any) and next have key_size bytes.
+            let rc = unsafe { libbpf_sys::bpf_map_get_next_key(self.fd(), prev_ptr, next.as_mut_ptr().cast()) };
+            if -rc == libc::ENOENT {
+                break;
+            }
+            check(rc, &format!("key walk of map {:?}", self.info.name))?;
+            out.extend_from_slice(&next);
+            prev = Some(next.clone());
+        }
+        Ok(out)
+    }
+
+    pub fn lookup_batch(&self, cursor: Option<&[u8]>, max: u32) -> Result<Entries> {
+        let key_size = self.info.key_size as usize;
+        let value_size = self.value_buffer_size();
+        let max = max.max(1);
+        let mut keys = vec![0u8; key_size * max as usize];
+        let mut values = vec![0u8; value_size * max as usize];
+        // The kernel's batch cursor: hash maps use a bucket index (u32),
+        // arrays the key itself; a key-sized u64-aligned buffer fits both.
+        let cursor_size = key_size.max(4).next_multiple_of(8);
+        let mut out_batch = vec![0u8; cursor_size];
+        let in_batch = cursor.map(|c| {
+            let mut buf = vec![0u8; cursor_size];
+            buf[..c.len().min(cursor_size)].copy_from_slice(&c[..c.len().min(cursor_size)]);
+            buf
+        });
+        let mut count = max;
+        let opts = libbpf_sys::bpf_map_batch_opts { sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
+        // SAFETY: buffers hold `max` keys/values and a cursor of cursor_size bytes.
+        let rc = unsafe {
+            libbpf_sys::bpf_map_lookup_batch(
+                self.fd(),
+                in_batch.as_ref().map_or(std::ptr::null_mut(), |b| b.as_ptr() as *mut _),
+                out_batch.as_mut_ptr().cast(),
+                keys.as_mut_ptr().cast(),
+                values.as_mut_ptr().cast(),
+                &mut count,
+                &opts,
+            )
+        };
+        let done = -rc == libc::ENOENT;
+        if rc < 0 && !done {
+            return Err(Error::from_errno(-rc, &format!("batch lookup of map {:?}", self.info.name)));
+        }
+        keys.truncate(key_size * count as usize);
+        values.truncate(value_size * count as usize);
+        Ok(Entries { count, keys, values, next: (!done).then_some(out_batch) })
+    }
+
+    pub fn update_batch(&self, keys: &[u8], values: &[u8], flag: UpdateFlag) -> Result<u32> {
+        let n = self.check_keys(keys)?;
+        if values.len() != n as usize * self.value_buffer_size() {
+            return Err(Error::invalid_argument(format!(
+                "{n} keys need {} bytes of values, got {}",
+                n as usize * self.value_buffer_size(),
+                values.len()
+            )));
+        }
+        let mut count = n;
+        let opts = libbpf_sys::bpf_map_batch_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+            elem_flags: flag_bits(flag),
+            ..Default::default()
+        };
+        // SAFETY: keys and values hold `n` elements each.
+        let rc = unsafe { libbpf_sys::bpf_map_update_batch(self.fd(), keys.as_ptr().cast(), values.as_ptr().cast(), &mut count, &opts) };
+        match rc {
+            rc if -rc == libc::EEXIST => Err(Error::AlreadyExists(format!("map {:?}: a key exists (no-exist)", self.info.name))),
+            rc if -rc == libc::ENOENT => Err(Error::not_found(format!("map {:?}: a key is missing (exist)", self.info.name))),
+            rc => check(rc, &format!("batch update of map {:?}", self.info.name)).map(|()| count),
+        }
+    }
+
+    pub fn delete_batch(&self, keys: &[u8]) -> Result<u32> {
+        let mut count = self.check_keys(keys)?;
+        let opts = libbpf_sys::bpf_map_batch_opts { sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
+        // SAFETY: keys holds `count` keys.
+        let rc = unsafe { libbpf_sys::bpf_map_delete_batch(self.fd(), keys.as_ptr().cast(), &mut count, &opts) };
+        if -rc == libc::ENOENT {
+            return Err(Error::not_found(format!("map {:?}: a key is missing ({count} deleted before it)", self.info.name)));
+        }
+        check(rc, &format!("batch delete of map {:?}", self.info.name)).map(|()| count)
+    }
+
+    pub fn freeze(&self) -> Result<()> {
+        self.handle.freeze().map_err(|e| Error::from_libbpf(&e, &format!("freezing map {:?}", self.info.name)))
+    }
+}
+
+type WasmResult<T> = wasmtime::Result<Result<T>>;
+
+impl crate::bindings::maps::Host for BpfCtxView<'_> {}
+
+impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
+    fn info(&mut self, map: Resource<BpfMap>) -> wasmtime::Result<MapInfo> {
+        Ok(self.table.get(&map)?.info.clone())
+    }
+
+    fn lookup(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<Option<Vec<u8>>> {
+        Ok(self.table.get(&map)?.lookup(&key))
+    }
+
+    fn update(&mut self, map: Resource<BpfMap>, key: Vec<u8>, value: Vec<u8>, flag: UpdateFlag) -> WasmResult<()> {
+        Ok(self.table.get(&map)?.update(&key, &value, flag))
+    }
+
+    fn delete(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<()> {
+        Ok(self.table.get(&map)?.delete(&key))
+    }
+
+    fn lookup_and_delete(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<Option<Vec<u8>>> {
+        Ok(self.table.get(&map)?.lookup_and_delete(&key))
+    }
+
+    fn lookup_percpu(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<Option<Vec<Vec<u8>>>> {
+        Ok(self.table.get(&map)?.lookup_percpu(&key))
+    }
+
+    fn update_percpu(&mut self, map: Resource<BpfMap>, key: Vec<u8>, values: Vec<Vec<u8>>, flag: UpdateFlag) -> WasmResult<()> {
+        Ok(self.table.get(&map)?.update_percpu(&key, &values, flag))
+    }
+
+    fn keys(&mut self, map: Resource<BpfMap>, after: Option<Vec<u8>>, max: u32) -> WasmResult<Vec<u8>> {
+        Ok(self.table.get(&map)?.keys(after.as_deref(), max))
+    }
+
+    fn lookup_batch(&mut self, map: Resource<BpfMap>, cursor: Option<Vec<u8>>, max: u32) -> WasmResult<Entries> {
+        Ok(self.table.get(&map)?.lookup_batch(cursor.as_deref(), max))
+    }
+
+    fn update_batch(&mut self, map: Resource<BpfMap>, keys: Vec<u8>, values: Vec<u8>, flag: UpdateFlag) -> WasmResult<u32> {
+        Ok(self.table.get(&map)?.update_batch(&keys, &values, flag))
+    }
+
+    fn delete_batch(&mut self, map: Resource<BpfMap>, keys: Vec<u8>) -> WasmResult<u32> {
+        Ok(self.table.get(&map)?.delete_batch(&keys))
+    }
+
+    fn freeze(&mut self, map: Resource<BpfMap>) -> WasmResult<()> {
+        Ok(self.table.get(&map)?.freeze())
+    }
+
+    fn drop(&mut self, map: Resource<BpfMap>) -> wasmtime::Result<()> {
+        self.table.delete(map)?;
+        Ok(())
+    }
+}
