@@ -109,14 +109,14 @@ impl BpfObject {
         }
         let (opened, log) = kernel::with_libbpf_log(|| builder.open_memory(elf));
         let opened = opened.map_err(|e| {
-            let detail = kernel::verifier_log_tail(&log, 5);
-            let mut err = Error::from_libbpf(&e, "cannot open BPF object (is it a clang -target bpf ELF?)");
-            if let Error::InvalidArgument(m) | Error::NotFound(m) | Error::Unsupported(m) = &mut err {
-                if !detail.is_empty() {
-                    m.push_str(&format!("\n{detail}"));
-                }
+            // libbpf says why in its log ("elf: ... is not a valid eBPF
+            // object file"); its error code alone (LIBBPF_ERRNO__FORMAT) is opaque.
+            let why = kernel::verifier_log_tail(&log, 3);
+            let why = if why.is_empty() { format!("{e:#}") } else { why.replace("libbpf: ", "") };
+            match Error::from_libbpf(&e, "") {
+                Error::PermissionDenied(m) => Error::PermissionDenied(m),
+                _ => Error::invalid_argument(format!("not a usable BPF ELF object (clang -target bpf output): {why}")),
             }
-            err
         })?;
         let globals = globals_of(&opened);
         Ok(BpfObject { state: State::Open(opened), globals })
@@ -222,13 +222,27 @@ impl BpfObject {
             }
             Err(e) => {
                 let verifier_log = kernel::verifier_log_tail(&log, 30);
-                match Error::from_libbpf(&e, "loading the BPF object") {
-                    Error::PermissionDenied(m) | Error::InvalidArgument(m) | Error::Os(crate::types::OsError { message: m, .. })
-                        if !verifier_log.is_empty() =>
-                    {
-                        Err(Error::LoadFailed(crate::types::LoadFailure { message: m, verifier_log }))
+                // libbpf names the program the kernel refused:
+                // "prog 'bad': BPF program load failed: Permission denied".
+                let failed_line = log
+                    .lines()
+                    .find(|l| l.contains("BPF program load failed"))
+                    .map(|l| l.trim_start_matches("libbpf: ").to_string());
+                match (failed_line, verifier_log.is_empty()) {
+                    (Some(message), false) => {
+                        Err(Error::LoadFailed(crate::types::LoadFailure { message, verifier_log }))
                     }
-                    other => Err(other),
+                    _ => {
+                        let mut err = Error::from_libbpf(&e, "loading the BPF object");
+                        let tail = kernel::verifier_log_tail(&log, 5);
+                        if let Error::InvalidArgument(m) | Error::NotFound(m) | Error::Unsupported(m) | Error::PermissionDenied(m) | Error::Os(crate::types::OsError { message: m, .. }) = &mut err {
+                            if !tail.is_empty() {
+                                m.push('\n');
+                                m.push_str(&tail.replace("libbpf: ", ""));
+                            }
+                        }
+                        Err(err)
+                    }
                 }
             }
         }

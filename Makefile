@@ -1,0 +1,44 @@
+# bpflet: `make demo` and `make test` work on a fresh machine; everything
+# they need is installed by `make setup` (idempotent, quick when done).
+
+SHELL := /bin/bash
+ROOT := $(abspath .)
+# Cargo's build cache lives outside the clone so fresh clones (CI) reuse it.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/bpflet/target
+CARGO ?= cargo
+BPFLET := $(CARGO_TARGET_DIR)/debug/bpflet
+GUEST_OUT := $(ROOT)/target/guests
+RUST_GUESTS := execsnoop syscount conformance burst faults
+
+.PHONY: all setup host bpf guests rust-guests demo test unit e2e clean
+
+all: host guests
+
+setup:
+	@bash scripts/setup.sh
+
+host: setup
+	$(CARGO) build -p bpflet
+
+bpf: setup
+	bash guests/bpf/build.sh
+
+# The host build generates wit/deps (WASI WIT of the wasmtime-wasi in use),
+# which every guest toolchain needs.
+guests: host bpf rust-guests
+
+rust-guests:
+	cd guests/rust && $(CARGO) build --release
+	mkdir -p $(GUEST_OUT)
+	for g in $(RUST_GUESTS); do \
+	  cp $(CARGO_TARGET_DIR)/wasm32-wasip2/release/$$g.wasm $(GUEST_OUT)/rust-$$g.wasm; \
+	done
+
+demo: guests
+	@bash scripts/demo.sh $(BPFLET) $(GUEST_OUT)/rust-execsnoop.wasm
+
+test: guests
+	$(CARGO) test -p bpflet -- --test-threads=1
+
+clean:
+	rm -rf target $(CARGO_TARGET_DIR)

@@ -1,0 +1,1078 @@
+//! conformance: calls every function of the `bpflet:ebpf` WIT, error cases
+//! included, against guests/bpf/conformance.bpf.o and rejected.bpf.o.
+//!
+//! An integration test runs it and greps stdout, so every check prints
+//! exactly one line:
+//!
+//! ```text
+//! ok <check>
+//! ok <check>: <detail>
+//! ok <check>: error <case>: <message>      (an error that was expected)
+//! FAIL <check>: <detail>
+//! ```
+//!
+//! and the last line is `conformance: N passed, M failed`; the exit status
+//! is non-zero when M > 0. `--trigger-pid N` names a process the test makes
+//! call getppid() in a loop; the BPF program reacts to it alone (without
+//! it, to every process).
+//!
+//! It uses the raw bindings on purpose: the point is the WIT, not the SDK's
+//! typed layer (which gets a few checks of its own at the end).
+
+use std::fmt::Display;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::{
+    AttachTarget, BpfObject, Link, LoadOptions, ProgramType, TracepointTarget, UprobeTarget,
+    XdpMode, XdpTarget,
+};
+use bpflet_sdk::bindings::bpflet::ebpf::events::{BufferKind, EventBuffer};
+use bpflet_sdk::bindings::bpflet::ebpf::maps::{BpfMap, MapType, UpdateFlag};
+use bpflet_sdk::bytemuck::{self, Pod, Zeroable};
+use bpflet_sdk::{io, Array, Error, HashMap, PerCpuArray};
+
+/// Written into the `magic` global; every record must carry it back.
+const MAGIC: u64 = 0x6270_666c_6574_2121;
+
+/// How long to wait for the trigger's first records.
+const RECORD_WAIT: Duration = Duration::from_secs(5);
+
+/// `struct conformance_record` of guests/bpf/conformance.h.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Record {
+    magic: u64,
+    hits: u64,
+}
+
+/// Counts and prints check results.
+#[derive(Default)]
+struct Checks {
+    passed: u32,
+    failed: u32,
+}
+
+impl Checks {
+    fn pass(&mut self, name: &str, detail: impl Display) {
+        self.passed += 1;
+        let detail = one_line(detail);
+        if detail.is_empty() {
+            println!("ok {name}");
+        } else {
+            println!("ok {name}: {detail}");
+        }
+    }
+
+    fn fail(&mut self, name: &str, detail: impl Display) {
+        self.failed += 1;
+        println!("FAIL {name}: {}", one_line(detail));
+    }
+
+    /// Passes when `condition` holds; `detail` is printed either way.
+    fn check(&mut self, name: &str, condition: bool, detail: impl Display) {
+        if condition {
+            self.pass(name, detail);
+        } else {
+            self.fail(name, detail);
+        }
+    }
+
+    /// Fails because a call that should have worked returned `error`.
+    fn error(&mut self, name: &str, error: &Error) {
+        self.fail(name, describe(error));
+    }
+
+    /// Passes when the call succeeded, and hands back its value.
+    fn ok<T>(&mut self, name: &str, result: Result<T, Error>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                self.pass(name, "");
+                Some(value)
+            }
+            Err(error) => {
+                self.error(name, &error);
+                None
+            }
+        }
+    }
+
+    /// Passes when the call failed with one of `cases` (any case when
+    /// `cases` is empty).
+    fn err<T>(&mut self, name: &str, result: Result<T, Error>, cases: &[&str]) -> Option<Error> {
+        match result {
+            Ok(_) => {
+                self.fail(
+                    name,
+                    format!("succeeded, expected error {}", expected(cases)),
+                );
+                None
+            }
+            Err(error) if cases.is_empty() || cases.contains(&error.case()) => {
+                self.pass(name, describe(&error));
+                Some(error)
+            }
+            Err(error) => {
+                self.fail(
+                    name,
+                    format!("{}, expected {}", describe(&error), expected(cases)),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// `error <case>: <message>`, the form the test greps for.
+fn describe(error: &Error) -> String {
+    format!("error {}: {}", error.case(), error.message())
+}
+
+fn expected(cases: &[&str]) -> String {
+    if cases.is_empty() {
+        "an error".into()
+    } else {
+        cases.join(" or ")
+    }
+}
+
+/// The test greps line by line: keep every check on one.
+fn one_line(text: impl Display) -> String {
+    text.to_string().trim().replace(['\r', '\n'], " | ")
+}
+
+fn main() -> ExitCode {
+    let trigger = match parse_args() {
+        Ok(trigger) => trigger,
+        Err(message) => {
+            eprintln!("conformance: {message}\nusage: conformance [--trigger-pid PID]");
+            return ExitCode::from(2);
+        }
+    };
+    let mut checks = Checks::default();
+    if let Err(step) = run(&mut checks, trigger) {
+        checks.fail("aborted", format!("cannot go on without {step}"));
+    }
+    println!(
+        "conformance: {} passed, {} failed",
+        checks.passed, checks.failed
+    );
+    if checks.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn parse_args() -> Result<u32, String> {
+    let mut args = std::env::args().skip(1);
+    let mut trigger = 0;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--trigger-pid" => {
+                let value = args.next().ok_or("--trigger-pid needs a value")?;
+                trigger = value
+                    .parse()
+                    .map_err(|_| format!("bad --trigger-pid {value:?}"))?;
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(trigger)
+}
+
+fn options() -> LoadOptions {
+    LoadOptions {
+        btf_path: None,
+        object_name: Some("conformance".into()),
+    }
+}
+
+fn tracepoint(category: &str, name: &str) -> AttachTarget {
+    AttachTarget::Tracepoint(TracepointTarget {
+        category: category.into(),
+        name: name.into(),
+    })
+}
+
+fn key(k: u32) -> [u8; 4] {
+    k.to_ne_bytes()
+}
+
+fn value(v: u64) -> [u8; 8] {
+    v.to_ne_bytes()
+}
+
+fn as_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_ne_bytes(bytes.try_into().ok()?))
+}
+
+/// Runs every check in order. `Err` names a step the rest cannot do without.
+fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
+    // --- open and configure -------------------------------------------
+    c.err(
+        "open-bad-bytes",
+        BpfObject::open(b"this is not an ELF object", &options()),
+        &[],
+    );
+    let object = c
+        .ok(
+            "open",
+            BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options()),
+        )
+        .ok_or("the object")?;
+    c.check("loaded-before-load", !object.loaded(), "loaded() is false");
+
+    check_globals(c, &object);
+    c.ok(
+        "set-global-magic",
+        object.set_global("magic", &value(MAGIC)),
+    );
+    c.ok(
+        "set-global-target-pid",
+        object.set_global("target_pid", &key(trigger)),
+    );
+    c.err(
+        "set-global-wrong-size",
+        object.set_global("magic", &[1, 2]),
+        &["invalid-argument"],
+    );
+    c.err(
+        "set-global-unknown",
+        object.set_global("no_such_global", &key(0)),
+        &["not-found"],
+    );
+    match object.global("magic") {
+        Ok(bytes) => c.check(
+            "global-readback",
+            as_u64(&bytes) == Some(MAGIC),
+            format!("{bytes:02x?}"),
+        ),
+        Err(e) => c.error("global-readback", &e),
+    };
+    c.err(
+        "global-unknown",
+        object.global("no_such_global"),
+        &["not-found"],
+    );
+
+    c.err(
+        "set-autoload-unknown",
+        object.set_autoload("no_such_program", false),
+        &["not-found"],
+    );
+    c.ok("set-autoload", object.set_autoload("raw_enter", false));
+    check_programs(c, &object);
+    check_maps_before_load(c, &object);
+
+    c.err(
+        "attach-before-load",
+        object.attach("on_getppid", &AttachTarget::Auto),
+        &["invalid-state"],
+    );
+    c.err("map-before-load", object.get_map("hash"), &[]);
+
+    // --- load -------------------------------------------------------------
+    c.ok("load", object.load()).ok_or("a loaded object")?;
+    c.check("loaded", object.loaded(), "loaded() is true");
+    c.err(
+        "set-global-after-load",
+        object.set_global("magic", &value(1)),
+        &["invalid-state"],
+    );
+    match object.global("magic") {
+        Ok(bytes) => c.check(
+            "global-rodata-after-load",
+            as_u64(&bytes) == Some(MAGIC),
+            format!("{bytes:02x?}"),
+        ),
+        Err(e) => c.error("global-rodata-after-load", &e),
+    };
+    c.err("map-unknown", object.get_map("nope"), &["not-found"]);
+
+    let open = |name: &str| object.get_map(name);
+    let (hash, array, percpu, ring_map, perf_map) = match (
+        open("hash"),
+        open("array"),
+        open("percpu"),
+        open("ring"),
+        open("perf"),
+    ) {
+        (Ok(h), Ok(a), Ok(p), Ok(r), Ok(f)) => {
+            c.pass("map-open", "hash array percpu ring perf");
+            (h, a, p, r, f)
+        }
+        (h, a, p, r, f) => {
+            let errors: Vec<String> = [h.err(), a.err(), p.err(), r.err(), f.err()]
+                .into_iter()
+                .flatten()
+                .map(|e| describe(&e))
+                .collect();
+            c.fail("map-open", errors.join("; "));
+            return Err("the maps");
+        }
+    };
+
+    // Open the buffers before attaching: a perf buffer loses what is
+    // written while nobody reads.
+    let ring = c
+        .ok("event-buffer-open-ring", EventBuffer::open(&ring_map, None))
+        .ok_or("the ring buffer")?;
+    let perf = c
+        .ok(
+            "event-buffer-open-perf",
+            EventBuffer::open(&perf_map, Some(8)),
+        )
+        .ok_or("the perf buffer")?;
+    c.check(
+        "event-buffer-kind",
+        ring.kind() == BufferKind::Ring && perf.kind() == BufferKind::Perf,
+        format!("ring {:?}, perf {:?}", ring.kind(), perf.kind()),
+    );
+    c.err(
+        "event-buffer-open-hash",
+        EventBuffer::open(&hash, None),
+        &["invalid-argument"],
+    );
+
+    // --- attach -----------------------------------------------------------
+    c.err(
+        "attach-unknown",
+        object.attach("nope", &AttachTarget::Auto),
+        &["not-found"],
+    );
+    let mut links: Vec<Link> = Vec::new();
+    // Auto-attach from the section, then the same tracepoint by name: the
+    // kernel refuses a program twice on one tracepoint, so the first link
+    // goes before the second attach.
+    let auto_link = c.ok("attach-auto", object.attach("on_getppid", &AttachTarget::Auto));
+    c.err(
+        "attach-twice",
+        object.attach("on_getppid", &tracepoint("syscalls", "sys_enter_getppid")),
+        &["already-exists"],
+    );
+    drop(auto_link);
+    let tracepoint_link = c.ok(
+        "attach-tracepoint",
+        object.attach("on_getppid", &tracepoint("syscalls", "sys_enter_getppid")),
+    );
+    links.extend(c.ok(
+        "attach-tp-btf",
+        object.attach("on_switch", &AttachTarget::TpBtf),
+    ));
+    c.err(
+        "attach-missing-tracepoint",
+        object.attach("on_getppid", &tracepoint("nope", "missing")),
+        &["not-found"],
+    );
+    c.err(
+        "attach-not-loaded",
+        object.attach(
+            "raw_enter",
+            &AttachTarget::RawTracepoint("sys_enter".into()),
+        ),
+        &[],
+    );
+    let xdp = |ifname: &str| {
+        AttachTarget::Xdp(XdpTarget {
+            ifname: ifname.into(),
+            mode: XdpMode::Generic,
+        })
+    };
+    links.extend(c.ok("attach-xdp", object.attach("xdp_pass", &xdp("lo"))));
+    c.err(
+        "attach-xdp-missing-interface",
+        object.attach("xdp_pass", &xdp("nope0")),
+        &[],
+    );
+    let uprobe = AttachTarget::Uprobe(UprobeTarget {
+        binary: "/nonexistent".into(),
+        symbol: Some("main".into()),
+        offset: 0,
+        pid: None,
+        retprobe: false,
+    });
+    c.err(
+        "attach-uprobe-missing-binary",
+        object.attach("on_getppid", &uprobe),
+        &[],
+    );
+    c.err(
+        "attach-cgroup-missing",
+        object.attach("on_getppid", &AttachTarget::Cgroup("/nonexistent".into())),
+        &[],
+    );
+
+    if let Some(link) = &tracepoint_link {
+        c.check(
+            "link-program",
+            link.program() == "on_getppid",
+            format!("{:?}", link.program()),
+        );
+        c.check("link-id", link.id() != 0, format!("id {}", link.id()));
+    } else {
+        c.fail("link-program", "no tracepoint link");
+        c.fail("link-id", "no tracepoint link");
+    }
+    let programs: Vec<String> = links
+        .iter()
+        .map(|l| format!("{}#{}", l.program(), l.id()))
+        .collect();
+    c.pass("link-list", programs.join(" "));
+    links.extend(tracepoint_link);
+
+    // --- events -----------------------------------------------------------
+    check_records(c, "ring-record", &ring);
+    check_records(c, "perf-record", &perf);
+    match ring.poll(100, 1) {
+        Ok(batch) => c.check(
+            "event-buffer-max-records",
+            batch.offsets.len() <= 1,
+            format!("{} records for max 1", batch.offsets.len()),
+        ),
+        Err(e) => c.error("event-buffer-max-records", &e),
+    };
+    c.pass(
+        "event-buffer-lost",
+        format!("ring {}, perf {}", ring.lost(), perf.lost()),
+    );
+    {
+        let ring_ready = ring.subscribe();
+        let perf_ready = perf.subscribe();
+        let timer = io::timer(Duration::from_secs(2));
+        let ready = io::poll(&[&ring_ready, &perf_ready, &timer]);
+        c.check(
+            "subscribe-poll",
+            !ready.is_empty() && ready.iter().all(|&i| i < 3),
+            format!("ready {ready:?} of [ring, perf, timer]"),
+        );
+        let started = Instant::now();
+        let ready = io::poll(&[&io::timer(Duration::from_millis(20))]);
+        c.check(
+            "timer-poll",
+            ready == [0],
+            format!("ready {ready:?} after {:?}", started.elapsed()),
+        );
+    }
+
+    match object.global("hits") {
+        Ok(bytes) => {
+            let hits = as_u64(&bytes);
+            c.check(
+                "global-hits",
+                hits.is_some_and(|h| h > 0),
+                format!("hits {hits:?}"),
+            )
+        }
+        Err(e) => c.error("global-hits", &e),
+    };
+    match object.global("seen_pid") {
+        Ok(bytes) => {
+            let seen = <[u8; 4]>::try_from(&bytes[..]).map(u32::from_ne_bytes).ok();
+            let matches = trigger == 0 || seen == Some(trigger);
+            c.check(
+                "global-seen-pid",
+                matches,
+                format!("seen_pid {seen:?}, trigger {trigger}"),
+            )
+        }
+        Err(e) => c.error("global-seen-pid", &e),
+    };
+    match object.global("data_word") {
+        Ok(bytes) => c.check(
+            "global-data",
+            bytes == 7u32.to_ne_bytes(),
+            format!("{bytes:02x?}"),
+        ),
+        Err(e) => c.error("global-data", &e),
+    };
+
+    // --- maps -------------------------------------------------------------
+    check_map_info(c, &hash, "hash", MapType::Hash, 4, 8, Some(64));
+    check_map_info(c, &array, "array", MapType::Array, 4, 8, Some(16));
+    check_map_info(c, &percpu, "percpu", MapType::PercpuArray, 4, 8, Some(4));
+    check_map_info(
+        c,
+        &ring_map,
+        "ring",
+        MapType::Ringbuf,
+        0,
+        0,
+        Some(64 * 1024),
+    );
+    check_map_info(c, &perf_map, "perf", MapType::PerfEventArray, 4, 4, None);
+    check_hash(c, &hash);
+    check_batches(c, &hash);
+    check_array(c, &array);
+    check_percpu(c, &percpu, &hash, trigger);
+    check_typed(c, &object);
+    check_freeze(c, &array);
+    check_rejected(c);
+
+    // --- teardown ---------------------------------------------------------
+    // Dropping the links detaches the programs: `hits` must stand still.
+    drop(links);
+    let before = object.global("hits").ok().as_deref().and_then(as_u64);
+    std::thread::sleep(Duration::from_millis(300));
+    let after = object.global("hits").ok().as_deref().and_then(as_u64);
+    c.check(
+        "links-detached",
+        before.is_some() && before == after,
+        format!("hits {before:?} then {after:?}"),
+    );
+    drop(ring);
+    drop(perf);
+    drop(object);
+    // A map outlives its object while a handle to it lives.
+    match hash.lookup(&key(1)) {
+        Ok(_) => c.pass("map-outlives-object", ""),
+        Err(e) => c.error("map-outlives-object", &e),
+    }
+    drop((hash, array, percpu, ring_map, perf_map));
+    c.pass("drop", "links, buffers, object and maps dropped");
+    Ok(())
+}
+
+fn check_globals(c: &mut Checks, object: &BpfObject) {
+    let globals = object.globals();
+    let expected = [
+        ("target_pid", ".rodata", 4, true),
+        ("magic", ".rodata", 8, true),
+        ("hits", ".bss", 8, false),
+        ("seen_pid", ".bss", 4, false),
+        ("data_word", ".data", 4, false),
+    ];
+    let mut problems = Vec::new();
+    for (name, section, size, read_only) in expected {
+        match globals.iter().find(|g| g.name == name) {
+            None => problems.push(format!("{name} missing")),
+            Some(g) if g.section != section || g.size != size || g.read_only != read_only => {
+                problems.push(format!(
+                    "{name} is {}/{} bytes/read-only {}, expected {section}/{size} bytes/read-only {read_only}",
+                    g.section, g.size, g.read_only
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let listed: Vec<String> = globals
+        .iter()
+        .map(|g| format!("{}@{}", g.name, g.section))
+        .collect();
+    if problems.is_empty() {
+        c.pass("globals", listed.join(" "));
+    } else {
+        c.fail(
+            "globals",
+            format!("{} (listed: {})", problems.join("; "), listed.join(" ")),
+        );
+    }
+}
+
+fn check_programs(c: &mut Checks, object: &BpfObject) {
+    let programs = object.programs();
+    let expected = [
+        (
+            "on_getppid",
+            "tp/syscalls/sys_enter_getppid",
+            ProgramType::Tracepoint,
+            true,
+        ),
+        ("xdp_pass", "xdp", ProgramType::Xdp, true),
+        (
+            "raw_enter",
+            "raw_tp/sys_enter",
+            ProgramType::RawTracepoint,
+            false,
+        ),
+        (
+            "on_switch",
+            "tp_btf/sched_switch",
+            ProgramType::Tracing,
+            true,
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (name, section, program_type, autoload) in expected {
+        match programs.iter().find(|p| p.name == name) {
+            None => problems.push(format!("{name} missing")),
+            Some(p) if p.section != section || p.program_type != program_type || p.autoload != autoload => {
+                problems.push(format!(
+                    "{name} is {}/{:?}/autoload {}, expected {section}/{program_type:?}/autoload {autoload}",
+                    p.section, p.program_type, p.autoload
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let listed: Vec<String> = programs
+        .iter()
+        .map(|p| format!("{}:{}", p.name, p.autoload))
+        .collect();
+    if problems.is_empty() {
+        c.pass("programs", listed.join(" "));
+    } else {
+        c.fail(
+            "programs",
+            format!("{} (listed: {})", problems.join("; "), listed.join(" ")),
+        );
+    }
+}
+
+fn check_maps_before_load(c: &mut Checks, object: &BpfObject) {
+    let maps = object.maps();
+    let expected = [
+        ("hash", MapType::Hash),
+        ("array", MapType::Array),
+        ("percpu", MapType::PercpuArray),
+        ("ring", MapType::Ringbuf),
+        ("perf", MapType::PerfEventArray),
+    ];
+    let problems: Vec<String> = expected
+        .iter()
+        .filter_map(
+            |&(name, map_type)| match maps.iter().find(|m| m.name == name) {
+                None => Some(format!("{name} missing")),
+                Some(m) if m.map_type != map_type => Some(format!("{name} is {:?}", m.map_type)),
+                Some(_) => None,
+            },
+        )
+        .collect();
+    let listed: Vec<&str> = maps.iter().map(|m| m.name.as_str()).collect();
+    if problems.is_empty() {
+        c.pass("maps-before-load", listed.join(" "));
+    } else {
+        c.fail(
+            "maps-before-load",
+            format!("{} (listed: {})", problems.join("; "), listed.join(" ")),
+        );
+    }
+}
+
+/// Waits for the trigger's records in `buffer` and checks the first.
+fn check_records(c: &mut Checks, name: &str, buffer: &EventBuffer) {
+    let started = Instant::now();
+    while started.elapsed() < RECORD_WAIT {
+        let batch = match buffer.poll(200, 0) {
+            Ok(batch) => batch,
+            Err(e) => {
+                c.fail(name, format!("poll: {}", describe(&e)));
+                return;
+            }
+        };
+        let Some(&first) = batch.offsets.first() else {
+            continue;
+        };
+        let end = batch
+            .offsets
+            .get(1)
+            .map_or(batch.data.len(), |&o| o as usize);
+        let bytes = batch.data.get(first as usize..end).unwrap_or_default();
+        // Perf records carry the kernel's padding: read the prefix.
+        let Some(record) = bytes
+            .get(..size_of::<Record>())
+            .map(bytemuck::pod_read_unaligned::<Record>)
+        else {
+            c.fail(
+                name,
+                format!("record of {} bytes, expected at least 16", bytes.len()),
+            );
+            return;
+        };
+        c.check(
+            name,
+            record.magic == MAGIC && record.hits > 0,
+            format!(
+                "{} records, first {} bytes: magic {:#x}, hits {}, after {} ms",
+                batch.offsets.len(),
+                bytes.len(),
+                record.magic,
+                record.hits,
+                started.elapsed().as_millis()
+            ),
+        );
+        return;
+    }
+    c.fail(name, format!("no record within {RECORD_WAIT:?}"));
+}
+
+fn check_map_info(
+    c: &mut Checks,
+    map: &BpfMap,
+    name: &str,
+    map_type: MapType,
+    key_size: u32,
+    value_size: u32,
+    max_entries: Option<u32>,
+) {
+    let info = map.info();
+    let fits = info.name == name
+        && info.map_type == map_type
+        && info.key_size == key_size
+        && info.value_size == value_size
+        && max_entries.is_none_or(|max| info.max_entries == max)
+        && info.max_entries > 0
+        && info.id != 0
+        && info.possible_cpus > 0;
+    c.check(&format!("map-info-{name}"), fits, format!("{info:?}"));
+}
+
+fn check_hash(c: &mut Checks, hash: &BpfMap) {
+    // Key 1 belongs to the BPF program; the guest uses 100 and up.
+    c.ok(
+        "hash-update",
+        hash.update(&key(100), &value(1), UpdateFlag::Any),
+    );
+    let found = hash.lookup(&key(100));
+    c.check(
+        "hash-lookup",
+        matches!(&found, Ok(Some(v)) if as_u64(v) == Some(1)),
+        format!("{found:?}"),
+    );
+    let missing = hash.lookup(&key(999));
+    c.check(
+        "hash-lookup-missing",
+        matches!(missing, Ok(None)),
+        format!("{missing:?}"),
+    );
+    c.err(
+        "hash-update-no-exist-existing",
+        hash.update(&key(100), &value(2), UpdateFlag::NoExist),
+        &["already-exists"],
+    );
+    c.err(
+        "hash-update-exist-missing",
+        hash.update(&key(101), &value(2), UpdateFlag::Exist),
+        &["not-found"],
+    );
+    c.ok(
+        "hash-update-exist",
+        hash.update(&key(100), &value(2), UpdateFlag::Exist),
+    );
+    c.err(
+        "hash-lookup-wrong-key-size",
+        hash.lookup(&[1, 2]),
+        &["invalid-argument"],
+    );
+    c.err(
+        "hash-update-wrong-value-size",
+        hash.update(&key(100), &[1, 2, 3], UpdateFlag::Any),
+        &["invalid-argument"],
+    );
+    c.ok("hash-delete", hash.delete(&key(100)));
+    c.err(
+        "hash-delete-missing",
+        hash.delete(&key(100)),
+        &["not-found"],
+    );
+
+    let _ = hash.update(&key(102), &value(42), UpdateFlag::Any);
+    let taken = hash.lookup_and_delete(&key(102));
+    let gone = hash.lookup(&key(102));
+    c.check(
+        "hash-lookup-and-delete",
+        matches!(&taken, Ok(Some(v)) if as_u64(v) == Some(42)) && matches!(gone, Ok(None)),
+        format!("took {taken:?}, then {gone:?}"),
+    );
+
+    // Walk the keys three at a time so the walk spans several pages.
+    for k in 200..210 {
+        let _ = hash.update(&key(k), &value(u64::from(k)), UpdateFlag::Any);
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    let mut pages = 0;
+    let walk = loop {
+        pages += 1;
+        match hash.keys(after.as_deref(), 3) {
+            Ok(page) if page.len() % 4 != 0 => {
+                break Err(format!("{} bytes of 4-byte keys", page.len()))
+            }
+            Ok(page) => {
+                seen.extend(
+                    page.chunks_exact(4)
+                        .map(|k| u32::from_ne_bytes(k.try_into().unwrap())),
+                );
+                if page.len() < 3 * 4 {
+                    break Ok(());
+                }
+                after = Some(page[page.len() - 4..].to_vec());
+            }
+            Err(e) => break Err(describe(&e)),
+        }
+        if pages > 100 {
+            break Err("walk does not end".into());
+        }
+    };
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    match walk {
+        Ok(()) => c.check(
+            "hash-keys",
+            (200..210).all(|k| seen.contains(&k)) && unique.len() == seen.len(),
+            format!("{} keys in {pages} pages", seen.len()),
+        ),
+        Err(detail) => c.fail("hash-keys", detail),
+    };
+}
+
+fn check_batches(c: &mut Checks, hash: &BpfMap) {
+    let keys: Vec<u8> = (300u32..305).flat_map(u32::to_ne_bytes).collect();
+    let values: Vec<u8> = (300u64..305).flat_map(|k| (k * 10).to_ne_bytes()).collect();
+    match hash.update_batch(&keys, &values, UpdateFlag::Any) {
+        Ok(n) => c.check("hash-update-batch", n == 5, format!("{n} written")),
+        Err(e) => c.error("hash-update-batch", &e),
+    };
+
+    let mut found = std::collections::HashMap::new();
+    let mut cursor: Option<Vec<u8>> = None;
+    let mut pages = 0;
+    let walk = loop {
+        pages += 1;
+        match hash.lookup_batch(cursor.as_deref(), 4) {
+            Ok(page) => {
+                let n = page.count as usize;
+                if page.keys.len() != n * 4 || page.values.len() != n * 8 {
+                    break Err(format!(
+                        "{n} elements in {} key and {} value bytes",
+                        page.keys.len(),
+                        page.values.len()
+                    ));
+                }
+                for (k, v) in page.keys.chunks_exact(4).zip(page.values.chunks_exact(8)) {
+                    found.insert(
+                        u32::from_ne_bytes(k.try_into().unwrap()),
+                        as_u64(v).unwrap_or_default(),
+                    );
+                }
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break Ok(()),
+                }
+            }
+            Err(e) => break Err(describe(&e)),
+        }
+        if pages > 100 {
+            break Err("walk does not end".into());
+        }
+    };
+    match walk {
+        Ok(()) => c.check(
+            "hash-lookup-batch",
+            (300u32..305).all(|k| found.get(&k) == Some(&(u64::from(k) * 10))),
+            format!("{} elements in {pages} pages", found.len()),
+        ),
+        Err(detail) => c.fail("hash-lookup-batch", detail),
+    };
+
+    match hash.delete_batch(&keys) {
+        Ok(n) => {
+            let gone = matches!(hash.lookup(&key(300)), Ok(None));
+            c.check(
+                "hash-delete-batch",
+                n == 5 && gone,
+                format!("{n} deleted, key 300 gone: {gone}"),
+            )
+        }
+        Err(e) => c.error("hash-delete-batch", &e),
+    };
+}
+
+fn check_array(c: &mut Checks, array: &BpfMap) {
+    c.ok(
+        "array-update",
+        array.update(&key(3), &value(33), UpdateFlag::Any),
+    );
+    let found = array.lookup(&key(3));
+    c.check(
+        "array-lookup",
+        matches!(&found, Ok(Some(v)) if as_u64(v) == Some(33)),
+        format!("{found:?}"),
+    );
+    // The kernel says ENOENT; as `none` or as not-found, both are fair.
+    match array.lookup(&key(16)) {
+        Ok(None) => c.pass("array-lookup-out-of-range", "none"),
+        Ok(Some(v)) => c.fail("array-lookup-out-of-range", format!("found {v:?}")),
+        Err(e) if matches!(e, Error::NotFound(_) | Error::InvalidArgument(_)) => {
+            c.pass("array-lookup-out-of-range", describe(&e))
+        }
+        Err(e) => c.error("array-lookup-out-of-range", &e),
+    }
+    c.err("array-delete", array.delete(&key(3)), &[]);
+}
+
+fn check_percpu(c: &mut Checks, percpu: &BpfMap, hash: &BpfMap, trigger: u32) {
+    let cpus = percpu.info().possible_cpus as usize;
+    match percpu.lookup_percpu(&key(0)) {
+        Ok(Some(values)) => {
+            let fits = values.len() == cpus && values.iter().all(|v| v.len() == 8);
+            c.check(
+                "percpu-values",
+                fits,
+                format!("{} values for {cpus} cpus", values.len()),
+            );
+            let sum: u64 = values.iter().filter_map(|v| as_u64(v)).sum();
+            c.check(
+                "percpu-sum",
+                fits && (trigger == 0 || sum > 0),
+                format!("percpu[0] sums to {sum}"),
+            );
+        }
+        other => {
+            c.fail("percpu-values", format!("{other:?}"));
+            c.fail("percpu-sum", "no per-CPU values");
+        }
+    }
+
+    let written: Vec<Vec<u8>> = (0..cpus as u64)
+        .map(|cpu| value(cpu + 1).to_vec())
+        .collect();
+    c.ok(
+        "percpu-update",
+        percpu.update_percpu(&key(1), &written, UpdateFlag::Any),
+    );
+    let read = percpu.lookup_percpu(&key(1));
+    c.check(
+        "percpu-readback",
+        matches!(&read, Ok(Some(values)) if *values == written),
+        format!(
+            "{} values",
+            read.as_ref().map_or(0, |v| v.as_ref().map_or(0, Vec::len))
+        ),
+    );
+    let wrong_count: Vec<Vec<u8>> = vec![value(0).to_vec(); cpus + 1];
+    c.err(
+        "percpu-update-wrong-count",
+        percpu.update_percpu(&key(1), &wrong_count, UpdateFlag::Any),
+        &["invalid-argument"],
+    );
+    c.err(
+        "lookup-percpu-non-percpu",
+        hash.lookup_percpu(&key(1)),
+        &["invalid-argument"],
+    );
+    c.err(
+        "update-percpu-non-percpu",
+        hash.update_percpu(&key(1), &written, UpdateFlag::Any),
+        &["invalid-argument"],
+    );
+}
+
+/// The SDK's typed maps, over the same kernel maps.
+fn check_typed(c: &mut Checks, object: &BpfObject) {
+    match object
+        .get_map("hash")
+        .and_then(HashMap::<u32, u64>::try_from)
+    {
+        Ok(map) => {
+            let result = (|| {
+                map.insert(&400, &4)?;
+                let got = map.get(&400)?;
+                let in_keys = map.keys().collect::<Result<Vec<_>, _>>()?.contains(&400);
+                let in_iter = map
+                    .iter()
+                    .collect::<Result<Vec<_>, _>>()?
+                    .contains(&(400, 4));
+                map.remove(&400)?;
+                let gone = map.get(&400)?.is_none();
+                Ok::<_, Error>(got == Some(4) && in_keys && in_iter && gone)
+            })();
+            match result {
+                Ok(fine) => c.check("typed-hash", fine, "insert, get, keys, iter, remove"),
+                Err(e) => c.error("typed-hash", &e),
+            };
+        }
+        Err(e) => c.error("typed-hash", &e),
+    }
+    c.err(
+        "typed-wrong-size",
+        object
+            .get_map("hash")
+            .and_then(HashMap::<u64, u64>::try_from),
+        &["invalid-argument"],
+    );
+    c.err(
+        "typed-wrong-type",
+        object.get_map("hash").and_then(Array::<u64>::try_from),
+        &["invalid-argument"],
+    );
+    match object.get_map("array").and_then(Array::<u64>::try_from) {
+        Ok(array) => {
+            let set = array.set(5, &55).and_then(|()| array.get(5));
+            c.check("typed-array", matches!(set, Ok(55)), format!("{set:?}"));
+            c.err(
+                "typed-array-out-of-range",
+                array.get(array.len()),
+                &["not-found"],
+            );
+        }
+        Err(e) => {
+            c.error("typed-array", &e);
+            c.error("typed-array-out-of-range", &e);
+        }
+    }
+    match object
+        .get_map("percpu")
+        .and_then(PerCpuArray::<u64>::try_from)
+    {
+        Ok(percpu) => {
+            let cpus = percpu.info().possible_cpus as usize;
+            let got = percpu.get(0);
+            c.check(
+                "typed-percpu-array",
+                got.as_ref().is_ok_and(|v| v.len() == cpus),
+                format!(
+                    "{} values for {cpus} cpus",
+                    got.as_ref().map_or(0, Vec::len)
+                ),
+            );
+        }
+        Err(e) => c.error("typed-percpu-array", &e),
+    }
+}
+
+fn check_freeze(c: &mut Checks, array: &BpfMap) {
+    c.ok("freeze", array.freeze());
+    c.err(
+        "update-after-freeze",
+        array.update(&key(3), &value(34), UpdateFlag::Any),
+        &["permission-denied", "os"],
+    );
+    let found = array.lookup(&key(3));
+    c.check(
+        "lookup-after-freeze",
+        matches!(&found, Ok(Some(v)) if as_u64(v) == Some(33)),
+        format!("{found:?}"),
+    );
+}
+
+fn check_rejected(c: &mut Checks) {
+    let Some(rejected) = c.ok(
+        "open-rejected",
+        BpfObject::open(bpflet_sdk::include_bpf!("rejected"), &options()),
+    ) else {
+        c.fail("load-rejected", "not opened");
+        c.fail("verifier-log", "not opened");
+        return;
+    };
+    match c.err("load-rejected", rejected.load(), &["load-failed"]) {
+        Some(Error::LoadFailed(failure)) => {
+            let last = failure
+                .verifier_log
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty());
+            match last {
+                Some(line) => c.pass("verifier-log", line),
+                None => c.fail("verifier-log", "empty"),
+            }
+        }
+        _ => c.fail("verifier-log", "no load-failed error"),
+    }
+    c.check(
+        "loaded-after-rejection",
+        !rejected.loaded(),
+        format!("loaded() is {}", rejected.loaded()),
+    );
+}

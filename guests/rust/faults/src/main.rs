@@ -1,0 +1,36 @@
+//! faults: loads execsnoop.bpf.o, attaches it, opens its ring buffer, then
+//! ends the way its one argument says, so tests can check that bpflet
+//! cleans up after every kind of ending:
+//!
+//! - `ok`: returns normally (exit 0)
+//! - `error`: returns an error from main (exit 1)
+//! - `exit N`: calls exit(N)
+//! - `trap`: panics, which traps the component
+//! - `spin`: loops in wasm code forever (stopped by a signal)
+//! - `block`: waits in a host call forever (stopped by a signal)
+
+use bpflet_sdk::{include_bpf, EventBuffer, Object};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let how: Vec<String> = std::env::args().skip(1).collect();
+    let obj = Object::open(include_bpf!("execsnoop"))?.load()?;
+    let _links = obj.attach_all()?;
+    let events = EventBuffer::open(&obj.map("events")?)?;
+    println!("attached");
+    match how.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["ok"] => Ok(()),
+        ["error"] => Err("failing on purpose".into()),
+        ["exit", code] => std::process::exit(code.parse()?),
+        ["trap"] => panic!("trapping on purpose"),
+        ["spin"] => {
+            let mut n = 0u64;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        ["block"] => loop {
+            events.poll(60_000, 1)?;
+        },
+        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block, got {how:?}").into()),
+    }
+}

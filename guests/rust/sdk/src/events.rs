@@ -1,0 +1,181 @@
+//! Ring buffers and perf buffers.
+
+use core::marker::PhantomData;
+use std::borrow::Cow;
+
+use bytemuck::AnyBitPattern;
+
+use crate::bindings::bpflet::ebpf::events as wit;
+use crate::bindings::wasi::io::poll::Pollable;
+use crate::{BpfMap, BufferKind, Error, Result};
+
+/// A ring buffer (`BPF_MAP_TYPE_RINGBUF`) or perf buffer
+/// (`BPF_MAP_TYPE_PERF_EVENT_ARRAY`) opened for reading.
+///
+/// Open it before attaching the programs that write to it: a perf buffer
+/// drops what is written while no reader is open (a ring buffer keeps it).
+pub struct EventBuffer {
+    raw: wit::EventBuffer,
+}
+
+impl EventBuffer {
+    /// Opens `map`, a ring or perf buffer; other map types are
+    /// `invalid-argument`. Perf buffers get the host's default size.
+    pub fn open(map: &BpfMap) -> Result<Self> {
+        Self::open_with_pages(map, None)
+    }
+
+    /// Opens `map` with `pages_per_cpu` pages per CPU for a perf buffer
+    /// (ignored for a ring buffer, whose size the BPF side fixes).
+    pub fn open_with_pages(map: &BpfMap, pages_per_cpu: Option<u32>) -> Result<Self> {
+        wit::EventBuffer::open(map, pages_per_cpu).map(|raw| Self { raw })
+    }
+
+    /// Ring or perf.
+    pub fn kind(&self) -> BufferKind {
+        self.raw.kind()
+    }
+
+    /// Waits up to `timeout_ms` for records and returns at most
+    /// `max_records` of them (0: all that are waiting). An empty batch means
+    /// the time ran out.
+    pub fn poll(&self, timeout_ms: u32, max_records: u32) -> Result<Batch> {
+        Batch::new(self.raw.poll(timeout_ms, max_records)?)
+    }
+
+    /// Records the kernel dropped since the buffer was opened.
+    pub fn lost(&self) -> u64 {
+        self.raw.lost()
+    }
+
+    /// Ready when records are waiting: pass it to [`crate::io::poll`] to wait
+    /// on this buffer together with others and with timers.
+    pub fn subscribe(&self) -> Pollable {
+        self.raw.subscribe()
+    }
+
+    /// The underlying binding.
+    pub fn raw(&self) -> &wit::EventBuffer {
+        &self.raw
+    }
+}
+
+/// The records one [`EventBuffer::poll`] returned.
+///
+/// All records live back to back in one `Vec<u8>` (one allocation and one
+/// copy per poll, not one per record), so a record is a `&[u8]` into it with
+/// no alignment guarantee: [`Batch::records`] borrows a `&T` where the bytes
+/// happen to be aligned and copies the record where they are not.
+pub struct Batch {
+    raw: wit::Batch,
+}
+
+impl Batch {
+    /// Checks the offsets once so that reading records never panics.
+    fn new(raw: wit::Batch) -> Result<Self> {
+        let len = raw.data.len();
+        let mut previous = 0usize;
+        for &offset in &raw.offsets {
+            let offset = offset as usize;
+            if offset < previous || offset > len {
+                return Err(Error::invalid(format!(
+                    "host sent record offset {offset} after {previous} in a batch of {len} bytes"
+                )));
+            }
+            previous = offset;
+        }
+        Ok(Self { raw })
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.raw.offsets.len()
+    }
+
+    /// Whether the poll timed out without records.
+    pub fn is_empty(&self) -> bool {
+        self.raw.offsets.is_empty()
+    }
+
+    /// Records the kernel dropped since the previous poll (perf buffers only;
+    /// a ring buffer drops at the producer, where the reserve fails).
+    pub fn lost(&self) -> u64 {
+        self.raw.lost
+    }
+
+    /// Record `index` as bytes.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        let start = *self.raw.offsets.get(index)? as usize;
+        let end = self
+            .raw
+            .offsets
+            .get(index + 1)
+            .map_or(self.raw.data.len(), |&end| end as usize);
+        Some(&self.raw.data[start..end])
+    }
+
+    /// The records as bytes, in the order the kernel produced them.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        // `new` checked the offsets, so every index is in range.
+        (0..self.len()).map(|index| self.get(index).unwrap_or_default())
+    }
+
+    /// The records as `T`, the struct the BPF program writes:
+    /// `for event in batch.records::<Event>()? { ... }`.
+    ///
+    /// A record may be longer than `T`: perf buffers pad every sample to a
+    /// multiple of 8 bytes (counting a 4-byte header), so `T` is read from
+    /// the start of the record. A record shorter than `T` means `T` is not
+    /// what the program writes: that is an `invalid-argument` error for the
+    /// whole batch, checked here so the iteration itself cannot fail.
+    pub fn records<T: AnyBitPattern>(&self) -> Result<Records<'_, T>> {
+        let size = core::mem::size_of::<T>();
+        if let Some(short) = self.iter().find(|record| record.len() < size) {
+            return Err(Error::invalid(format!(
+                "record of {} bytes is shorter than {} ({size} bytes)",
+                short.len(),
+                core::any::type_name::<T>()
+            )));
+        }
+        Ok(Records {
+            batch: self,
+            index: 0,
+            _record: PhantomData,
+        })
+    }
+
+    /// The packed record bytes and the start offset of each record.
+    pub fn as_parts(&self) -> (&[u8], &[u32]) {
+        (&self.raw.data, &self.raw.offsets)
+    }
+}
+
+/// The records of a [`Batch`] as `T`; see [`Batch::records`].
+pub struct Records<'a, T> {
+    batch: &'a Batch,
+    index: usize,
+    _record: PhantomData<fn() -> T>,
+}
+
+impl<'a, T: AnyBitPattern> Iterator for Records<'a, T> {
+    /// Borrowed when the record is aligned for `T`, copied when it is not.
+    type Item = Cow<'a, T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let record = self.batch.get(self.index)?;
+        self.index += 1;
+        // `Batch::records` checked that every record holds a `T`.
+        let bytes = &record[..core::mem::size_of::<T>()];
+        Some(match bytemuck::try_from_bytes(bytes) {
+            Ok(record) => Cow::Borrowed(record),
+            Err(_) => Cow::Owned(bytemuck::pod_read_unaligned(bytes)),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.batch.len() - self.index;
+        (left, Some(left))
+    }
+}
+
+impl<T: AnyBitPattern> ExactSizeIterator for Records<'_, T> {}

@@ -1,0 +1,518 @@
+//! Typed views of BPF maps.
+//!
+//! Each wrapper is built from an untyped [`BpfMap`] (`TryFrom` or `new`),
+//! which checks once that the map's type, key size and value size fit the
+//! Rust types, so the calls afterwards cannot send the kernel a wrong-sized
+//! key. Keys and values are [`Pod`]: plain data whose bytes are exactly
+//! what the BPF program reads and writes (use `#[repr(C)]` structs).
+
+use core::marker::PhantomData;
+use core::mem::size_of;
+
+use bytemuck::Pod;
+
+use crate::bindings::bpflet::ebpf::maps::Entries;
+use crate::{BpfMap, Error, MapInfo, MapType, Result, UpdateFlag};
+
+/// Elements fetched per host call when walking a map: large enough that the
+/// boundary crossing is amortised, small enough to keep pages cheap.
+const PAGE: u32 = 256;
+
+/// Checks `map` against the wrapper's expectations and returns its info.
+/// Arrays are checked with `K = u32`, their index.
+fn check<K, V>(map: &BpfMap, wrapper: &str, types: &[MapType]) -> Result<MapInfo> {
+    let info = map.info();
+    if !types.contains(&info.map_type) {
+        return Err(Error::invalid(format!(
+            "map {:?} is {:?}, not a map {wrapper} can view (one of {types:?})",
+            info.name, info.map_type
+        )));
+    }
+    let key_size = size_of::<K>();
+    if info.key_size as usize != key_size {
+        return Err(Error::invalid(format!(
+            "map {:?} has {}-byte keys, {} are {key_size} bytes",
+            info.name,
+            info.key_size,
+            core::any::type_name::<K>()
+        )));
+    }
+    if info.value_size as usize != size_of::<V>() {
+        return Err(Error::invalid(format!(
+            "map {:?} has {}-byte values, {} is {} bytes",
+            info.name,
+            info.value_size,
+            core::any::type_name::<V>(),
+            size_of::<V>()
+        )));
+    }
+    Ok(info)
+}
+
+/// Reads a `T` from bytes the host returned, which must be exactly its size.
+fn read<T: Pod>(bytes: &[u8]) -> Result<T> {
+    bytemuck::try_pod_read_unaligned(bytes).map_err(|_| {
+        Error::invalid(format!(
+            "host returned {} bytes for {} ({} bytes)",
+            bytes.len(),
+            core::any::type_name::<T>(),
+            size_of::<T>()
+        ))
+    })
+}
+
+/// Reads one value per CPU. Each CPU's value comes as its own list, exactly
+/// the map's value size.
+fn read_per_cpu<V: Pod>(values: Vec<Vec<u8>>) -> Result<Vec<V>> {
+    values.iter().map(|v| read(v)).collect()
+}
+
+/// Reads the per-CPU values of one element of a batch page, `cpus` values
+/// back to back. The kernel pads each CPU's value to 8 bytes in batches, so
+/// the stride comes from the page itself and `V` is read from its start.
+fn read_per_cpu_packed<V: Pod>(bytes: &[u8], cpus: usize) -> Result<Vec<V>> {
+    if cpus == 0 || !bytes.len().is_multiple_of(cpus) || bytes.len() / cpus < size_of::<V>() {
+        return Err(Error::invalid(format!(
+            "host returned {} bytes for {cpus} per-CPU values of {} bytes",
+            bytes.len(),
+            size_of::<V>()
+        )));
+    }
+    bytes
+        .chunks_exact(bytes.len() / cpus)
+        .map(|chunk| read(&chunk[..size_of::<V>()]))
+        .collect()
+}
+
+/// Accessors every typed map has; a macro because the wrappers share no trait.
+macro_rules! common {
+    () => {
+        /// The untyped map, for calls the wrapper does not offer.
+        pub fn map(&self) -> &BpfMap {
+            &self.map
+        }
+
+        /// Gives back the untyped map.
+        pub fn into_inner(self) -> BpfMap {
+            self.map
+        }
+
+        /// The map's info as it was when the wrapper was built.
+        pub fn info(&self) -> &MapInfo {
+            &self.info
+        }
+    };
+}
+
+/// A `BPF_MAP_TYPE_HASH` or `BPF_MAP_TYPE_LRU_HASH` map with keys `K` and
+/// values `V`.
+pub struct HashMap<K, V> {
+    map: BpfMap,
+    info: MapInfo,
+    _types: PhantomData<fn(K) -> V>,
+}
+
+impl<K: Pod, V: Pod> HashMap<K, V> {
+    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    pub fn new(map: BpfMap) -> Result<Self> {
+        let info = check::<K, V>(&map, "HashMap", &[MapType::Hash, MapType::LruHash])?;
+        Ok(Self {
+            map,
+            info,
+            _types: PhantomData,
+        })
+    }
+
+    /// The value under `key`, if any.
+    pub fn get(&self, key: &K) -> Result<Option<V>> {
+        self.map
+            .lookup(bytemuck::bytes_of(key))?
+            .map(|v| read(&v))
+            .transpose()
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub fn insert(&self, key: &K, value: &V) -> Result<()> {
+        self.update(key, value, UpdateFlag::Any)
+    }
+
+    /// Stores `value` under `key`; `flag` says whether the key must be new
+    /// (`already-exists` otherwise) or present (`not-found` otherwise).
+    pub fn update(&self, key: &K, value: &V, flag: UpdateFlag) -> Result<()> {
+        self.map
+            .update(bytemuck::bytes_of(key), bytemuck::bytes_of(value), flag)
+    }
+
+    /// Removes `key`; `not-found` when it was absent.
+    pub fn remove(&self, key: &K) -> Result<()> {
+        self.map.delete(bytemuck::bytes_of(key))
+    }
+
+    /// The keys, fetched in pages. A hash map walk is not a snapshot: keys
+    /// added or removed meanwhile may or may not show up.
+    pub fn keys(&self) -> Keys<'_, K> {
+        Keys::new(&self.map)
+    }
+
+    /// The elements, fetched a page at a time with one kernel batch lookup
+    /// per page. Like [`keys`](Self::keys), not a snapshot.
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter::new(&self.map, |bytes, _| read(bytes), 1)
+    }
+
+    common!();
+}
+
+impl<K: Pod, V: Pod> TryFrom<BpfMap> for HashMap<K, V> {
+    type Error = Error;
+
+    fn try_from(map: BpfMap) -> Result<Self> {
+        Self::new(map)
+    }
+}
+
+/// A `BPF_MAP_TYPE_PERCPU_HASH` or `BPF_MAP_TYPE_LRU_PERCPU_HASH` map: every
+/// key holds one `V` per possible CPU, which BPF programs update without
+/// atomics. Sum (or otherwise merge) them in user space.
+pub struct PerCpuHashMap<K, V> {
+    map: BpfMap,
+    info: MapInfo,
+    _types: PhantomData<fn(K) -> V>,
+}
+
+impl<K: Pod, V: Pod> PerCpuHashMap<K, V> {
+    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    pub fn new(map: BpfMap) -> Result<Self> {
+        let types = [MapType::PercpuHash, MapType::LruPercpuHash];
+        let info = check::<K, V>(&map, "PerCpuHashMap", &types)?;
+        Ok(Self {
+            map,
+            info,
+            _types: PhantomData,
+        })
+    }
+
+    /// The values under `key`, one per possible CPU, if any.
+    pub fn get(&self, key: &K) -> Result<Option<Vec<V>>> {
+        self.map
+            .lookup_percpu(bytemuck::bytes_of(key))?
+            .map(read_per_cpu)
+            .transpose()
+    }
+
+    /// Stores one value per possible CPU under `key`
+    /// ([`MapInfo::possible_cpus`] of them).
+    pub fn insert(&self, key: &K, values: &[V], flag: UpdateFlag) -> Result<()> {
+        let values: Vec<Vec<u8>> = values
+            .iter()
+            .map(|v| bytemuck::bytes_of(v).to_vec())
+            .collect();
+        self.map
+            .update_percpu(bytemuck::bytes_of(key), &values, flag)
+    }
+
+    /// Removes `key`; `not-found` when it was absent.
+    pub fn remove(&self, key: &K) -> Result<()> {
+        self.map.delete(bytemuck::bytes_of(key))
+    }
+
+    /// The keys, fetched in pages; not a snapshot.
+    pub fn keys(&self) -> Keys<'_, K> {
+        Keys::new(&self.map)
+    }
+
+    /// The elements with their per-CPU values, one kernel batch lookup per
+    /// page; not a snapshot.
+    pub fn iter(&self) -> Iter<'_, K, Vec<V>> {
+        Iter::new(
+            &self.map,
+            read_per_cpu_packed,
+            self.info.possible_cpus as usize,
+        )
+    }
+
+    common!();
+}
+
+impl<K: Pod, V: Pod> TryFrom<BpfMap> for PerCpuHashMap<K, V> {
+    type Error = Error;
+
+    fn try_from(map: BpfMap) -> Result<Self> {
+        Self::new(map)
+    }
+}
+
+/// A `BPF_MAP_TYPE_ARRAY`: `max_entries` values `V`, indexed from 0, all of
+/// which always exist (zeroed until written).
+pub struct Array<V> {
+    map: BpfMap,
+    info: MapInfo,
+    _types: PhantomData<fn() -> V>,
+}
+
+impl<V: Pod> Array<V> {
+    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    pub fn new(map: BpfMap) -> Result<Self> {
+        let info = check::<u32, V>(&map, "Array", &[MapType::Array])?;
+        Ok(Self {
+            map,
+            info,
+            _types: PhantomData,
+        })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> u32 {
+        self.info.max_entries
+    }
+
+    /// Whether the array has no elements (`max_entries` is 0).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at `index`; `not-found` when `index` is out of range.
+    pub fn get(&self, index: u32) -> Result<V> {
+        match self.map.lookup(&index.to_ne_bytes())? {
+            Some(value) => read(&value),
+            None => Err(out_of_range(index, &self.info)),
+        }
+    }
+
+    /// Writes the value at `index`.
+    pub fn set(&self, index: u32, value: &V) -> Result<()> {
+        self.map.update(
+            &index.to_ne_bytes(),
+            bytemuck::bytes_of(value),
+            UpdateFlag::Any,
+        )
+    }
+
+    common!();
+}
+
+impl<V: Pod> TryFrom<BpfMap> for Array<V> {
+    type Error = Error;
+
+    fn try_from(map: BpfMap) -> Result<Self> {
+        Self::new(map)
+    }
+}
+
+/// A `BPF_MAP_TYPE_PERCPU_ARRAY`: like [`Array`], with one `V` per possible
+/// CPU at every index.
+pub struct PerCpuArray<V> {
+    map: BpfMap,
+    info: MapInfo,
+    _types: PhantomData<fn() -> V>,
+}
+
+impl<V: Pod> PerCpuArray<V> {
+    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    pub fn new(map: BpfMap) -> Result<Self> {
+        let info = check::<u32, V>(&map, "PerCpuArray", &[MapType::PercpuArray])?;
+        Ok(Self {
+            map,
+            info,
+            _types: PhantomData,
+        })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> u32 {
+        self.info.max_entries
+    }
+
+    /// Whether the array has no elements (`max_entries` is 0).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values at `index`, one per possible CPU; `not-found` when
+    /// `index` is out of range.
+    pub fn get(&self, index: u32) -> Result<Vec<V>> {
+        match self.map.lookup_percpu(&index.to_ne_bytes())? {
+            Some(values) => read_per_cpu(values),
+            None => Err(out_of_range(index, &self.info)),
+        }
+    }
+
+    /// Writes one value per possible CPU at `index`.
+    pub fn set(&self, index: u32, values: &[V]) -> Result<()> {
+        let values: Vec<Vec<u8>> = values
+            .iter()
+            .map(|v| bytemuck::bytes_of(v).to_vec())
+            .collect();
+        self.map
+            .update_percpu(&index.to_ne_bytes(), &values, UpdateFlag::Any)
+    }
+
+    common!();
+}
+
+impl<V: Pod> TryFrom<BpfMap> for PerCpuArray<V> {
+    type Error = Error;
+
+    fn try_from(map: BpfMap) -> Result<Self> {
+        Self::new(map)
+    }
+}
+
+fn out_of_range(index: u32, info: &MapInfo) -> Error {
+    Error::NotFound(format!(
+        "index {index} is out of range for map {:?} of {} elements",
+        info.name, info.max_entries
+    ))
+}
+
+/// The keys of a map, fetched 256 at a time with `keys(after, max)`.
+/// Stops after the first error, which it yields.
+pub struct Keys<'a, K> {
+    map: &'a BpfMap,
+    page: Vec<u8>,
+    next: usize,
+    /// Where the next page starts: the last key of the current page.
+    after: Option<Vec<u8>>,
+    done: bool,
+    _key: PhantomData<fn() -> K>,
+}
+
+impl<'a, K: Pod> Keys<'a, K> {
+    fn new(map: &'a BpfMap) -> Self {
+        Self {
+            map,
+            page: Vec::new(),
+            next: 0,
+            after: None,
+            done: false,
+            _key: PhantomData,
+        }
+    }
+
+    fn fetch(&mut self) -> Result<()> {
+        let page = self.map.keys(self.after.as_deref(), PAGE)?;
+        let size = size_of::<K>();
+        if page.len() % size != 0 || page.len() / size > PAGE as usize {
+            return Err(Error::invalid(format!(
+                "host returned {} bytes of {size}-byte keys",
+                page.len()
+            )));
+        }
+        // Fewer keys than asked for: the walk is over after this page.
+        self.done = page.len() / size < PAGE as usize;
+        self.after = page
+            .len()
+            .checked_sub(size)
+            .map(|last| page[last..].to_vec());
+        self.page = page;
+        self.next = 0;
+        Ok(())
+    }
+}
+
+impl<K: Pod> Iterator for Keys<'_, K> {
+    type Item = Result<K>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let size = size_of::<K>();
+        if self.next >= self.page.len() {
+            if self.done {
+                return None;
+            }
+            if let Err(error) = self.fetch() {
+                self.done = true;
+                self.page.clear();
+                return Some(Err(error));
+            }
+            if self.page.is_empty() {
+                return None;
+            }
+        }
+        let key = read(&self.page[self.next..self.next + size]);
+        self.next += size;
+        Some(key)
+    }
+}
+
+/// The elements of a map, fetched 256 at a time with `lookup-batch`.
+/// Stops after the first error, which it yields.
+pub struct Iter<'a, K, V> {
+    map: &'a BpfMap,
+    page: Entries,
+    next: u32,
+    /// Where the next page starts; `None` before the first page.
+    cursor: Option<Vec<u8>>,
+    /// Whether the last page fetched was the map's last.
+    done: bool,
+    decode: fn(&[u8], usize) -> Result<V>,
+    cpus: usize,
+    _key: PhantomData<fn() -> K>,
+}
+
+impl<'a, K: Pod, V> Iter<'a, K, V> {
+    fn new(map: &'a BpfMap, decode: fn(&[u8], usize) -> Result<V>, cpus: usize) -> Self {
+        let page = Entries {
+            count: 0,
+            keys: Vec::new(),
+            values: Vec::new(),
+            next: None,
+        };
+        Self {
+            map,
+            page,
+            next: 0,
+            cursor: None,
+            done: false,
+            decode,
+            cpus,
+            _key: PhantomData,
+        }
+    }
+
+    /// Fetches pages until one has elements or the walk is over.
+    fn fetch(&mut self) -> Result<()> {
+        while self.next >= self.page.count && !self.done {
+            let mut page = self.map.lookup_batch(self.cursor.as_deref(), PAGE)?;
+            let count = page.count as usize;
+            if page.keys.len() != count * size_of::<K>()
+                || (count == 0 && !page.values.is_empty())
+                || (count > 0 && page.values.len() % count != 0)
+            {
+                return Err(Error::invalid(format!(
+                    "host returned {count} elements with {} key bytes and {} value bytes",
+                    page.keys.len(),
+                    page.values.len()
+                )));
+            }
+            self.cursor = page.next.take();
+            self.done = self.cursor.is_none();
+            self.page = page;
+            self.next = 0;
+        }
+        Ok(())
+    }
+}
+
+impl<K: Pod, V> Iterator for Iter<'_, K, V> {
+    type Item = Result<(K, V)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Err(error) = self.fetch() {
+            self.done = true;
+            self.page.count = 0;
+            return Some(Err(error));
+        }
+        if self.next >= self.page.count {
+            return None;
+        }
+        let index = self.next as usize;
+        self.next += 1;
+        // Per element: one value, or one per CPU (padded, see
+        // `read_per_cpu_packed`), so the stride comes from the page.
+        let key_size = size_of::<K>();
+        let value_size = self.page.values.len() / self.page.count as usize;
+        let key = &self.page.keys[index * key_size..][..key_size];
+        let value = &self.page.values[index * value_size..][..value_size];
+        Some(read(key).and_then(|key| Ok((key, (self.decode)(value, self.cpus)?))))
+    }
+}

@@ -1,0 +1,90 @@
+//! Bad input and bad endings: each gets a clear error and a non-zero exit,
+//! never a panic of bpflet itself, and leaves nothing loaded.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+/// Runs `bpflet run file` and returns (exit code, stderr).
+fn run_file(file: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(bpflet()).arg("run").arg(file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "bpflet panicked: {stderr}");
+    (out.status.code(), stderr)
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpflet-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn malformed_files_are_refused_with_a_reason() {
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("random.wasm", b"this is not wasm at all", "not a WebAssembly component"),
+        ("core.wasm", b"\0asm\x01\0\0\0", "core WebAssembly module, not a component"),
+        ("truncated.wasm", b"\0asm\x0d\0\x01\0\x01\xff\xff", "malformed"),
+        ("empty-component.wasm", b"\0asm\x0d\0\x01\0", "does not fit the bpflet:ebpf/program world"),
+    ];
+    for (name, bytes, expected) in cases {
+        let (code, stderr) = run_file(&temp_file(name, bytes));
+        assert_eq!(code, Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(expected), "{name}: expected {expected:?} in {stderr:?}");
+    }
+    let (code, stderr) = run_file(std::path::Path::new("/nonexistent/guest.wasm"));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("cannot read /nonexistent/guest.wasm"), "{stderr}");
+}
+
+/// Runs the faults guest with `how`, returning its exit code.
+fn fault(how: &[&str], stop_with: Option<i32>) -> Option<i32> {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let mut run = spawn(&guest("rust-faults"), how);
+    run.wait_for(Duration::from_secs(60), |l| l == "attached");
+    if let Some(signal) = stop_with {
+        std::thread::sleep(Duration::from_millis(300));
+        run.signal(signal);
+    }
+    let (status, _) = run.finish(Duration::from_secs(15));
+    before.assert_nothing_new_left();
+    status.code()
+}
+
+#[test]
+fn normal_exit_leaves_nothing() {
+    assert_eq!(fault(&["ok"], None), Some(0));
+}
+
+#[test]
+fn guest_error_exits_1_and_leaves_nothing() {
+    assert_eq!(fault(&["error"], None), Some(1));
+}
+
+#[test]
+fn guest_exit_code_is_passed_through() {
+    assert_eq!(fault(&["exit", "7"], None), Some(7));
+}
+
+#[test]
+fn guest_trap_exits_nonzero_and_leaves_nothing() {
+    let code = fault(&["trap"], None);
+    assert!(matches!(code, Some(c) if c != 0), "{code:?}");
+}
+
+#[test]
+fn sigint_stops_a_spinning_guest() {
+    assert_eq!(fault(&["spin"], Some(SIGINT)), Some(130));
+}
+
+#[test]
+fn sigint_stops_a_guest_blocked_in_a_host_call() {
+    assert_eq!(fault(&["block"], Some(SIGINT)), Some(130));
+}

@@ -1,0 +1,204 @@
+//! Shared helpers of the end-to-end tests: run the real `bpflet` binary on
+//! a real component, read its output line by line, and check that nothing
+//! it loaded is left in the kernel afterwards.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn bpflet() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_bpflet"))
+}
+
+/// A guest component built by `make guests`.
+pub fn guest(name: &str) -> PathBuf {
+    let path = repo_root().join("target/guests").join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} is missing: run `make guests` first", path.display());
+    path
+}
+
+/// The tests share one kernel; one at a time keeps the leak check exact.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Ids of the BPF programs and maps loaded right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelObjects {
+    pub progs: BTreeSet<u64>,
+    pub maps: BTreeSet<u64>,
+}
+
+fn bpftool_ids(kind: &str) -> BTreeSet<u64> {
+    let out = Command::new("bpftool").args(["-j", kind, "list"]).output().expect("bpftool runs");
+    assert!(out.status.success(), "bpftool {kind} list failed: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool prints JSON");
+    json.as_array()
+        .expect("a JSON array")
+        .iter()
+        .filter_map(|o| o["id"].as_u64())
+        .collect()
+}
+
+impl KernelObjects {
+    pub fn now() -> Self {
+        KernelObjects { progs: bpftool_ids("prog"), maps: bpftool_ids("map") }
+    }
+
+    /// Fails unless every program and map loaded since `self` is gone again.
+    /// The kernel frees them shortly after the last fd closes, so allow a
+    /// moment.
+    pub fn assert_nothing_new_left(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let now = KernelObjects::now();
+            let progs: Vec<_> = now.progs.difference(&self.progs).collect();
+            let maps: Vec<_> = now.maps.difference(&self.maps).collect();
+            if progs.is_empty() && maps.is_empty() {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("bpflet left BPF objects loaded: programs {progs:?}, maps {maps:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A running `bpflet run`, its stdout read line by line.
+pub struct Running {
+    child: Child,
+    lines: Receiver<String>,
+    /// Every stdout line seen so far, for failure messages.
+    pub seen: Vec<String>,
+    stderr: Receiver<String>,
+}
+
+pub fn spawn(component: &Path, args: &[&str]) -> Running {
+    let mut child = Command::new(bpflet())
+        .arg("run")
+        .arg(component)
+        .arg("--")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bpflet starts");
+    let (tx, lines) = channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (etx, stderr) = channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("bpflet stderr: {line}");
+            let _ = etx.send(line);
+        }
+    });
+    Running { child, lines, seen: Vec::new(), stderr }
+}
+
+impl Running {
+    /// The next line matching `pred`, waiting up to `timeout`.
+    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no matching line within {timeout:?}; stdout so far:\n{}", self.seen.join("\n"))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().unwrap();
+                    panic!(
+                        "bpflet exited ({status}) before a matching line; stdout:\n{}\nstderr:\n{}",
+                        self.seen.join("\n"),
+                        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe { libc_kill(self.child.id() as i32, signal) };
+    }
+
+    /// Waits for exit (killing after `timeout`) and returns the status with
+    /// the rest of stdout.
+    pub fn finish(mut self, timeout: Duration) -> (ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("bpflet did not exit within {timeout:?}; stdout:\n{}", self.seen.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader thread ends at EOF.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        (status, self.seen)
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+pub const SIGINT: i32 = 2;
+pub const SIGTERM: i32 = 15;
+
+/// getppid(2) straight to the kernel, for programs that trigger on it.
+pub fn getppid() {
+    extern "C" {
+        fn getppid() -> i32;
+    }
+    // SAFETY: getppid has no preconditions.
+    unsafe { getppid() };
+}
+
+/// Number of possible CPUs, as per-CPU maps count them.
+pub fn possible_cpus() -> usize {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap();
+    text.trim()
+        .split(',')
+        .map(|part| match part.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1,
+            None => 1,
+        })
+        .sum()
+}
