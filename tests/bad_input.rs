@@ -68,9 +68,12 @@ fn guest_error_exits_1_and_leaves_nothing() {
     assert_eq!(fault(&["error"], None), Some(1));
 }
 
+/// WASI 0.2's `exit` carries success or failure, not a number: Rust's
+/// `process::exit(7)` arrives as failure, exit status 1.
 #[test]
-fn guest_exit_code_is_passed_through() {
-    assert_eq!(fault(&["exit", "7"], None), Some(7));
+fn guest_exit_reports_success_or_failure() {
+    assert_eq!(fault(&["exit", "0"], None), Some(0));
+    assert_eq!(fault(&["exit", "7"], None), Some(1));
 }
 
 #[test]

@@ -26,8 +26,9 @@ enum Command {
     /// Run a component: its wasi:cli/run with the given arguments.
     ///
     /// Guest stdout and stderr go to the terminal; the exit status is the
-    /// guest's (0 on success, 1 on error, its own code on exit(n), 130 on
-    /// Ctrl-C). Every program, link and map the guest created is gone when
+    /// guest's: 0 on success, 1 on error or a non-zero exit (WASI 0.2 exit
+    /// carries only success or failure; exit-with-code gives the exact
+    /// code), 130/143 on SIGINT/SIGTERM. Every program, link and map the guest created is gone when
     /// bpflet returns.
     #[command(after_help = "Examples:\n  bpflet run target/guests/rust-execsnoop.wasm\n  bpflet run target/guests/rust-syscount.wasm -- --top 5 --interval 2")]
     Run {
