@@ -24,7 +24,8 @@ fn burst(buffer: &str) {
     getppid();
     let (status, lines) = run.finish(Duration::from_secs(60));
     assert!(status.success(), "{status}\n{}", lines.join("\n"));
-    let result = lines.iter().find(|l| l.starts_with("burst ")).unwrap_or_else(|| panic!("no result:\n{}", lines.join("\n")));
+    let result =
+        lines.iter().find(|l| l.starts_with("burst ")).unwrap_or_else(|| panic!("no result:\n{}", lines.join("\n")));
     let (produced, lost, received) = (field(result, "produced"), field(result, "lost"), field(result, "received"));
     assert_eq!(produced + lost, 100_000, "{result}");
     assert_eq!(received, produced, "{result}");

@@ -1,5 +1,6 @@
-//! execsnoop end to end: the test execs a binary of its own and checks that
-//! the guest reports that very process (pid, parent, comm, filename).
+//! execsnoop end to end, for the guest in every language: the test execs a
+//! binary of its own and checks that the guest reports that very process
+//! (pid, parent, comm, filename), in one output format for all languages.
 
 mod common;
 
@@ -8,8 +9,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-
-const GUEST: &str = "rust-execsnoop";
 
 /// A copy of /bin/true under a name no other process on the box uses.
 fn marker_binary() -> PathBuf {
@@ -30,13 +29,22 @@ fn exec_marker(path: &PathBuf) -> u32 {
     pid
 }
 
+fn execsnoop(lang: &str) -> std::path::PathBuf {
+    guest(&format!("{lang}-execsnoop"))
+}
+
 #[test]
 fn reports_the_process_the_test_execs() {
+    for_each_language(reports_the_process_the_test_execs_in);
+}
+
+fn reports_the_process_the_test_execs_in(lang: &str) {
     let _serial = serial();
     let before = KernelObjects::now();
     let marker = marker_binary();
-    let mut run = spawn(&guest(GUEST), &[]);
-    run.wait_for(Duration::from_secs(60), |l| l.starts_with("PID") && l.contains("FILENAME"));
+    let mut run = spawn(&execsnoop(lang), &[]);
+    let header = run.wait_for(Duration::from_secs(60), |l| l.starts_with("PID"));
+    assert_eq!(header, "PID      PPID     COMM             FILENAME");
 
     let pid = exec_marker(&marker);
     let filename = marker.to_str().unwrap();
@@ -46,6 +54,8 @@ fn reports_the_process_the_test_execs() {
     assert_eq!(fields[1].parse::<u32>().unwrap(), std::process::id(), "ppid in {line:?}");
     assert_eq!(fields[2], "bpflet-marker", "comm in {line:?}");
     assert_eq!(fields[3], filename, "filename in {line:?}");
+    // Every language prints the same columns, byte for byte.
+    assert_eq!(line, format!("{:<8} {:<8} {:<16} {}", pid, std::process::id(), "bpflet-marker", filename));
 
     // Ctrl-C stops the guest; the exit status says it was interrupted.
     run.signal(SIGINT);
@@ -56,13 +66,16 @@ fn reports_the_process_the_test_execs() {
 
 #[test]
 fn json_lines_parse_and_carry_the_same_fields() {
+    for_each_language(json_lines_parse_and_carry_the_same_fields_in);
+}
+
+fn json_lines_parse_and_carry_the_same_fields_in(lang: &str) {
     let _serial = serial();
     let before = KernelObjects::now();
     let marker = marker_binary();
-    let mut run = spawn(&guest(GUEST), &["--json"]);
+    let mut run = spawn(&execsnoop(lang), &["--json"]);
     let first = run.wait_for(Duration::from_secs(60), |l| l.starts_with('{'));
-    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(first["attached"], true);
+    assert_eq!(first, r#"{"attached":true}"#);
 
     let pid = exec_marker(&marker);
     let filename = marker.to_str().unwrap();
@@ -72,6 +85,9 @@ fn json_lines_parse_and_carry_the_same_fields() {
     assert_eq!(event["ppid"], std::process::id());
     assert_eq!(event["comm"], "bpflet-marker");
     assert_eq!(event["filename"], filename);
+    let expected =
+        format!(r#"{{"pid":{pid},"ppid":{},"comm":"bpflet-marker","filename":"{filename}"}}"#, std::process::id());
+    assert_eq!(line, expected, "one JSON layout for every language");
 
     run.signal(SIGTERM);
     let (status, _) = run.finish(Duration::from_secs(10));
@@ -81,11 +97,15 @@ fn json_lines_parse_and_carry_the_same_fields() {
 
 #[test]
 fn the_ppid_filter_drops_other_parents() {
+    for_each_language(the_ppid_filter_drops_other_parents_in);
+}
+
+fn the_ppid_filter_drops_other_parents_in(lang: &str) {
     let _serial = serial();
     let before = KernelObjects::now();
     let marker = marker_binary();
     // Only children of PID 1 pass; the test's own execs must not show.
-    let mut run = spawn(&guest(GUEST), &["--ppid", "1", "--duration", "3"]);
+    let mut run = spawn(&execsnoop(lang), &["--ppid", "1", "--duration", "3"]);
     run.wait_for(Duration::from_secs(60), |l| l.starts_with("PID"));
     exec_marker(&marker);
     let (status, lines) = run.finish(Duration::from_secs(15));

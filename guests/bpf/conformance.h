@@ -19,6 +19,28 @@
  *
  * Globals: .rodata target_pid (__u32), magic (__u64); .bss hits (__u64),
  * seen_pid (__u32); .data data_word (__u32, initially 7).
+ *
+ * One .bss __u64 counter per attach kind, bumped by its program
+ * ("target" = target_pid's calls only, every process when it is 0):
+ *
+ *   counter                program                 section               counts
+ *   raw_tp_hits            raw_sys_enter           raw_tp                target's syscalls
+ *   switch_hits            on_switch               tp_btf/sched_switch   context switches
+ *   uprobe_hits            on_uprobe_getppid       uprobe                target's getppid() entries
+ *   uretprobe_hits         on_uretprobe_getppid    uretprobe             target's getppid() returns
+ *   xdp_packets            xdp_pass                xdp                   packets received
+ *   tc_ingress_packets     tc_ingress              tc                    packets in (returns TCX_NEXT)
+ *   tc_egress_packets      tc_egress               tc                    packets out (returns TCX_NEXT)
+ *   cgroup_egress_packets  cgroup_egress           cgroup_skb/egress     packets out (allows them)
+ *   perf_samples           on_sample               perf_event            samples
+ *   kprobe_hits            on_kprobe_nanosleep     kprobe/do_nanosleep   calls
+ *   kretprobe_hits         on_kretprobe_nanosleep  kretprobe/do_nanosleep returns
+ *   fentry_hits            fentry_nanosleep        ?fentry/do_nanosleep  calls (not autoloaded)
+ *   lsm_hits               lsm_file_open           ?lsm/file_open        opens (not autoloaded)
+ *
+ * and switch_next_pid (__u32), the pid on_switch last switched to.
+ * raw_enter (raw_tp/sys_enter) does nothing; the guest turns its autoload
+ * off.
  */
 #ifndef BPFLET_CONFORMANCE_H
 #define BPFLET_CONFORMANCE_H

@@ -13,8 +13,7 @@ use libbpf_rs::{AsRawLibbpf, Link, MapCore, Object, ObjectBuilder, OpenObject};
 use wasmtime::component::Resource;
 
 use crate::bindings::ebpf_loader::{
-    AttachTarget, GlobalInfo, LoadOptions, PerfEventKind, PerfSample, ProgramInfo, ProgramType,
-    TcDirection, XdpMode,
+    AttachTarget, GlobalInfo, LoadOptions, PerfEventKind, PerfSample, ProgramInfo, ProgramType, TcDirection, XdpMode,
 };
 use crate::bindings::maps::MapInfo;
 use crate::maps::{map_type_from_raw, BpfMap};
@@ -72,7 +71,11 @@ impl Attachment {
         let mut len = std::mem::size_of_val(&info) as u32;
         // SAFETY: info is a properly sized, writable bpf_link_info.
         let rc = unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd, &mut info, &mut len) };
-        if rc == 0 { info.id } else { 0 }
+        if rc == 0 {
+            info.id
+        } else {
+            0
+        }
     }
 }
 
@@ -228,14 +231,24 @@ impl BpfObject {
                     .lines()
                     .find(|l| l.contains("BPF program load failed"))
                     .map(|l| l.trim_start_matches("libbpf: ").to_string());
-                match (failed_line, verifier_log.is_empty()) {
-                    (Some(message), false) => {
+                // Only a refusal the verifier explained is its verdict; one
+                // before verification (EPERM for a program type the kernel
+                // withholds, ENOMEM, ...) has no verifier log to show and is
+                // classified by its errno below.
+                let verified = log.contains("-- BEGIN PROG LOAD LOG --");
+                match (failed_line, verified && !verifier_log.is_empty()) {
+                    (Some(message), true) => {
                         Err(Error::LoadFailed(crate::types::LoadFailure { message, verifier_log }))
                     }
                     _ => {
                         let mut err = Error::from_libbpf(&e, "loading the BPF object");
                         let tail = kernel::verifier_log_tail(&log, 5);
-                        if let Error::InvalidArgument(m) | Error::NotFound(m) | Error::Unsupported(m) | Error::PermissionDenied(m) | Error::Os(crate::types::OsError { message: m, .. }) = &mut err {
+                        if let Error::InvalidArgument(m)
+                        | Error::NotFound(m)
+                        | Error::Unsupported(m)
+                        | Error::PermissionDenied(m)
+                        | Error::Os(crate::types::OsError { message: m, .. }) = &mut err
+                        {
                             if !tail.is_empty() {
                                 m.push('\n');
                                 m.push_str(&tail.replace("libbpf: ", ""));
@@ -256,8 +269,12 @@ impl BpfObject {
             autoload,
         };
         match &self.state {
-            State::Open(open) => open.progs().map(|p| info(p.name(), p.section(), p.prog_type() as u32, p.autoload())).collect(),
-            State::Loaded(obj) => obj.progs().map(|p| info(p.name(), p.section(), p.prog_type() as u32, p.autoload())).collect(),
+            State::Open(open) => {
+                open.progs().map(|p| info(p.name(), p.section(), p.prog_type() as u32, p.autoload())).collect()
+            }
+            State::Loaded(obj) => {
+                obj.progs().map(|p| info(p.name(), p.section(), p.prog_type() as u32, p.autoload())).collect()
+            }
             State::Failed => Vec::new(),
         }
     }
@@ -315,21 +332,30 @@ impl BpfObject {
         // SAFETY (all libbpf calls below): `raw` is a loaded program of `obj`,
         // alive for this call; strings outlive the calls that read them.
         let attachments = match &target {
-            AttachTarget::Auto => vec![libbpf_link(unsafe { libbpf_sys::bpf_program__attach(raw) }, &ctx)?],
+            AttachTarget::Auto => {
+                vec![libbpf_link(unsafe { libbpf_sys::bpf_program__attach(raw) }, &ctx).map_err(|e| {
+                    let section = prog.section().to_string_lossy();
+                    if section.starts_with("kprobe") || section.starts_with("kretprobe") {
+                        kprobe_error(e, &format!("{ctx} ({section})"))
+                    } else {
+                        e
+                    }
+                })?]
+            }
             AttachTarget::TpBtf => vec![libbpf_link(unsafe { libbpf_sys::bpf_program__attach_trace(raw) }, &ctx)?],
             AttachTarget::Tracepoint(tp) => {
                 let category = cstring(&tp.category, "tracepoint category")?;
                 let name = cstring(&tp.name, "tracepoint name")?;
                 let link = unsafe { libbpf_sys::bpf_program__attach_tracepoint(raw, category.as_ptr(), name.as_ptr()) };
-                vec![libbpf_link(link, &format!("{ctx} to tracepoint {}/{}", tp.category, tp.name)).map_err(|e| {
-                    match e {
+                vec![libbpf_link(link, &format!("{ctx} to tracepoint {}/{}", tp.category, tp.name)).map_err(
+                    |e| match e {
                         Error::NotFound(_) => Error::not_found(format!(
                             "tracepoint {}/{} does not exist (see /sys/kernel/tracing/events)",
                             tp.category, tp.name
                         )),
                         other => other,
-                    }
-                })?]
+                    },
+                )?]
             }
             AttachTarget::RawTracepoint(name) => {
                 let c = cstring(&name, "raw tracepoint")?;
@@ -341,10 +367,12 @@ impl BpfObject {
             AttachTarget::Kprobe(func) | AttachTarget::Kretprobe(func) => {
                 let retprobe = matches!(target, AttachTarget::Kretprobe(_));
                 let c = cstring(&func, "kernel function")?;
+                let context = format!("{ctx} to {} {func}", if retprobe { "kretprobe" } else { "kprobe" });
                 vec![libbpf_link(
                     unsafe { libbpf_sys::bpf_program__attach_kprobe(raw, retprobe, c.as_ptr()) },
-                    &format!("{ctx} to kprobe {func}"),
-                )?]
+                    &context,
+                )
+                .map_err(|e| kprobe_error(e, &context))?]
             }
             AttachTarget::Uprobe(up) => {
                 if !std::path::Path::new(&up.binary).exists() {
@@ -359,9 +387,20 @@ impl BpfObject {
                     ..Default::default()
                 };
                 let link = unsafe {
-                    libbpf_sys::bpf_program__attach_uprobe_opts(raw, up.pid.unwrap_or(-1), binary.as_ptr(), up.offset as _, &opts)
+                    libbpf_sys::bpf_program__attach_uprobe_opts(
+                        raw,
+                        up.pid.unwrap_or(-1),
+                        binary.as_ptr(),
+                        up.offset as _,
+                        &opts,
+                    )
                 };
-                vec![libbpf_link(link, &format!("{ctx} to uprobe {}", up.binary))?]
+                let place = match (&up.symbol, up.offset) {
+                    (Some(symbol), 0) => format!("{}:{symbol}", up.binary),
+                    (Some(symbol), offset) => format!("{}:{symbol}+{offset:#x}", up.binary),
+                    (None, offset) => format!("{}+{offset:#x}", up.binary),
+                };
+                vec![libbpf_link(link, &format!("{ctx} to uprobe {place}"))?]
             }
             AttachTarget::Xdp(xdp) => {
                 let index = ifindex(&xdp.ifname)?;
@@ -371,7 +410,13 @@ impl BpfObject {
                     XdpMode::Driver => libbpf_sys::XDP_FLAGS_DRV_MODE,
                     XdpMode::Offload => libbpf_sys::XDP_FLAGS_HW_MODE,
                 };
-                vec![link_create(prog_fd, index, libbpf_sys::BPF_XDP, flags, &format!("{ctx} to XDP on {}", xdp.ifname))?]
+                vec![link_create(
+                    prog_fd,
+                    index,
+                    libbpf_sys::BPF_XDP,
+                    flags,
+                    &format!("{ctx} to XDP on {}", xdp.ifname),
+                )?]
             }
             AttachTarget::Tc(tc) => {
                 let index = ifindex(&tc.ifname)?;
@@ -382,16 +427,41 @@ impl BpfObject {
                 vec![link_create(prog_fd, index, attach_type, 0, &format!("{ctx} to tc on {}", tc.ifname))?]
             }
             AttachTarget::Cgroup(path) => {
-                let file = std::fs::File::open(&path)
-                    .map_err(|e| Error::from_errno(e.raw_os_error().unwrap_or(libc::EIO), &format!("opening cgroup {path}")))?;
-                vec![libbpf_link(
-                    unsafe { libbpf_sys::bpf_program__attach_cgroup(raw, file.as_raw_fd()) },
-                    &format!("{ctx} to cgroup {path}"),
-                )?]
+                let file = std::fs::File::open(&path).map_err(|e| {
+                    Error::from_errno(e.raw_os_error().unwrap_or(libc::EIO), &format!("opening cgroup {path}"))
+                })?;
+                let context = format!("{ctx} to cgroup {path}");
+                vec![libbpf_link(unsafe { libbpf_sys::bpf_program__attach_cgroup(raw, file.as_raw_fd()) }, &context)
+                    .map_err(|e| match e {
+                        // The kernel's answer to a directory outside the cgroup v2 hierarchy.
+                        Error::Os(os) if os.errno == libc::EBADF as u32 => Error::invalid_argument(format!(
+                            "{context}: not a cgroup v2 directory (see `findmnt -t cgroup2` for where cgroup2 is mounted)"
+                        )),
+                        other => other,
+                    })?]
             }
             AttachTarget::PerfEvent(pe) => attach_perf_event(raw, &pe, &ctx)?,
         };
         Ok(BpfLink { program: program.to_string(), attachments })
+    }
+}
+
+/// libbpf answers a kprobe on a kernel without kprobes (CONFIG_KPROBES off)
+/// with ENOENT from its tracefs fallback, which reads like a missing
+/// function; say what is really missing.
+fn kprobe_error(err: Error, context: &str) -> Error {
+    let offered = [
+        "/sys/bus/event_source/devices/kprobe",
+        "/sys/kernel/tracing/kprobe_events",
+        "/sys/kernel/debug/tracing/kprobe_events",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).exists());
+    match err {
+        Error::NotFound(_) if !offered => Error::Unsupported(format!(
+            "{context}: this kernel offers no kprobes (no kprobe PMU, no kprobe_events in tracefs; CONFIG_KPROBES is off)"
+        )),
+        other => other,
     }
 }
 
@@ -407,7 +477,13 @@ fn needs_tracefs(target: &AttachTarget, section: &str) -> bool {
 
 /// A bpf_link made directly, for attach kinds whose options libbpf's
 /// helpers do not take (XDP mode) or that libbpf-rs lacks (tcx).
-fn link_create(prog_fd: i32, target_fd_or_ifindex: u32, attach_type: u32, flags: u32, context: &str) -> Result<Attachment> {
+fn link_create(
+    prog_fd: i32,
+    target_fd_or_ifindex: u32,
+    attach_type: u32,
+    flags: u32,
+    context: &str,
+) -> Result<Attachment> {
     let opts = libbpf_sys::bpf_link_create_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
         flags,
@@ -454,7 +530,9 @@ fn attach_perf_event(
     let mut attachments = Vec::with_capacity(cpus.len());
     for cpu in cpus {
         // SAFETY: attr is a valid perf_event_attr; the call returns a new fd or -1.
-        let pfd = unsafe { libc::syscall(libc::SYS_perf_event_open, &attr as *const _, -1, cpu as i32, -1, PERF_FLAG_FD_CLOEXEC) } as i32;
+        let pfd = unsafe {
+            libc::syscall(libc::SYS_perf_event_open, &attr as *const _, -1, cpu as i32, -1, PERF_FLAG_FD_CLOEXEC)
+        } as i32;
         if pfd < 0 {
             return Err(Error::last_os_error(&format!("{context}: perf_event_open on CPU {cpu}")));
         }
@@ -523,10 +601,39 @@ fn globals_of(open: &OpenObject) -> Vec<Global> {
 const PROGRAM_TYPES: [ProgramType; 33] = {
     use crate::bindings::ebpf_loader::ProgramType::*;
     [
-        Unspec, SocketFilter, Kprobe, SchedCls, SchedAct, Tracepoint, Xdp, PerfEvent, CgroupSkb, CgroupSock,
-        LwtIn, LwtOut, LwtXmit, SockOps, SkSkb, CgroupDevice, SkMsg, RawTracepoint, CgroupSockAddr,
-        LwtSeg6local, LircMode2, SkReuseport, FlowDissector, CgroupSysctl, RawTracepointWritable,
-        CgroupSockopt, Tracing, StructOps, Ext, Lsm, SkLookup, Syscall, Netfilter,
+        Unspec,
+        SocketFilter,
+        Kprobe,
+        SchedCls,
+        SchedAct,
+        Tracepoint,
+        Xdp,
+        PerfEvent,
+        CgroupSkb,
+        CgroupSock,
+        LwtIn,
+        LwtOut,
+        LwtXmit,
+        SockOps,
+        SkSkb,
+        CgroupDevice,
+        SkMsg,
+        RawTracepoint,
+        CgroupSockAddr,
+        LwtSeg6local,
+        LircMode2,
+        SkReuseport,
+        FlowDissector,
+        CgroupSysctl,
+        RawTracepointWritable,
+        CgroupSockopt,
+        Tracing,
+        StructOps,
+        Ext,
+        Lsm,
+        SkLookup,
+        Syscall,
+        Netfilter,
     ]
 };
 
@@ -597,7 +704,12 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
         })
     }
 
-    fn attach(&mut self, obj: Resource<BpfObject>, program: String, target: AttachTarget) -> WasmResult<Resource<BpfLink>> {
+    fn attach(
+        &mut self,
+        obj: Resource<BpfObject>,
+        program: String,
+        target: AttachTarget,
+    ) -> WasmResult<Resource<BpfLink>> {
         Ok(match self.table.get(&obj)?.attach(&program, target) {
             Ok(link) => Ok(self.table.push(link)?),
             Err(e) => Err(e),
@@ -624,4 +736,3 @@ impl crate::bindings::ebpf_loader::HostLink for BpfCtxView<'_> {
         Ok(())
     }
 }
-

@@ -145,19 +145,16 @@ fn explain_compile_error(err: wasmtime::Error) -> anyhow::Error {
 /// Runs the component's `wasi:cli/run` and returns the process exit code.
 pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
     crate::kernel::init_libbpf_log(options.verbose);
-    let bytes = std::fs::read(&options.component)
-        .with_context(|| format!("cannot read {}", options.component.display()))?;
+    let bytes =
+        std::fs::read(&options.component).with_context(|| format!("cannot read {}", options.component.display()))?;
     let component = load_component(engine, &bytes, !options.no_cache)?;
 
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     crate::add_to_linker(&mut linker)?;
 
-    let argv0 = options
-        .component
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "program".into());
+    let argv0 =
+        options.component.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "program".into());
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdio().args(&[argv0]).args(&options.args);
     for (key, value) in &options.env {

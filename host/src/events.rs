@@ -138,7 +138,11 @@ impl EventBuffer {
             Consumer::Ring(rb) if max == 0 => rb.consume_raw(),
             Consumer::Ring(rb) => {
                 let room = (max as usize).saturating_sub(self.pending.offsets.len());
-                if room == 0 { 0 } else { rb.consume_raw_n(room) }
+                if room == 0 {
+                    0
+                } else {
+                    rb.consume_raw_n(room)
+                }
             }
             Consumer::Perf(pb) => return pb.consume().map_err(|e| Error::from_libbpf(&e, "reading perf buffer")),
         };
@@ -193,7 +197,9 @@ impl Pollable for EventBuffer {
         }
         // SAFETY: the epoll fd belongs to libbpf's buffer, which outlives
         // this future (it borrows the EventBuffer that owns it).
-        let registered = unsafe { tokio::io::unix::AsyncFd::register_with_interest(EpollFd(self.epoll_fd()), tokio::io::Interest::READABLE) };
+        let registered = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(EpollFd(self.epoll_fd()), tokio::io::Interest::READABLE)
+        };
         match registered {
             Ok(fd) => {
                 let _ = fd.readable().await;
@@ -207,7 +213,11 @@ impl Pollable for EventBuffer {
 impl crate::bindings::events::Host for BpfCtxView<'_> {}
 
 impl crate::bindings::events::HostEventBuffer for BpfCtxView<'_> {
-    fn open(&mut self, map: Resource<BpfMap>, pages_per_cpu: Option<u32>) -> wasmtime::Result<Result<Resource<EventBuffer>>> {
+    fn open(
+        &mut self,
+        map: Resource<BpfMap>,
+        pages_per_cpu: Option<u32>,
+    ) -> wasmtime::Result<Result<Resource<EventBuffer>>> {
         let opened = EventBuffer::open(self.table.get(&map)?, pages_per_cpu);
         Ok(match opened {
             Ok(buffer) => Ok(self.table.push(buffer)?),
@@ -219,7 +229,12 @@ impl crate::bindings::events::HostEventBuffer for BpfCtxView<'_> {
         Ok(self.table.get(&buffer)?.kind())
     }
 
-    fn poll(&mut self, buffer: Resource<EventBuffer>, timeout_ms: u32, max_records: u32) -> wasmtime::Result<Result<Batch>> {
+    fn poll(
+        &mut self,
+        buffer: Resource<EventBuffer>,
+        timeout_ms: u32,
+        max_records: u32,
+    ) -> wasmtime::Result<Result<Batch>> {
         Ok(self.table.get_mut(&buffer)?.poll(Duration::from_millis(timeout_ms.into()), max_records))
     }
 

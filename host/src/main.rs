@@ -30,7 +30,9 @@ enum Command {
     /// carries only success or failure; exit-with-code gives the exact
     /// code), 130/143 on SIGINT/SIGTERM. Every program, link and map the guest created is gone when
     /// bpflet returns.
-    #[command(after_help = "Examples:\n  bpflet run target/guests/rust-execsnoop.wasm\n  bpflet run target/guests/rust-syscount.wasm -- --top 5 --interval 2")]
+    #[command(
+        after_help = "Examples:\n  bpflet run target/guests/rust-execsnoop.wasm\n  bpflet run target/guests/rust-syscount.wasm -- --top 5 --interval 2"
+    )]
     Run {
         /// The component file (.wasm).
         component: PathBuf,

@@ -24,10 +24,40 @@ pub struct BpfMap {
 const MAP_TYPES: [MapType; 34] = {
     use crate::bindings::maps::MapType::*;
     [
-        Unspec, Hash, Array, ProgArray, PerfEventArray, PercpuHash, PercpuArray, StackTrace, CgroupArray,
-        LruHash, LruPercpuHash, LpmTrie, ArrayOfMaps, HashOfMaps, Devmap, Sockmap, Cpumap, Xskmap, Sockhash,
-        CgroupStorage, ReuseportSockarray, PercpuCgroupStorage, Queue, Stack, SkStorage, DevmapHash,
-        StructOps, Ringbuf, InodeStorage, TaskStorage, BloomFilter, UserRingbuf, CgrpStorage, Arena,
+        Unspec,
+        Hash,
+        Array,
+        ProgArray,
+        PerfEventArray,
+        PercpuHash,
+        PercpuArray,
+        StackTrace,
+        CgroupArray,
+        LruHash,
+        LruPercpuHash,
+        LpmTrie,
+        ArrayOfMaps,
+        HashOfMaps,
+        Devmap,
+        Sockmap,
+        Cpumap,
+        Xskmap,
+        Sockhash,
+        CgroupStorage,
+        ReuseportSockarray,
+        PercpuCgroupStorage,
+        Queue,
+        Stack,
+        SkStorage,
+        DevmapHash,
+        StructOps,
+        Ringbuf,
+        InodeStorage,
+        TaskStorage,
+        BloomFilter,
+        UserRingbuf,
+        CgrpStorage,
+        Arena,
     ]
 };
 
@@ -46,7 +76,11 @@ fn flag_bits(flag: UpdateFlag) -> u64 {
 
 /// libbpf's wrappers return -errno (libbpf 1.0 mode).
 fn check(rc: i32, context: &str) -> Result<()> {
-    if rc < 0 { Err(Error::from_errno(-rc, context)) } else { Ok(()) }
+    if rc < 0 {
+        Err(Error::from_errno(-rc, context))
+    } else {
+        Ok(())
+    }
 }
 
 impl BpfMap {
@@ -168,8 +202,12 @@ impl BpfMap {
         // SAFETY: sizes were checked by the callers.
         let rc = unsafe { libbpf_sys::bpf_map_update_elem(self.fd(), key_ptr, value.as_ptr().cast(), flag_bits(flag)) };
         match rc {
-            rc if -rc == libc::EEXIST => Err(Error::AlreadyExists(format!("map {:?}: the key exists (no-exist)", self.info.name))),
-            rc if -rc == libc::ENOENT => Err(Error::not_found(format!("map {:?}: no such key (exist)", self.info.name))),
+            rc if -rc == libc::EEXIST => {
+                Err(Error::AlreadyExists(format!("map {:?}: the key exists (no-exist)", self.info.name)))
+            }
+            rc if -rc == libc::ENOENT => {
+                Err(Error::not_found(format!("map {:?}: no such key (exist)", self.info.name)))
+            }
             rc => check(rc, &format!("update of map {:?}", self.info.name)),
         }
     }
@@ -273,7 +311,10 @@ impl BpfMap {
             buf
         });
         let mut count = max;
-        let opts = libbpf_sys::bpf_map_batch_opts { sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
+        let opts = libbpf_sys::bpf_map_batch_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+            ..Default::default()
+        };
         // SAFETY: buffers hold `max` keys/values and a cursor of cursor_size bytes.
         let rc = unsafe {
             libbpf_sys::bpf_map_lookup_batch(
@@ -311,21 +352,33 @@ impl BpfMap {
             ..Default::default()
         };
         // SAFETY: keys and values hold `n` elements each.
-        let rc = unsafe { libbpf_sys::bpf_map_update_batch(self.fd(), keys.as_ptr().cast(), values.as_ptr().cast(), &mut count, &opts) };
+        let rc = unsafe {
+            libbpf_sys::bpf_map_update_batch(self.fd(), keys.as_ptr().cast(), values.as_ptr().cast(), &mut count, &opts)
+        };
         match rc {
-            rc if -rc == libc::EEXIST => Err(Error::AlreadyExists(format!("map {:?}: a key exists (no-exist)", self.info.name))),
-            rc if -rc == libc::ENOENT => Err(Error::not_found(format!("map {:?}: a key is missing (exist)", self.info.name))),
+            rc if -rc == libc::EEXIST => {
+                Err(Error::AlreadyExists(format!("map {:?}: a key exists (no-exist)", self.info.name)))
+            }
+            rc if -rc == libc::ENOENT => {
+                Err(Error::not_found(format!("map {:?}: a key is missing (exist)", self.info.name)))
+            }
             rc => check(rc, &format!("batch update of map {:?}", self.info.name)).map(|()| count),
         }
     }
 
     pub fn delete_batch(&self, keys: &[u8]) -> Result<u32> {
         let mut count = self.check_keys(keys)?;
-        let opts = libbpf_sys::bpf_map_batch_opts { sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
+        let opts = libbpf_sys::bpf_map_batch_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+            ..Default::default()
+        };
         // SAFETY: keys holds `count` keys.
         let rc = unsafe { libbpf_sys::bpf_map_delete_batch(self.fd(), keys.as_ptr().cast(), &mut count, &opts) };
         if -rc == libc::ENOENT {
-            return Err(Error::not_found(format!("map {:?}: a key is missing ({count} deleted before it)", self.info.name)));
+            return Err(Error::not_found(format!(
+                "map {:?}: a key is missing ({count} deleted before it)",
+                self.info.name
+            )));
         }
         check(rc, &format!("batch delete of map {:?}", self.info.name)).map(|()| count)
     }
@@ -364,7 +417,13 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
         Ok(self.table.get(&map)?.lookup_percpu(&key))
     }
 
-    fn update_percpu(&mut self, map: Resource<BpfMap>, key: Vec<u8>, values: Vec<Vec<u8>>, flag: UpdateFlag) -> WasmResult<()> {
+    fn update_percpu(
+        &mut self,
+        map: Resource<BpfMap>,
+        key: Vec<u8>,
+        values: Vec<Vec<u8>>,
+        flag: UpdateFlag,
+    ) -> WasmResult<()> {
         Ok(self.table.get(&map)?.update_percpu(&key, &values, flag))
     }
 
@@ -376,7 +435,13 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
         Ok(self.table.get(&map)?.lookup_batch(cursor.as_deref(), max))
     }
 
-    fn update_batch(&mut self, map: Resource<BpfMap>, keys: Vec<u8>, values: Vec<u8>, flag: UpdateFlag) -> WasmResult<u32> {
+    fn update_batch(
+        &mut self,
+        map: Resource<BpfMap>,
+        keys: Vec<u8>,
+        values: Vec<u8>,
+        flag: UpdateFlag,
+    ) -> WasmResult<u32> {
         Ok(self.table.get(&map)?.update_batch(&keys, &values, flag))
     }
 

@@ -44,11 +44,7 @@ fn bpftool_ids(kind: &str) -> BTreeSet<u64> {
     let out = Command::new("bpftool").args(["-j", kind, "list"]).output().expect("bpftool runs");
     assert!(out.status.success(), "bpftool {kind} list failed: {}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool prints JSON");
-    json.as_array()
-        .expect("a JSON array")
-        .iter()
-        .filter_map(|o| o["id"].as_u64())
-        .collect()
+    json.as_array().expect("a JSON array").iter().filter_map(|o| o["id"].as_u64()).collect()
 }
 
 impl KernelObjects {
@@ -201,4 +197,27 @@ pub fn possible_cpus() -> usize {
             None => 1,
         })
         .sum()
+}
+
+/// The guest languages whose examples every example test runs
+/// (`BPFLET_TEST_LANGS=rust,c` picks others while developing; CI runs the
+/// default, every language `make guests` builds).
+pub fn languages() -> Vec<String> {
+    match std::env::var("BPFLET_TEST_LANGS") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').map(|s| s.trim().to_string()).collect(),
+        _ => ["rust"].map(String::from).to_vec(),
+    }
+}
+
+/// Runs `check` for every language, then fails naming each language that
+/// failed, so one broken guest does not hide the others.
+pub fn for_each_language(check: impl Fn(&str)) {
+    let mut failed = Vec::new();
+    for lang in languages() {
+        eprintln!("--- {lang}");
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&lang))).is_err() {
+            failed.push(lang);
+        }
+    }
+    assert!(failed.is_empty(), "failed for: {failed:?}");
 }

@@ -16,6 +16,21 @@
 //! call getppid() in a loop; the BPF program reacts to it alone (without
 //! it, to every process).
 //!
+//! Every attach kind gets a program in conformance.bpf.c that bumps its own
+//! `.bss` counter; the guest attaches each and checks the counter rises
+//! (`fired-*`), or, for kinds the kernel may lack (kprobe, fentry, LSM),
+//! reports the error case it got. Options for the triggers it cannot make
+//! itself (it has no sockets):
+//!
+//! - `--libc PATH`: the C library whose getppid() the trigger calls, for
+//!   the uprobes (default: the first of the usual paths that exists).
+//! - `--cgroup PATH`: a cgroup v2 directory holding the trigger, for the
+//!   cgroup_skb program (default: the first of the usual places that is
+//!   cgroup v2).
+//! - `--expect-packets`: the trigger also sends packets over `lo`; wait for
+//!   the XDP, tc and cgroup counters to rise (without it they are only
+//!   reported).
+//!
 //! It uses the raw bindings on purpose: the point is the WIT, not the SDK's
 //! typed layer (which gets a few checks of its own at the end).
 
@@ -24,8 +39,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::{
-    AttachTarget, BpfObject, Link, LoadOptions, ProgramType, TracepointTarget, UprobeTarget,
-    XdpMode, XdpTarget,
+    AttachTarget, BpfObject, Link, LoadOptions, PerfEventKind, PerfEventTarget, PerfSample,
+    ProgramType, TcDirection, TcTarget, TracepointTarget, UprobeTarget, XdpMode, XdpTarget,
 };
 use bpflet_sdk::bindings::bpflet::ebpf::events::{BufferKind, EventBuffer};
 use bpflet_sdk::bindings::bpflet::ebpf::maps::{BpfMap, MapType, UpdateFlag};
@@ -37,6 +52,30 @@ const MAGIC: u64 = 0x6270_666c_6574_2121;
 
 /// How long to wait for the trigger's first records.
 const RECORD_WAIT: Duration = Duration::from_secs(5);
+
+/// How long to wait for an attachment's counter to rise.
+const FIRE_WAIT: Duration = Duration::from_secs(5);
+
+/// Where the C library usually is, tried in order without `--libc`.
+const LIBC_PATHS: [&str; 4] = [
+    "/lib/x86_64-linux-gnu/libc.so.6",
+    "/lib/aarch64-linux-gnu/libc.so.6",
+    "/lib64/libc.so.6",
+    "/usr/lib/libc.so.6",
+];
+
+/// Where cgroup v2 usually is (unified or hybrid layout), tried in order
+/// without `--cgroup`.
+const CGROUP2_PATHS: [&str; 2] = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"];
+
+/// The command line.
+struct Args {
+    /// 0 when no process was named: the programs then count every process.
+    trigger: u32,
+    libc: Option<String>,
+    cgroup: Option<String>,
+    expect_packets: bool,
+}
 
 /// `struct conformance_record` of guests/bpf/conformance.h.
 #[repr(C)]
@@ -142,15 +181,18 @@ fn one_line(text: impl Display) -> String {
 }
 
 fn main() -> ExitCode {
-    let trigger = match parse_args() {
-        Ok(trigger) => trigger,
+    let args = match parse_args() {
+        Ok(args) => args,
         Err(message) => {
-            eprintln!("conformance: {message}\nusage: conformance [--trigger-pid PID]");
+            eprintln!(
+                "conformance: {message}\nusage: conformance [--trigger-pid PID] [--libc PATH] \
+                 [--cgroup PATH] [--expect-packets]"
+            );
             return ExitCode::from(2);
         }
     };
     let mut checks = Checks::default();
-    if let Err(step) = run(&mut checks, trigger) {
+    if let Err(step) = run(&mut checks, &args) {
         checks.fail("aborted", format!("cannot go on without {step}"));
     }
     println!(
@@ -164,21 +206,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args() -> Result<u32, String> {
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mut trigger = 0;
+    let mut parsed = Args {
+        trigger: 0,
+        libc: None,
+        cgroup: None,
+        expect_packets: false,
+    };
     while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--trigger-pid" => {
-                let value = args.next().ok_or("--trigger-pid needs a value")?;
-                trigger = value
+                let value = value()?;
+                parsed.trigger = value
                     .parse()
                     .map_err(|_| format!("bad --trigger-pid {value:?}"))?;
             }
+            "--libc" => parsed.libc = Some(value()?),
+            "--cgroup" => parsed.cgroup = Some(value()?),
+            "--expect-packets" => parsed.expect_packets = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(trigger)
+    Ok(parsed)
 }
 
 fn options() -> LoadOptions {
@@ -195,6 +246,30 @@ fn tracepoint(category: &str, name: &str) -> AttachTarget {
     })
 }
 
+fn xdp(ifname: &str) -> AttachTarget {
+    AttachTarget::Xdp(XdpTarget {
+        ifname: ifname.into(),
+        mode: XdpMode::Generic,
+    })
+}
+
+fn tc(ifname: &str, direction: TcDirection) -> AttachTarget {
+    AttachTarget::Tc(TcTarget {
+        ifname: ifname.into(),
+        direction,
+    })
+}
+
+fn uprobe(binary: &str, symbol: &str, pid: Option<i32>, retprobe: bool) -> AttachTarget {
+    AttachTarget::Uprobe(UprobeTarget {
+        binary: binary.into(),
+        symbol: Some(symbol.into()),
+        offset: 0,
+        pid,
+        retprobe,
+    })
+}
+
 fn key(k: u32) -> [u8; 4] {
     k.to_ne_bytes()
 }
@@ -207,8 +282,27 @@ fn as_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_ne_bytes(bytes.try_into().ok()?))
 }
 
+/// Reads a `__u64` counter from the object's `.bss`.
+fn counter(object: &BpfObject, name: &str) -> Result<u64, Error> {
+    let bytes = object.global(name)?;
+    as_u64(&bytes).ok_or_else(|| {
+        Error::InvalidArgument(format!("{name} is {} bytes, expected 8", bytes.len()))
+    })
+}
+
+/// An attachment whose counter must rise (`fired-<check>`), or need not
+/// when `required` is false (traffic the run may not make).
+struct Firing {
+    check: &'static str,
+    counter: &'static str,
+    required: bool,
+    /// None when the attach failed (its own check already said why).
+    link: Option<Link>,
+}
+
 /// Runs every check in order. `Err` names a step the rest cannot do without.
-fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
+fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
+    let trigger = args.trigger;
     // --- open and configure -------------------------------------------
     c.err(
         "open-bad-bytes",
@@ -345,7 +439,10 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
     // Auto-attach from the section, then the same tracepoint by name: the
     // kernel refuses a program twice on one tracepoint, so the first link
     // goes before the second attach.
-    let auto_link = c.ok("attach-auto", object.attach("on_getppid", &AttachTarget::Auto));
+    let auto_link = c.ok(
+        "attach-auto",
+        object.attach("on_getppid", &AttachTarget::Auto),
+    );
     c.err(
         "attach-twice",
         object.attach("on_getppid", &tracepoint("syscalls", "sys_enter_getppid")),
@@ -356,10 +453,17 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
         "attach-tracepoint",
         object.attach("on_getppid", &tracepoint("syscalls", "sys_enter_getppid")),
     );
-    links.extend(c.ok(
-        "attach-tp-btf",
-        object.attach("on_switch", &AttachTarget::TpBtf),
-    ));
+    let mut firing: Vec<Firing> = Vec::new();
+    let attached_at = Instant::now();
+    firing.push(Firing {
+        check: "tp-btf",
+        counter: "switch_hits",
+        required: true,
+        link: c.ok(
+            "attach-tp-btf",
+            object.attach("on_switch", &AttachTarget::TpBtf),
+        ),
+    });
     c.err(
         "attach-missing-tracepoint",
         object.attach("on_getppid", &tracepoint("nope", "missing")),
@@ -373,28 +477,20 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
         ),
         &[],
     );
-    let xdp = |ifname: &str| {
-        AttachTarget::Xdp(XdpTarget {
-            ifname: ifname.into(),
-            mode: XdpMode::Generic,
-        })
-    };
-    links.extend(c.ok("attach-xdp", object.attach("xdp_pass", &xdp("lo"))));
+    firing.push(Firing {
+        check: "xdp",
+        counter: "xdp_packets",
+        required: args.expect_packets,
+        link: c.ok("attach-xdp", object.attach("xdp_pass", &xdp("lo"))),
+    });
     c.err(
         "attach-xdp-missing-interface",
         object.attach("xdp_pass", &xdp("nope0")),
         &[],
     );
-    let uprobe = AttachTarget::Uprobe(UprobeTarget {
-        binary: "/nonexistent".into(),
-        symbol: Some("main".into()),
-        offset: 0,
-        pid: None,
-        retprobe: false,
-    });
     c.err(
         "attach-uprobe-missing-binary",
-        object.attach("on_getppid", &uprobe),
+        object.attach("on_getppid", &uprobe("/nonexistent", "main", None, false)),
         &[],
     );
     c.err(
@@ -402,6 +498,7 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
         object.attach("on_getppid", &AttachTarget::Cgroup("/nonexistent".into())),
         &[],
     );
+    attach_every_kind(c, &object, args, &mut firing);
 
     if let Some(link) = &tracepoint_link {
         c.check(
@@ -416,6 +513,7 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
     }
     let programs: Vec<String> = links
         .iter()
+        .chain(firing.iter().filter_map(|f| f.link.as_ref()))
         .map(|l| format!("{}#{}", l.program(), l.id()))
         .collect();
     c.pass("link-list", programs.join(" "));
@@ -486,6 +584,7 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
         ),
         Err(e) => c.error("global-data", &e),
     };
+    check_firing(c, &object, &firing, attached_at);
 
     // --- maps -------------------------------------------------------------
     check_map_info(c, &hash, "hash", MapType::Hash, 4, 8, Some(64));
@@ -508,17 +607,43 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
     check_typed(c, &object);
     check_freeze(c, &array);
     check_rejected(c);
+    check_btf_path(c);
+    check_separate_loads(c);
 
     // --- teardown ---------------------------------------------------------
-    // Dropping the links detaches the programs: `hits` must stand still.
+    // Dropping the links detaches the programs: every counter must stand
+    // still. A program already running when its link goes may still finish,
+    // hence the moment before the first reading.
     drop(links);
-    let before = object.global("hits").ok().as_deref().and_then(as_u64);
+    let mut counters = vec!["hits"];
+    counters.extend(
+        firing
+            .iter()
+            .filter(|f| f.link.is_some())
+            .map(|f| f.counter),
+    );
+    drop(firing);
+    std::thread::sleep(Duration::from_millis(50));
+    let read = |names: &[&str]| -> Vec<Option<u64>> {
+        names.iter().map(|n| counter(&object, n).ok()).collect()
+    };
+    let before = read(&counters);
     std::thread::sleep(Duration::from_millis(300));
-    let after = object.global("hits").ok().as_deref().and_then(as_u64);
+    let after = read(&counters);
+    let moved: Vec<String> = counters
+        .iter()
+        .zip(before.iter().zip(&after))
+        .filter(|(_, (b, a))| b.is_none() || b != a)
+        .map(|(name, (b, a))| format!("{name} {b:?} then {a:?}"))
+        .collect();
     c.check(
         "links-detached",
-        before.is_some() && before == after,
-        format!("hits {before:?} then {after:?}"),
+        moved.is_empty(),
+        if moved.is_empty() {
+            format!("{} counters stand still", counters.len())
+        } else {
+            moved.join(", ")
+        },
     );
     drop(ring);
     drop(perf);
@@ -531,6 +656,360 @@ fn run(c: &mut Checks, trigger: u32) -> Result<(), &'static str> {
     drop((hash, array, percpu, ring_map, perf_map));
     c.pass("drop", "links, buffers, object and maps dropped");
     Ok(())
+}
+
+/// Attaches a program with every attach kind not covered in `run`; each
+/// one whose counter must then rise goes into `firing`.
+fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &mut Vec<Firing>) {
+    firing.push(Firing {
+        check: "raw-tracepoint",
+        counter: "raw_tp_hits",
+        required: true,
+        link: c.ok(
+            "attach-raw-tracepoint",
+            object.attach(
+                "raw_sys_enter",
+                &AttachTarget::RawTracepoint("sys_enter".into()),
+            ),
+        ),
+    });
+    c.err(
+        "attach-raw-tracepoint-missing",
+        object.attach(
+            "raw_sys_enter",
+            &AttachTarget::RawTracepoint("no_such_tracepoint".into()),
+        ),
+        &["not-found"],
+    );
+    // SEC("raw_tp") names no tracepoint: nothing to attach to by itself.
+    c.err(
+        "attach-auto-without-target",
+        object.attach("raw_sys_enter", &AttachTarget::Auto),
+        &["unsupported"],
+    );
+
+    // Uprobes on libc's getppid, which the trigger calls: the entry probe
+    // for the trigger alone, the return probe for every process.
+    let pid = (args.trigger != 0).then_some(args.trigger as i32);
+    let candidates: Vec<&str> = match &args.libc {
+        Some(path) => vec![path.as_str()],
+        None => LIBC_PATHS.to_vec(),
+    };
+    let mut libc = candidates[0];
+    let mut attached = Err(Error::NotFound("no C library path".into()));
+    for path in candidates {
+        libc = path;
+        attached = object.attach("on_uprobe_getppid", &uprobe(path, "getppid", pid, false));
+        if !matches!(attached, Err(Error::NotFound(_))) {
+            break;
+        }
+    }
+    let link = match attached {
+        Ok(link) => {
+            c.pass("attach-uprobe", format!("{libc}:getppid, pid {pid:?}"));
+            Some(link)
+        }
+        Err(e) => {
+            c.fail("attach-uprobe", format!("{libc}:getppid: {}", describe(&e)));
+            None
+        }
+    };
+    firing.push(Firing {
+        check: "uprobe",
+        counter: "uprobe_hits",
+        required: true,
+        link,
+    });
+    let link = match object.attach("on_uretprobe_getppid", &uprobe(libc, "getppid", None, true)) {
+        Ok(link) => {
+            c.pass("attach-uretprobe", format!("{libc}:getppid, pid None (every process)"));
+            Some(link)
+        }
+        Err(e) => {
+            c.fail(
+                "attach-uretprobe",
+                format!("{libc}:getppid: {}", describe(&e)),
+            );
+            None
+        }
+    };
+    firing.push(Firing {
+        check: "uretprobe",
+        counter: "uretprobe_hits",
+        required: true,
+        link,
+    });
+    c.err(
+        "attach-uprobe-missing-symbol",
+        object.attach(
+            "on_uprobe_getppid",
+            &uprobe(libc, "no_such_function_in_libc", None, false),
+        ),
+        &["not-found"],
+    );
+
+    // tcx on lo, both ways; the trigger's packets pass both.
+    firing.push(Firing {
+        check: "tc-ingress",
+        counter: "tc_ingress_packets",
+        required: args.expect_packets,
+        link: c.ok(
+            "attach-tc-ingress",
+            object.attach("tc_ingress", &tc("lo", TcDirection::Ingress)),
+        ),
+    });
+    firing.push(Firing {
+        check: "tc-egress",
+        counter: "tc_egress_packets",
+        required: args.expect_packets,
+        link: c.ok(
+            "attach-tc-egress",
+            object.attach("tc_egress", &tc("lo", TcDirection::Egress)),
+        ),
+    });
+    c.err(
+        "attach-tc-missing-interface",
+        object.attach("tc_ingress", &tc("nope0", TcDirection::Ingress)),
+        &["not-found"],
+    );
+
+    // Like libc: the first usual place that is cgroup v2 (a missing or
+    // other directory is not-found or invalid-argument).
+    let candidates: Vec<&str> = match &args.cgroup {
+        Some(path) => vec![path.as_str()],
+        None => CGROUP2_PATHS.to_vec(),
+    };
+    let mut cgroup = candidates[0];
+    let mut attached = Err(Error::NotFound("no cgroup path".into()));
+    for path in candidates {
+        cgroup = path;
+        attached = object.attach("cgroup_egress", &AttachTarget::Cgroup(path.into()));
+        if !matches!(
+            attached,
+            Err(Error::NotFound(_) | Error::InvalidArgument(_))
+        ) {
+            break;
+        }
+    }
+    let link = match attached {
+        Ok(link) => {
+            c.pass("attach-cgroup", cgroup);
+            Some(link)
+        }
+        Err(e) => {
+            c.fail("attach-cgroup", format!("{cgroup}: {}", describe(&e)));
+            None
+        }
+    };
+    firing.push(Firing {
+        check: "cgroup",
+        counter: "cgroup_egress_packets",
+        required: args.expect_packets,
+        link,
+    });
+    // A directory, but not of cgroup v2.
+    c.err(
+        "attach-cgroup-not-cgroup2",
+        object.attach("cgroup_egress", &AttachTarget::Cgroup("/".into())),
+        &["invalid-argument"],
+    );
+
+    let perf = |cpus: Option<Vec<u32>>| {
+        AttachTarget::PerfEvent(PerfEventTarget {
+            kind: PerfEventKind::CpuClock,
+            sample: PerfSample::Frequency(1000),
+            cpus,
+        })
+    };
+    firing.push(Firing {
+        check: "perf-event",
+        counter: "perf_samples",
+        required: true,
+        link: c.ok("attach-perf-event", object.attach("on_sample", &perf(None))),
+    });
+    c.err(
+        "attach-perf-event-missing-cpu",
+        object.attach("on_sample", &perf(Some(vec![100_000]))),
+        &[],
+    );
+
+    // Kernels without CONFIG_KPROBES load kprobe programs (uprobes share
+    // their type) but cannot attach them: either outcome is conformant,
+    // as long as a refusal is a clear error; an attachment must fire.
+    for (check, program, counter, target) in [
+        (
+            "kprobe",
+            "on_kprobe_nanosleep",
+            "kprobe_hits",
+            AttachTarget::Kprobe("do_nanosleep".into()),
+        ),
+        (
+            "kretprobe",
+            "on_kretprobe_nanosleep",
+            "kretprobe_hits",
+            AttachTarget::Kretprobe("do_nanosleep".into()),
+        ),
+    ] {
+        let name = format!("attach-{check}");
+        match object.attach(program, &target) {
+            Ok(link) => {
+                c.pass(&name, "attached to do_nanosleep");
+                firing.push(Firing {
+                    check,
+                    counter,
+                    required: true,
+                    link: Some(link),
+                });
+            }
+            Err(e @ (Error::Unsupported(_) | Error::PermissionDenied(_))) => c.pass(
+                &name,
+                format!("not offered by this kernel: {}", describe(&e)),
+            ),
+            Err(e) => c.error(&name, &e),
+        }
+    }
+}
+
+/// Waits until every required counter has risen, then reports them all
+/// (with how long after `attached_at` they were read).
+fn check_firing(c: &mut Checks, object: &BpfObject, firing: &[Firing], attached_at: Instant) {
+    let started = Instant::now();
+    let read = || -> Vec<Result<u64, Error>> {
+        firing.iter().map(|f| counter(object, f.counter)).collect()
+    };
+    let mut values = read();
+    while started.elapsed() < FIRE_WAIT
+        && firing
+            .iter()
+            .zip(&values)
+            .any(|(f, v)| f.required && f.link.is_some() && !matches!(v, Ok(n) if *n > 0))
+    {
+        std::thread::sleep(Duration::from_millis(20));
+        values = read();
+    }
+    let waited = started.elapsed().as_millis();
+    let since = attached_at.elapsed().as_millis();
+    for (f, value) in firing.iter().zip(values) {
+        let name = format!("fired-{}", f.check);
+        match (&f.link, value) {
+            (None, _) => c.fail(&name, "not attached"),
+            (Some(_), Err(e)) => c.error(&name, &e),
+            (Some(_), Ok(n)) if n > 0 => {
+                c.pass(&name, format!("{} {n}, {since} ms after attach", f.counter))
+            }
+            (Some(_), Ok(n)) if !f.required => c.pass(
+                &name,
+                format!("{} {n} (no --expect-packets, not required)", f.counter),
+            ),
+            (Some(_), Ok(n)) => c.fail(
+                &name,
+                format!(
+                    "{} still {n}, {since} ms after attach ({waited} ms waiting)",
+                    f.counter
+                ),
+            ),
+        }
+    }
+}
+
+/// `load-options.btf-path`: the kernel's own BTF relocates like the
+/// default; a missing file is an error at open or at load.
+fn check_btf_path(c: &mut Checks) {
+    let options = |path: &str| LoadOptions {
+        btf_path: Some(path.into()),
+        object_name: Some("conformance".into()),
+    };
+    let vmlinux = "/sys/kernel/btf/vmlinux";
+    match BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options(vmlinux)) {
+        Ok(copy) => match copy.load() {
+            Ok(()) => c.check(
+                "load-btf-path",
+                copy.loaded(),
+                format!("btf-path {vmlinux}"),
+            ),
+            Err(e) => c.fail("load-btf-path", format!("load: {}", describe(&e))),
+        },
+        Err(e) => c.fail("load-btf-path", format!("open: {}", describe(&e))),
+    }
+    let name = "load-btf-path-missing";
+    match BpfObject::open(
+        bpflet_sdk::include_bpf!("conformance"),
+        &options("/nonexistent"),
+    ) {
+        Err(e) => c.pass(name, format!("at open: {}", describe(&e))),
+        Ok(copy) => match copy.load() {
+            Err(e) => c.pass(name, format!("at load: {}", describe(&e))),
+            Ok(()) => c.fail(name, "loaded with btf-path /nonexistent"),
+        },
+    }
+}
+
+/// The fentry and LSM programs are not autoloaded (`SEC("?...")`): a
+/// kernel that refuses them would refuse the whole object. Each loads in a
+/// copy of its own here; where the kernel takes it, it must fire too.
+fn check_separate_loads(c: &mut Checks) {
+    for (check, program, counter_name) in [
+        ("fentry", "fentry_nanosleep", "fentry_hits"),
+        ("lsm", "lsm_file_open", "lsm_hits"),
+    ] {
+        let name = format!("load-{check}");
+        let copy = match BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options()) {
+            Ok(copy) => copy,
+            Err(e) => {
+                c.error(&name, &e);
+                continue;
+            }
+        };
+        let only = copy
+            .programs()
+            .iter()
+            .filter(|p| p.autoload)
+            .try_for_each(|p| copy.set_autoload(&p.name, false))
+            .and_then(|()| copy.set_autoload(program, true));
+        if let Err(e) = only {
+            c.error(&name, &e);
+            continue;
+        }
+        match copy.load() {
+            Ok(()) => c.pass(&name, format!("{program} loaded alone")),
+            Err(
+                e @ (Error::PermissionDenied(_) | Error::Unsupported(_) | Error::LoadFailed(_)),
+            ) => {
+                // The kernel's reason, when the verifier log has one.
+                let reason = match &e {
+                    Error::LoadFailed(failure) => failure
+                        .verifier_log
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .map(|l| format!(" (log: {})", l.trim()))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                c.pass(
+                    &name,
+                    format!("not offered by this kernel: {}{reason}", describe(&e)),
+                );
+                continue;
+            }
+            Err(e) => {
+                c.error(&name, &e);
+                continue;
+            }
+        }
+        let attached_at = Instant::now();
+        let link = c.ok(
+            &format!("attach-{check}"),
+            copy.attach(program, &AttachTarget::Auto),
+        );
+        let firing = [Firing {
+            check,
+            counter: counter_name,
+            required: true,
+            link,
+        }];
+        check_firing(c, &copy, &firing, attached_at);
+    }
 }
 
 fn check_globals(c: &mut Checks, object: &BpfObject) {
@@ -591,6 +1070,42 @@ fn check_programs(c: &mut Checks, object: &BpfObject) {
             ProgramType::Tracing,
             true,
         ),
+        ("raw_sys_enter", "raw_tp", ProgramType::RawTracepoint, true),
+        ("on_uprobe_getppid", "uprobe", ProgramType::Kprobe, true),
+        (
+            "on_uretprobe_getppid",
+            "uretprobe",
+            ProgramType::Kprobe,
+            true,
+        ),
+        ("tc_ingress", "tc", ProgramType::SchedCls, true),
+        ("tc_egress", "tc", ProgramType::SchedCls, true),
+        (
+            "cgroup_egress",
+            "cgroup_skb/egress",
+            ProgramType::CgroupSkb,
+            true,
+        ),
+        ("on_sample", "perf_event", ProgramType::PerfEvent, true),
+        (
+            "on_kprobe_nanosleep",
+            "kprobe/do_nanosleep",
+            ProgramType::Kprobe,
+            true,
+        ),
+        (
+            "on_kretprobe_nanosleep",
+            "kretprobe/do_nanosleep",
+            ProgramType::Kprobe,
+            true,
+        ),
+        (
+            "fentry_nanosleep",
+            "fentry/do_nanosleep",
+            ProgramType::Tracing,
+            false,
+        ),
+        ("lsm_file_open", "lsm/file_open", ProgramType::Lsm, false),
     ];
     let mut problems = Vec::new();
     for (name, section, program_type, autoload) in expected {
