@@ -60,7 +60,11 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
-} ring SEC(".maps");
+} ring SEC(".maps") __attribute__((btf_decl_tag("bpflet.record=conformance_record")));
+
+/* Names the record type in BTF the way eunomia-bpf sources do; the guest
+ * checks that btf-types shows both conventions. */
+struct conformance_record *unused_record __attribute__((unused));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);

@@ -13,7 +13,7 @@ use libbpf_rs::{AsRawLibbpf, Link, MapCore, Object, ObjectBuilder, OpenObject};
 use wasmtime::component::Resource;
 
 use crate::bindings::ebpf_loader::{
-    AttachTarget, GlobalInfo, LoadOptions, PerfEventKind, PerfSample, ProgramInfo, ProgramType, TcDirection, XdpMode,
+    AttachTarget, GlobalInfo, LoadOptions, MapTypes, PerfEventKind, PerfSample, ProgramInfo, ProgramType, TcDirection, XdpMode,
 };
 use crate::bindings::maps::MapInfo;
 use crate::maps::{map_type_from_raw, BpfMap};
@@ -29,6 +29,7 @@ struct Global {
     section: String,
     offset: usize,
     size: usize,
+    type_id: u32,
 }
 
 impl Global {
@@ -47,6 +48,10 @@ enum State {
 pub struct BpfObject {
     state: State,
     globals: Vec<Global>,
+    /// The object's BTF as the guest sees it, read once at open.
+    btf: Vec<crate::bindings::btf::BtfType>,
+    /// The ELF as given, for `section`.
+    elf: std::sync::Arc<[u8]>,
 }
 
 /// One attachment of a program; dropping it detaches.
@@ -102,7 +107,7 @@ fn ifindex(interface: &str) -> Result<u32> {
 }
 
 impl BpfObject {
-    fn open(elf: &[u8], options: &LoadOptions) -> Result<Self> {
+    fn open(elf: std::sync::Arc<[u8]>, options: &LoadOptions) -> Result<Self> {
         let mut builder = ObjectBuilder::default();
         if let Some(name) = &options.object_name {
             builder.name(name).map_err(|e| Error::from_libbpf(&e, "object name"))?;
@@ -110,7 +115,7 @@ impl BpfObject {
         if let Some(path) = &options.btf_path {
             builder.btf_custom_path(path).map_err(|e| Error::from_libbpf(&e, "BTF path"))?;
         }
-        let (opened, log) = kernel::with_libbpf_log(|| builder.open_memory(elf));
+        let (opened, log) = kernel::with_libbpf_log(|| builder.open_memory(&elf));
         let opened = opened.map_err(|e| {
             // libbpf says why in its log ("elf: ... is not a valid eBPF
             // object file"); its error code alone (LIBBPF_ERRNO__FORMAT) is opaque.
@@ -121,8 +126,11 @@ impl BpfObject {
                 _ => Error::invalid_argument(format!("not a usable BPF ELF object (clang -target bpf output): {why}")),
             }
         })?;
-        let globals = globals_of(&opened);
-        Ok(BpfObject { state: State::Open(opened), globals })
+        // SAFETY: the pointer comes from a live OpenObject; libbpf has read
+        // and fixed up the BTF (section sizes, offsets) during open.
+        let btf = unsafe { crate::btf::all_types(libbpf_sys::bpf_object__btf(opened.as_libbpf_object().as_ptr())) };
+        let globals = globals_of(&btf);
+        Ok(BpfObject { state: State::Open(opened), globals, btf, elf })
     }
 
     fn global_named(&self, name: &str) -> Result<&Global> {
@@ -302,6 +310,26 @@ impl BpfObject {
                 .collect(),
             State::Failed => Vec::new(),
         }
+    }
+
+    fn map_types(&self, name: &str) -> Result<MapTypes> {
+        let missing = || Error::not_found(format!("no map {name:?} in the object"));
+        // SAFETY: the map pointers come from the live object.
+        let (key, value) = match &self.state {
+            State::Open(open) => {
+                let map = open.maps().find(|m| m.name() == name).ok_or_else(missing)?;
+                let raw = map.as_libbpf_object().as_ptr();
+                unsafe { (libbpf_sys::bpf_map__btf_key_type_id(raw), libbpf_sys::bpf_map__btf_value_type_id(raw)) }
+            }
+            State::Loaded(obj) => {
+                let map = obj.maps().find(|m| m.name() == name).ok_or_else(missing)?;
+                let raw = map.as_libbpf_object().as_ptr();
+                unsafe { (libbpf_sys::bpf_map__btf_key_type_id(raw), libbpf_sys::bpf_map__btf_value_type_id(raw)) }
+            }
+            State::Failed => return Err(Error::invalid_state("the object failed to load")),
+        };
+        let definition = crate::btf::var_in_section(&self.btf, ".maps", name).unwrap_or(0);
+        Ok(MapTypes { key, value, definition })
     }
 
     fn map(&self, name: &str) -> Result<BpfMap> {
@@ -571,31 +599,35 @@ fn section_matches(map_name: &str, section: &str) -> bool {
 }
 
 /// Every global variable the object's BTF places in a data section.
-fn globals_of(open: &OpenObject) -> Vec<Global> {
-    use libbpf_rs::btf::{types, Btf};
-    // SAFETY: the pointer comes from a live OpenObject borrowed for this call.
-    let raw = unsafe { open.as_libbpf_object().as_ref() };
-    let Ok(Some(btf)) = Btf::from_bpf_object(raw) else {
-        return Vec::new();
-    };
+fn globals_of(btf: &[crate::bindings::btf::BtfType]) -> Vec<Global> {
+    use crate::bindings::btf::Kind;
     let mut globals = Vec::new();
-    for sec in btf.type_by_kind::<types::DataSec<'_>>() {
-        let section = sec.name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if !section.starts_with(".data") && !section.starts_with(".bss") && !section.starts_with(".rodata") {
+    for sec in btf {
+        let Kind::Datasec(datasec) = &sec.kind else { continue };
+        if !sec.name.starts_with(".data") && !sec.name.starts_with(".bss") && !sec.name.starts_with(".rodata") {
             continue;
         }
-        for var in sec.iter() {
-            let Some(v) = btf.type_by_id::<types::Var<'_>>(var.ty) else { continue };
-            let Some(name) = v.name() else { continue };
+        for var in &datasec.vars {
+            let Some(v) = btf.get(var.type_ as usize) else { continue };
+            let Kind::Var(var_type) = &v.kind else { continue };
             globals.push(Global {
-                name: name.to_string_lossy().into_owned(),
-                section: section.clone(),
+                name: v.name.clone(),
+                section: sec.name.clone(),
                 offset: var.offset as usize,
                 size: var.size as usize,
+                type_id: var_type.type_,
             });
         }
     }
     globals
+}
+
+/// The raw bytes of ELF section `name`.
+fn elf_section(elf: &[u8], name: &str) -> Option<Vec<u8>> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(elf).ok()?;
+    let section = file.section_by_name(name)?;
+    section.data().ok().map(<[u8]>::to_vec)
 }
 
 const PROGRAM_TYPES: [ProgramType; 33] = {
@@ -642,16 +674,42 @@ fn program_type_from_raw(raw: u32) -> ProgramType {
     PROGRAM_TYPES.get(raw as usize).copied().unwrap_or(ProgramType::Unknown)
 }
 
-impl crate::bindings::ebpf_loader::Host for BpfCtxView<'_> {}
+impl crate::bindings::ebpf_loader::Host for BpfCtxView<'_> {
+    fn packaged_objects(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(self.ctx.packaged.iter().map(|(name, _)| name.clone()).collect())
+    }
+}
 
 type WasmResult<T> = wasmtime::Result<Result<T>>;
 
 impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
     fn open(&mut self, elf: Vec<u8>, options: LoadOptions) -> WasmResult<Resource<BpfObject>> {
-        Ok(match BpfObject::open(&elf, &options) {
+        Ok(match BpfObject::open(elf.into(), &options) {
             Ok(obj) => Ok(self.table.push(obj)?),
             Err(e) => Err(e),
         })
+    }
+
+    fn open_packaged(&mut self, name: String, options: LoadOptions) -> WasmResult<Resource<BpfObject>> {
+        let Some((_, elf)) = self.ctx.packaged.iter().find(|(n, _)| *n == name) else {
+            return Ok(Err(Error::not_found(format!("no packaged object {name:?}"))));
+        };
+        Ok(match BpfObject::open(elf.clone(), &options) {
+            Ok(obj) => Ok(self.table.push(obj)?),
+            Err(e) => Err(e),
+        })
+    }
+
+    fn btf_types(&mut self, obj: Resource<BpfObject>) -> wasmtime::Result<Vec<crate::bindings::btf::BtfType>> {
+        Ok(self.table.get(&obj)?.btf.clone())
+    }
+
+    fn map_types(&mut self, obj: Resource<BpfObject>, name: String) -> WasmResult<MapTypes> {
+        Ok(self.table.get(&obj)?.map_types(&name))
+    }
+
+    fn section(&mut self, obj: Resource<BpfObject>, name: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(elf_section(&self.table.get(&obj)?.elf, &name))
     }
 
     fn set_global(&mut self, obj: Resource<BpfObject>, name: String, value: Vec<u8>) -> WasmResult<()> {
@@ -673,6 +731,7 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
                 section: g.section.clone(),
                 size: g.size as u32,
                 read_only: g.read_only(),
+                type_id: g.type_id,
             })
             .collect())
     }

@@ -63,6 +63,8 @@ pub struct RunOptions {
     pub no_cache: bool,
     /// Print libbpf's debug log.
     pub verbose: bool,
+    /// BPF object files offered to the guest by file name (`open-packaged`).
+    pub objects: Vec<PathBuf>,
 }
 
 pub fn new_engine() -> anyhow::Result<Engine> {
@@ -165,7 +167,14 @@ pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot open directory {}", host.display()))?;
     }
-    let state = State { wasi: wasi.build(), table: ResourceTable::new(), bpf: BpfCtx { verbose: options.verbose } };
+    let mut packaged = Vec::new();
+    for path in &options.objects {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read BPF object {}", path.display()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        packaged.push((name, std::sync::Arc::<[u8]>::from(bytes)));
+    }
+    let bpf = BpfCtx { verbose: options.verbose, packaged };
+    let state = State { wasi: wasi.build(), table: ResourceTable::new(), bpf };
     let mut store = Store::new(engine, state);
     store.set_epoch_deadline(1);
     store.epoch_deadline_trap();

@@ -7,6 +7,7 @@
 //! [`kernel`] holds what talks to the kernel outside libbpf (tracefs, libbpf's
 //! log, CPU counts).
 
+pub mod btf;
 pub mod ebpf_loader;
 pub mod engine;
 pub mod events;
@@ -40,6 +41,8 @@ pub mod bindings {
 pub struct BpfCtx {
     /// Print libbpf's own log (debug level) to stderr.
     pub verbose: bool,
+    /// BPF objects that came with the program, by name (`open-packaged`).
+    pub packaged: Vec<(String, std::sync::Arc<[u8]>)>,
 }
 
 /// What the bpflet interfaces' host implementations see of a store.
@@ -62,6 +65,7 @@ impl HasData for HasBpf {
 /// Adds every `bpflet:ebpf` interface to `linker`.
 pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     bindings::types::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    bindings::btf::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::maps::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::events::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::ebpf_loader::add_to_linker::<T, HasBpf>(linker, T::bpf)?;

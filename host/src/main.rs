@@ -49,6 +49,10 @@ enum Command {
         /// (~/.cache/bpflet, or $BPFLET_CACHE_DIR).
         #[arg(long)]
         no_cache: bool,
+        /// Offer a BPF object file to the guest, by its file name
+        /// (ebpf-loader `packaged-objects` / `open-packaged`; repeatable).
+        #[arg(long = "object", value_name = "FILE.bpf.o")]
+        objects: Vec<PathBuf>,
         /// Print libbpf's log to stderr.
         #[arg(long, short)]
         verbose: bool,
@@ -71,8 +75,8 @@ fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { component, args, env, dirs, no_cache, verbose } => {
-            let options = RunOptions { component, args, env, dirs, no_cache, verbose };
+        Command::Run { component, args, env, dirs, no_cache, verbose, objects } => {
+            let options = RunOptions { component, args, env, dirs, no_cache, verbose, objects };
             match run(&options) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
                 Err(err) => {

@@ -82,8 +82,14 @@ pub struct Running {
 }
 
 pub fn spawn(component: &Path, args: &[&str]) -> Running {
+    spawn_with(&[], component, args)
+}
+
+/// `bpflet run OPTIONS COMPONENT -- ARGS`.
+pub fn spawn_with(options: &[&str], component: &Path, args: &[&str]) -> Running {
     let mut child = Command::new(bpflet())
         .arg("run")
+        .args(options)
         .arg(component)
         .arg("--")
         .args(args)

@@ -39,9 +39,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::{
-    AttachTarget, BpfObject, Link, LoadOptions, PerfEventKind, PerfEventTarget, PerfSample,
+    packaged_objects, AttachTarget, BpfObject, Link, LoadOptions, PerfEventKind, PerfEventTarget, PerfSample,
     ProgramType, TcDirection, TcTarget, TracepointTarget, UprobeTarget, XdpMode, XdpTarget,
 };
+use bpflet_sdk::bindings::bpflet::ebpf::btf::{BtfType, Kind};
 use bpflet_sdk::bindings::bpflet::ebpf::events::{BufferKind, EventBuffer};
 use bpflet_sdk::bindings::bpflet::ebpf::maps::{BpfMap, MapType, UpdateFlag};
 use bpflet_sdk::bytemuck::{self, Pod, Zeroable};
@@ -318,6 +319,8 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     c.check("loaded-before-load", !object.loaded(), "loaded() is false");
 
     check_globals(c, &object);
+    check_btf(c, &object);
+    check_packaged(c);
     c.ok(
         "set-global-magic",
         object.set_global("magic", &value(MAGIC)),
@@ -1010,6 +1013,93 @@ fn check_separate_loads(c: &mut Checks) {
         }];
         check_firing(c, &copy, &firing, attached_at);
     }
+}
+
+/// Follows typedefs and modifiers to the type that gives a value its shape.
+fn resolve(types: &[BtfType], mut id: u32) -> Option<&BtfType> {
+    loop {
+        let t = types.get(id as usize)?;
+        match t.kind {
+            Kind::Typedef(next) | Kind::Const(next) | Kind::Volatile(next) | Kind::Restrict(next) | Kind::TypeTag(next) => {
+                id = next
+            }
+            _ => return Some(t),
+        }
+    }
+}
+
+fn int_size(types: &[BtfType], id: u32) -> Option<u32> {
+    match resolve(types, id)?.kind {
+        Kind::Int(int) => Some(int.size),
+        _ => None,
+    }
+}
+
+fn check_btf(c: &mut Checks, object: &BpfObject) {
+    let types = object.btf_types();
+    c.check(
+        "btf-types",
+        types.len() > 10 && matches!(types[0].kind, Kind::Void) && types.iter().enumerate().all(|(i, t)| t.id as usize == i),
+        format!("{} types, indexed by id", types.len()),
+    );
+    // The record struct, with its members' names and offsets.
+    let record = types.iter().find(|t| t.name == "conformance_record");
+    match record.map(|t| &t.kind) {
+        Some(Kind::StructType(s)) => {
+            let members: Vec<String> = s.members.iter().map(|m| format!("{}@{}", m.name, m.bit_offset / 8)).collect();
+            c.check("btf-struct", s.size == 16 && members == ["magic@0", "hits@8"], members.join(" "));
+        }
+        other => c.fail("btf-struct", format!("conformance_record is {other:?}")),
+    }
+    // A global's type: const volatile u64 resolves to an 8-byte int.
+    let magic = object.globals().into_iter().find(|g| g.name == "magic");
+    let size = magic.as_ref().and_then(|g| int_size(&types, g.type_id));
+    c.check("btf-global-type", size == Some(8), format!("magic resolves to an int of {size:?} bytes"));
+    // eunomia-bpf's convention: an unused global pointer names the record type.
+    let unused = object.globals().into_iter().find(|g| g.name == "unused_record");
+    let pointee = unused.and_then(|g| match resolve(&types, g.type_id)?.kind {
+        Kind::Ptr(to) => resolve(&types, to).map(|t| t.name.clone()),
+        _ => None,
+    });
+    c.check("btf-unused-pointer", pointee.as_deref() == Some("conformance_record"), format!("points to {pointee:?}"));
+    // Map key and value types, and the decl tag on the ring buffer.
+    match object.map_types("hash") {
+        Ok(m) => {
+            let (k, v) = (int_size(&types, m.key), int_size(&types, m.value));
+            let def = types.get(m.definition as usize).map(|t| t.name.clone());
+            c.check(
+                "map-types",
+                k == Some(4) && v == Some(8) && def.as_deref() == Some("hash"),
+                format!("key {k:?} value {v:?} bytes, definition {def:?}"),
+            );
+        }
+        Err(e) => c.error("map-types", &e),
+    }
+    c.err("map-types-unknown", object.map_types("nope"), &["not-found"]);
+    let ring = object.map_types("ring").map(|m| m.definition).unwrap_or(0);
+    let tag = types.iter().find(|t| matches!(t.kind, Kind::DeclTag(d) if d.target == ring && ring != 0));
+    c.check(
+        "btf-decl-tag",
+        tag.is_some_and(|t| t.name == "bpflet.record=conformance_record"),
+        format!("ring is tagged {:?}", tag.map(|t| &t.name)),
+    );
+    // Raw ELF sections.
+    let license = object.section("license");
+    c.check("section", license.as_deref() == Some(&b"GPL\0"[..]), format!("license = {license:?}"));
+    c.check("section-missing", object.section(".no.such.section").is_none(), "none");
+}
+
+fn check_packaged(c: &mut Checks) {
+    let names = packaged_objects();
+    c.check(
+        "packaged-objects",
+        names.iter().any(|n| n == "conformance.bpf.o"),
+        format!("{names:?} (bpflet run --object target/bpf/conformance.bpf.o)"),
+    );
+    if let Some(object) = c.ok("open-packaged", BpfObject::open_packaged("conformance.bpf.o", &options())) {
+        c.check("open-packaged-programs", !object.programs().is_empty(), format!("{} programs", object.programs().len()));
+    }
+    c.err("open-packaged-unknown", BpfObject::open_packaged("nope.bpf.o", &options()), &["not-found"]);
 }
 
 fn check_globals(c: &mut Checks, object: &BpfObject) {
