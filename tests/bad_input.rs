@@ -91,3 +91,16 @@ fn sigint_stops_a_spinning_guest() {
 fn sigint_stops_a_guest_blocked_in_a_host_call() {
     assert_eq!(fault(&["block"], Some(SIGINT)), Some(130));
 }
+
+#[test]
+fn a_guest_that_handles_the_stop_finishes_cleanly() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let mut run = spawn(&guest("rust-faults"), &["graceful"]);
+    run.wait_for(Duration::from_secs(60), |l| l == "waiting for a stop signal");
+    run.signal(SIGINT);
+    run.wait_for(Duration::from_secs(5), |l| l == "stopping cleanly");
+    let (status, _) = run.finish(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "a clean stop is a success");
+    before.assert_nothing_new_left();
+}

@@ -16,18 +16,31 @@ use crate::{BpfCtx, BpfCtxView, BpfView};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The guest asked (through `signals`) to handle a stop itself.
+static GUEST_HANDLES_STOP: AtomicBool = AtomicBool::new(false);
 
 /// Whether a stop signal arrived; host calls that block check it.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
-/// Records a stop signal and makes the running guest trap at its next
-/// epoch check.
-pub fn interrupt(engine: &Engine, signal: i32) {
+/// The guest will wind down by itself on the first stop signal.
+pub fn handle_stop_in_guest() {
+    GUEST_HANDLES_STOP.store(true, Ordering::Relaxed);
+}
+
+/// Records a stop signal. The running guest traps at its next epoch check,
+/// unless it opted in to a clean stop and this is the first signal: then
+/// it sees the request (signals interface) and blocking polls return early.
+/// Returns whether the guest was left to stop by itself.
+pub fn interrupt(engine: &Engine, signal: i32) -> bool {
+    let first = !INTERRUPTED.swap(true, Ordering::Relaxed);
     SIGNAL.store(signal, Ordering::Relaxed);
-    INTERRUPTED.store(true, Ordering::Relaxed);
+    if first && GUEST_HANDLES_STOP.load(Ordering::Relaxed) {
+        return true;
+    }
     engine.increment_epoch();
+    false
 }
 
 /// Store data: WASI plus the bpflet interfaces, all resources in one table

@@ -3,7 +3,7 @@
 //! A guest component (the user-space half of an eBPF tool) imports the
 //! `bpflet:ebpf` interfaces; this crate implements them over libbpf-rs in the
 //! running kernel. One module per WIT interface ([`ebpf_loader`], [`maps`],
-//! [`events`], [`types`]); [`engine`] sets up wasmtime and runs a component;
+//! [`events`], [`btf`], [`signals`], [`types`]); [`engine`] sets up wasmtime and runs a component;
 //! [`kernel`] holds what talks to the kernel outside libbpf (tracefs, libbpf's
 //! log, CPU counts).
 
@@ -13,6 +13,7 @@ pub mod engine;
 pub mod events;
 pub mod kernel;
 pub mod maps;
+pub mod signals;
 pub mod types;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
@@ -69,5 +70,6 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     bindings::maps::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::events::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::ebpf_loader::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    bindings::signals::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     Ok(())
 }

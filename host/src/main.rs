@@ -95,17 +95,26 @@ fn run(options: &RunOptions) -> anyhow::Result<i32> {
 }
 
 /// SIGINT/SIGTERM interrupt the guest so its resources are dropped in
-/// order; a guest that does not stop within the grace period is cut off by
-/// exiting, which closes every BPF fd and so detaches everything anyway.
+/// order (a guest that handles the stop itself gets to finish first; a
+/// second signal interrupts it). A guest that does not stop within the
+/// grace period is cut off by exiting, which closes every BPF fd and so
+/// detaches everything anyway.
 fn watch_signals(engine: wasmtime::Engine) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            engine::interrupt(&engine, signal);
-            std::thread::sleep(Duration::from_secs(3));
-            eprintln!("bpflet: the guest did not stop within 3s of signal {signal}; exiting");
-            std::process::exit(128 + signal);
+        let mut deadline_set = false;
+        for signal in signals.forever() {
+            let graceful = engine::interrupt(&engine, signal);
+            if !deadline_set {
+                deadline_set = true;
+                let grace = if graceful { Duration::from_secs(10) } else { Duration::from_secs(3) };
+                std::thread::spawn(move || {
+                    std::thread::sleep(grace);
+                    eprintln!("bpflet: the guest did not stop within {}s of signal {signal}; exiting", grace.as_secs());
+                    std::process::exit(128 + signal);
+                });
+            }
         }
     });
     Ok(())

@@ -8,6 +8,8 @@
 //! - `trap`: panics, which traps the component
 //! - `spin`: loops in wasm code forever (stopped by a signal)
 //! - `block`: waits in a host call forever (stopped by a signal)
+//! - `graceful`: handles the stop itself: waits for SIGINT/SIGTERM through
+//!   `signals.subscribe-stop`, then says so and returns normally
 
 use bpflet_sdk::{include_bpf, EventBuffer, Object};
 
@@ -31,6 +33,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["block"] => loop {
             events.poll(60_000, 1)?;
         },
-        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block, got {how:?}").into()),
+        ["graceful"] => {
+            let stop = bpflet_sdk::bindings::bpflet::ebpf::signals::subscribe_stop();
+            println!("waiting for a stop signal");
+            stop.block();
+            println!("stopping cleanly");
+            Ok(())
+        }
+        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block|graceful, got {how:?}").into()),
     }
 }
