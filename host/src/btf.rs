@@ -46,7 +46,11 @@ pub unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
         let count = libbpf_sys::btf__type_cnt(btf);
         let name = |off: u32| -> String {
             let p = libbpf_sys::btf__name_by_offset(btf, off);
-            if p.is_null() { String::new() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
         };
         let mut types = Vec::with_capacity(count as usize);
         types.push(BtfType { id: 0, name: String::new(), kind: Kind::Void });
@@ -70,7 +74,12 @@ pub unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
                         e if e & 1 != 0 => IntEncoding::Signed,
                         _ => IntEncoding::Unsigned,
                     };
-                    Kind::Int(IntType { size: size_or_type, encoding, bit_offset: (raw >> 16) & 0xff, bits: raw & 0xff })
+                    Kind::Int(IntType {
+                        size: size_or_type,
+                        encoding,
+                        bit_offset: (raw >> 16) & 0xff,
+                        bits: raw & 0xff,
+                    })
                 }
                 BTF_KIND_PTR => Kind::Ptr(size_or_type),
                 BTF_KIND_ARRAY => {
@@ -88,7 +97,11 @@ pub unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
                         })
                         .collect();
                     let composite = CompositeType { size: size_or_type, members };
-                    if kind == BTF_KIND_STRUCT { Kind::StructType(composite) } else { Kind::UnionType(composite) }
+                    if kind == BTF_KIND_STRUCT {
+                        Kind::StructType(composite)
+                    } else {
+                        Kind::UnionType(composite)
+                    }
                 }
                 BTF_KIND_ENUM => {
                     let values = std::slice::from_raw_parts(extra.cast::<libbpf_sys::btf_enum>(), vlen)
@@ -155,7 +168,9 @@ pub unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
 /// The id of the variable `name` declared in the data section `section`.
 pub fn var_in_section(types: &[BtfType], section: &str, name: &str) -> Option<u32> {
     types.iter().filter(|t| t.name == section).find_map(|sec| match &sec.kind {
-        Kind::Datasec(d) => d.vars.iter().map(|v| v.type_).find(|id| types.get(*id as usize).is_some_and(|v| v.name == name)),
+        Kind::Datasec(d) => {
+            d.vars.iter().map(|v| v.type_).find(|id| types.get(*id as usize).is_some_and(|v| v.name == name))
+        }
         _ => None,
     })
 }

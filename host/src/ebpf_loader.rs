@@ -13,7 +13,8 @@ use libbpf_rs::{AsRawLibbpf, Link, MapCore, Object, ObjectBuilder, OpenObject};
 use wasmtime::component::Resource;
 
 use crate::bindings::ebpf_loader::{
-    AttachTarget, GlobalInfo, LoadOptions, MapTypes, PerfEventKind, PerfSample, ProgramInfo, ProgramType, TcDirection, XdpMode,
+    AttachTarget, GlobalInfo, LoadOptions, MapTypes, PerfEventKind, PerfSample, ProgramInfo, ProgramType, TcDirection,
+    XdpMode,
 };
 use crate::bindings::maps::MapInfo;
 use crate::maps::{map_type_from_raw, BpfMap};

@@ -146,9 +146,7 @@ fn check_header(bytes: &[u8]) -> anyhow::Result<()> {
             "this is a core WebAssembly module, not a component; build for wasm32-wasip2 \
              or wrap it with `wasm-tools component new`"
         ),
-        Some([0x7f, b'E', b'L', b'F', ..]) => bail!(
-            "this is an ELF file, not a WebAssembly component; a bare BPF object is not a program bpflet runs yet"
-        ),
+        Some([0x7f, b'E', b'L', b'F', ..]) => bail!("this is an ELF file, not a WebAssembly component"),
         _ => bail!("not a WebAssembly component (bad magic number)"),
     }
 }
@@ -162,14 +160,26 @@ pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
     crate::kernel::init_libbpf_log(options.verbose);
     let bytes =
         std::fs::read(&options.component).with_context(|| format!("cannot read {}", options.component.display()))?;
-    let component = load_component(engine, &bytes, !options.no_cache)?;
+    let file_name = options.component.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut packaged = Vec::new();
+    // A bare BPF object runs under the embedded kernel-only runner, which
+    // finds it among the packaged objects.
+    let (component_bytes, argv0) = if bytes.starts_with(b"\x7fELF") {
+        if crate::runner::RUNNER.is_empty() {
+            bail!("this bpflet was built without the kernel-only runner; it cannot run bare BPF objects");
+        }
+        packaged.push((file_name.clone(), std::sync::Arc::<[u8]>::from(bytes)));
+        (crate::runner::RUNNER.to_vec(), file_name)
+    } else {
+        let stem = options.component.file_stem().map(|s| s.to_string_lossy().into_owned());
+        (bytes, stem.unwrap_or_else(|| "program".into()))
+    };
+    let component = load_component(engine, &component_bytes, !options.no_cache)?;
 
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     crate::add_to_linker(&mut linker)?;
 
-    let argv0 =
-        options.component.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "program".into());
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdio().args(&[argv0]).args(&options.args);
     for (key, value) in &options.env {
@@ -180,7 +190,6 @@ pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot open directory {}", host.display()))?;
     }
-    let mut packaged = Vec::new();
     for path in &options.objects {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read BPF object {}", path.display()))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

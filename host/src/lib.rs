@@ -8,11 +8,13 @@
 //! log, CPU counts).
 
 pub mod btf;
+pub mod compile;
 pub mod ebpf_loader;
 pub mod engine;
 pub mod events;
 pub mod kernel;
 pub mod maps;
+pub mod runner;
 pub mod signals;
 pub mod types;
 

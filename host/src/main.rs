@@ -1,5 +1,6 @@
 //! The `bpflet` command line.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,7 +24,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a component: its wasi:cli/run with the given arguments.
+    /// Compile the kernel half (CO-RE C) into a BPF object `bpflet run` can
+    /// run bare.
+    ///
+    /// Runs clang (-target bpf -g -O2) against a vmlinux.h generated from
+    /// the running kernel's BTF (or --btf), with libbpf's BPF headers, and
+    /// records the doc comments of `const volatile` globals for the flags'
+    /// help. Needs clang and bpftool; `bpflet run` needs neither.
+    #[command(after_help = "Example:\n  bpflet build exectrace.bpf.c && bpflet run exectrace.bpf.o --help")]
+    Build {
+        /// The C source (e.g. prog.bpf.c).
+        source: PathBuf,
+        /// Where to write the object [default: prog.bpf.o beside the source].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// BTF to generate vmlinux.h from.
+        #[arg(long, default_value = "/sys/kernel/btf/vmlinux")]
+        btf: PathBuf,
+        /// Extra include directory (repeatable).
+        #[arg(short = 'I', long = "include", value_name = "DIR")]
+        includes: Vec<PathBuf>,
+        /// Extra argument for clang (repeatable).
+        #[arg(long = "cflag", value_name = "ARG", allow_hyphen_values = true)]
+        cflags: Vec<String>,
+    },
+    /// Run a component (its wasi:cli/run), or a bare BPF object.
+    ///
+    /// A bare BPF object (prog.bpf.o) runs under the built-in kernel-only
+    /// runner: `bpflet run prog.bpf.o --help` lists the flags made from its
+    /// `const volatile` globals.
     ///
     /// Guest stdout and stderr go to the terminal; the exit status is the
     /// guest's: 0 on success, 1 on error or a non-zero exit (WASI 0.2 exit
@@ -34,9 +63,10 @@ enum Command {
         after_help = "Examples:\n  bpflet run target/guests/rust-execsnoop.wasm\n  bpflet run target/guests/rust-syscount.wasm -- --top 5 --interval 2"
     )]
     Run {
-        /// The component file (.wasm).
+        /// The component file (.wasm), or a BPF object (.bpf.o).
         component: PathBuf,
-        /// Arguments passed to the guest (after `--`).
+        /// Arguments passed to the guest (for a component after `--`; for a
+        /// BPF object directly, e.g. `bpflet run prog.bpf.o --pid 42`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
         /// Set an environment variable in the guest (KEY=VALUE; repeatable).
@@ -72,9 +102,51 @@ fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
     })
 }
 
+/// Splits `bpflet run [OPTIONS] FILE GUEST-ARGS...` so that everything after
+/// FILE goes to the guest untouched (`bpflet run prog.bpf.o --help` is the
+/// program's help, not bpflet's). A `--` right after FILE is dropped.
+fn split_guest_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
+    const TAKES_VALUE: [&str; 4] = ["-e", "--env", "--dir", "--object"];
+    if argv.get(1).and_then(|a| a.to_str()) != Some("run") {
+        return (argv, Vec::new());
+    }
+    let mut i = 2;
+    while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {
+        if arg == "--" || !arg.starts_with('-') {
+            break;
+        }
+        i += if TAKES_VALUE.contains(&arg) { 2 } else { 1 };
+    }
+    if argv.get(i).and_then(|a| a.to_str()) == Some("--") || i >= argv.len() {
+        return (argv, Vec::new());
+    }
+    let mut guest: Vec<String> = argv[i + 1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    if guest.first().map(String::as_str) == Some("--") {
+        guest.remove(0);
+    }
+    (argv[..=i].to_vec(), guest)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (argv, guest_args) = split_guest_args(std::env::args_os().collect());
+    let mut cli = Cli::parse_from(argv);
+    if let Command::Run { args, .. } = &mut cli.command {
+        args.extend(guest_args);
+    }
     match cli.command {
+        Command::Build { source, output, btf, includes, cflags } => {
+            let options = bpflet::compile::BuildOptions { source, output, btf, includes, cflags };
+            match bpflet::compile::build(&options) {
+                Ok(object) => {
+                    eprintln!("bpflet: wrote {}", object.display());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("bpflet: error: {err:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Run { component, args, env, dirs, no_cache, verbose, objects } => {
             let options = RunOptions { component, args, env, dirs, no_cache, verbose, objects };
             match run(&options) {
