@@ -10,7 +10,7 @@ BPFLET := $(CARGO_TARGET_DIR)/debug/bpflet
 GUEST_OUT := $(ROOT)/target/guests
 RUST_GUESTS := execsnoop syscount conformance burst faults
 
-.PHONY: all setup host bpf guests rust-guests demo test unit e2e clean
+.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test clean
 
 all: host guests
 
@@ -25,7 +25,7 @@ bpf: setup
 
 # The host build generates wit/deps (WASI WIT of the wasmtime-wasi in use),
 # which every guest toolchain needs.
-guests: host bpf rust-guests
+guests: host bpf rust-guests c-guests
 
 rust-guests:
 	cd guests/rust && $(CARGO) build --release
@@ -33,6 +33,9 @@ rust-guests:
 	for g in $(RUST_GUESTS); do \
 	  cp $(CARGO_TARGET_DIR)/wasm32-wasip2/release/$$g.wasm $(GUEST_OUT)/rust-$$g.wasm; \
 	done
+
+c-guests:
+	bash guests/c/build.sh $(GUEST_OUT)
 
 demo: guests
 	@bash scripts/demo.sh $(BPFLET) $(GUEST_OUT)/rust-execsnoop.wasm

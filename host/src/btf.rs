@@ -125,9 +125,9 @@ pub unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
                 }
                 BTF_KIND_FWD => Kind::Fwd(kflag),
                 BTF_KIND_TYPEDEF => Kind::Typedef(size_or_type),
-                BTF_KIND_VOLATILE => Kind::Volatile(size_or_type),
-                BTF_KIND_CONST => Kind::Const(size_or_type),
-                BTF_KIND_RESTRICT => Kind::Restrict(size_or_type),
+                BTF_KIND_VOLATILE => Kind::VolatileQualified(size_or_type),
+                BTF_KIND_CONST => Kind::ConstQualified(size_or_type),
+                BTF_KIND_RESTRICT => Kind::RestrictQualified(size_or_type),
                 BTF_KIND_FUNC => Kind::Func(size_or_type),
                 BTF_KIND_FUNC_PROTO => {
                     let params = std::slice::from_raw_parts(extra.cast::<libbpf_sys::btf_param>(), vlen)

@@ -1020,7 +1020,7 @@ fn resolve(types: &[BtfType], mut id: u32) -> Option<&BtfType> {
     loop {
         let t = types.get(id as usize)?;
         match t.kind {
-            Kind::Typedef(next) | Kind::Const(next) | Kind::Volatile(next) | Kind::Restrict(next) | Kind::TypeTag(next) => {
+            Kind::Typedef(next) | Kind::ConstQualified(next) | Kind::VolatileQualified(next) | Kind::RestrictQualified(next) | Kind::TypeTag(next) => {
                 id = next
             }
             _ => return Some(t),

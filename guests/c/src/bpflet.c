@@ -1,0 +1,620 @@
+/* The helper layer of bpflet.h over the generated bindings. */
+#include "bpflet.h"
+
+#include <stdarg.h>
+
+typedef bpflet_ebpf_maps_borrow_bpf_map_t borrow_map_t;
+
+static bpflet_ebpf_ebpf_loader_borrow_bpf_object_t borrow_object(bpflet_object_t obj)
+{
+	return (bpflet_ebpf_ebpf_loader_borrow_bpf_object_t){ obj.__handle };
+}
+
+static borrow_map_t borrow_map(bpflet_map_t map)
+{
+	return (borrow_map_t){ map.__handle };
+}
+
+static bpflet_ebpf_events_borrow_event_buffer_t borrow_events(bpflet_events_t events)
+{
+	return (bpflet_ebpf_events_borrow_event_buffer_t){ events.__handle };
+}
+
+static void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p)
+		abort(); /* as the bindings' cabi_realloc does */
+	return p;
+}
+
+/* ---- Strings ------------------------------------------------------------ */
+
+char *bpflet_strdup(const program_string_t *s)
+{
+	char *c = xmalloc(s->len + 1);
+	if (s->len)
+		memcpy(c, s->ptr, s->len);
+	c[s->len] = '\0';
+	return c;
+}
+
+bool bpflet_str_eq(const program_string_t *s, const char *c)
+{
+	size_t len = strlen(c);
+	return s->len == len && (len == 0 || memcmp(s->ptr, c, len) == 0);
+}
+
+/* ---- Errors ------------------------------------------------------------- */
+
+const char *bpflet_error_case(const bpflet_error_t *err)
+{
+	switch (err->tag) {
+	case BPFLET_EBPF_TYPES_ERROR_NOT_FOUND: return "not-found";
+	case BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT: return "invalid-argument";
+	case BPFLET_EBPF_TYPES_ERROR_ALREADY_EXISTS: return "already-exists";
+	case BPFLET_EBPF_TYPES_ERROR_PERMISSION_DENIED: return "permission-denied";
+	case BPFLET_EBPF_TYPES_ERROR_UNSUPPORTED: return "unsupported";
+	case BPFLET_EBPF_TYPES_ERROR_INVALID_STATE: return "invalid-state";
+	case BPFLET_EBPF_TYPES_ERROR_LOAD_FAILED: return "load-failed";
+	case BPFLET_EBPF_TYPES_ERROR_OS: return "os";
+	default: return "unknown-error";
+	}
+}
+
+program_string_t bpflet_error_message(const bpflet_error_t *err)
+{
+	switch (err->tag) {
+	case BPFLET_EBPF_TYPES_ERROR_NOT_FOUND: return err->val.not_found;
+	case BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT: return err->val.invalid_argument;
+	case BPFLET_EBPF_TYPES_ERROR_ALREADY_EXISTS: return err->val.already_exists;
+	case BPFLET_EBPF_TYPES_ERROR_PERMISSION_DENIED: return err->val.permission_denied;
+	case BPFLET_EBPF_TYPES_ERROR_UNSUPPORTED: return err->val.unsupported;
+	case BPFLET_EBPF_TYPES_ERROR_INVALID_STATE: return err->val.invalid_state;
+	case BPFLET_EBPF_TYPES_ERROR_LOAD_FAILED: return err->val.load_failed.message;
+	case BPFLET_EBPF_TYPES_ERROR_OS: return err->val.os.message;
+	default: return (program_string_t){ 0 };
+	}
+}
+
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* A malloc'd printf. */
+static char *vformat(const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int len = vsnprintf(NULL, 0, fmt, ap);
+	if (len < 0)
+		abort();
+	char *text = xmalloc((size_t)len + 1);
+	vsnprintf(text, (size_t)len + 1, fmt, again);
+	va_end(again);
+	return text;
+}
+
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *format(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = vformat(fmt, ap);
+	va_end(ap);
+	return text;
+}
+
+char *bpflet_error_str(const bpflet_error_t *err)
+{
+	program_string_t message = bpflet_error_message(err);
+	int m = (int)message.len;
+	const char *mp = (const char *)message.ptr;
+
+	if (err->tag == BPFLET_EBPF_TYPES_ERROR_OS)
+		return format("os error %u: %.*s", (unsigned)err->val.os.errno, m, mp);
+	if (err->tag == BPFLET_EBPF_TYPES_ERROR_LOAD_FAILED) {
+		/* The log's tail says why the verifier gave up: print it on its own
+		 * lines rather than make every caller dig it out. */
+		const program_string_t *log = &err->val.load_failed.verifier_log;
+		size_t end = log->len;
+		while (end > 0 && is_space(log->ptr[end - 1]))
+			end--;
+		if (end > 0)
+			return format("load-failed: %.*s\nverifier log:\n%.*s", m, mp, (int)end,
+				      (const char *)log->ptr);
+	}
+	return format("%s: %.*s", bpflet_error_case(err), m, mp);
+}
+
+bool bpflet_error_set(bpflet_error_t *err, uint8_t tag, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = vformat(fmt, ap);
+	va_end(ap);
+
+	if (tag > BPFLET_EBPF_TYPES_ERROR_INVALID_STATE)
+		tag = BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT;
+	*err = (bpflet_error_t){ .tag = tag };
+	/* Every string case sits at the start of the union, and the bindings
+	 * free only non-empty strings. */
+	size_t len = strlen(text);
+	if (len == 0) {
+		free(text);
+		text = NULL;
+	}
+	err->val.not_found = (program_string_t){ .ptr = (uint8_t *)text, .len = len };
+	return false;
+}
+
+void bpflet_error_free(bpflet_error_t *err)
+{
+	bpflet_ebpf_types_error_free(err);
+	*err = (bpflet_error_t){ 0 };
+}
+
+/* ---- Objects ------------------------------------------------------------ */
+
+bool bpflet_object_open(const void *elf, size_t len, bpflet_object_t *out, bpflet_error_t *err)
+{
+	program_list_u8_t bytes = bpflet_bytes(elf, len);
+	bpflet_ebpf_ebpf_loader_load_options_t options = { 0 };
+	return bpflet_ebpf_ebpf_loader_static_bpf_object_open(&bytes, &options, out, err);
+}
+
+bool bpflet_object_set_global(bpflet_object_t obj, const char *name, const void *value, size_t size,
+			      bpflet_error_t *err)
+{
+	program_string_t n = bpflet_str(name);
+	program_list_u8_t v = bpflet_bytes(value, size);
+	return bpflet_ebpf_ebpf_loader_method_bpf_object_set_global(borrow_object(obj), &n, &v, err);
+}
+
+bool bpflet_object_load(bpflet_object_t obj, bpflet_error_t *err)
+{
+	return bpflet_ebpf_ebpf_loader_method_bpf_object_load(borrow_object(obj), err);
+}
+
+bool bpflet_object_open_load(const void *elf, size_t len, const bpflet_global_t *globals, size_t nglobals,
+			     bpflet_object_t *out, bpflet_error_t *err)
+{
+	bpflet_object_t obj = { 0 };
+	if (!bpflet_object_open(elf, len, &obj, err))
+		return false;
+	for (size_t i = 0; i < nglobals; i++) {
+		if (!bpflet_object_set_global(obj, globals[i].name, globals[i].value, globals[i].size, err))
+			goto fail;
+	}
+	if (!bpflet_object_load(obj, err))
+		goto fail;
+	*out = obj;
+	return true;
+fail:
+	bpflet_object_drop(&obj);
+	return false;
+}
+
+bool bpflet_object_map(bpflet_object_t obj, const char *name, bpflet_map_t *out, bpflet_error_t *err)
+{
+	program_string_t n = bpflet_str(name);
+	return bpflet_ebpf_ebpf_loader_method_bpf_object_get_map(borrow_object(obj), &n, out, err);
+}
+
+bool bpflet_object_attach_all(bpflet_object_t obj, bpflet_links_t *links, bpflet_error_t *err)
+{
+	bpflet_ebpf_ebpf_loader_list_program_info_t programs;
+	bool ok = true;
+
+	*links = (bpflet_links_t){ 0 };
+	bpflet_ebpf_ebpf_loader_method_bpf_object_programs(borrow_object(obj), &programs);
+	if (programs.len)
+		links->ptr = xmalloc(programs.len * sizeof(*links->ptr));
+	for (size_t i = 0; i < programs.len && ok; i++) {
+		bpflet_ebpf_ebpf_loader_program_info_t *p = &programs.ptr[i];
+		bpflet_ebpf_ebpf_loader_attach_target_t target = { .tag = BPFLET_EBPF_EBPF_LOADER_ATTACH_TARGET_AUTO };
+		bpflet_link_t link;
+		if (!p->autoload)
+			continue;
+		if (bpflet_ebpf_ebpf_loader_method_bpf_object_attach(borrow_object(obj), &p->name, &target, &link, err)) {
+			links->ptr[links->len++] = link;
+		} else if (err->tag == BPFLET_EBPF_TYPES_ERROR_UNSUPPORTED) {
+			/* No target in the section (xdp, tc, ...): libbpf skips these too. */
+			bpflet_error_free(err);
+		} else {
+			ok = false;
+		}
+	}
+	bpflet_ebpf_ebpf_loader_list_program_info_free(&programs);
+	if (!ok)
+		bpflet_links_drop(links);
+	return ok;
+}
+
+void bpflet_links_drop(bpflet_links_t *links)
+{
+	for (size_t i = 0; i < links->len; i++)
+		bpflet_ebpf_ebpf_loader_link_drop_own(links->ptr[i]);
+	free(links->ptr);
+	*links = (bpflet_links_t){ 0 };
+}
+
+void bpflet_object_drop(bpflet_object_t *obj)
+{
+	if (obj->__handle)
+		bpflet_ebpf_ebpf_loader_bpf_object_drop_own(*obj);
+	obj->__handle = 0;
+}
+
+void bpflet_map_drop(bpflet_map_t *map)
+{
+	if (map->__handle)
+		bpflet_ebpf_maps_bpf_map_drop_own(*map);
+	map->__handle = 0;
+}
+
+void bpflet_events_drop(bpflet_events_t *events)
+{
+	if (events->__handle)
+		bpflet_ebpf_events_event_buffer_drop_own(*events);
+	events->__handle = 0;
+}
+
+/* ---- Maps --------------------------------------------------------------- */
+
+static const char *const map_type_names[] = {
+	"unspec", "hash", "array", "prog-array", "perf-event-array", "percpu-hash",
+	"percpu-array", "stack-trace", "cgroup-array", "lru-hash", "lru-percpu-hash",
+	"lpm-trie", "array-of-maps", "hash-of-maps", "devmap", "sockmap", "cpumap",
+	"xskmap", "sockhash", "cgroup-storage", "reuseport-sockarray",
+	"percpu-cgroup-storage", "queue", "stack", "sk-storage", "devmap-hash",
+	"struct-ops", "ringbuf", "inode-storage", "task-storage", "bloom-filter",
+	"user-ringbuf", "cgrp-storage", "arena", "unknown",
+};
+
+const char *bpflet_map_type_name(bpflet_ebpf_maps_map_type_t type)
+{
+	if (type < sizeof(map_type_names) / sizeof(map_type_names[0]))
+		return map_type_names[type];
+	return "unknown";
+}
+
+static bool is_percpu(bpflet_ebpf_maps_map_type_t type)
+{
+	switch (type) {
+	case BPFLET_EBPF_MAPS_MAP_TYPE_PERCPU_HASH:
+	case BPFLET_EBPF_MAPS_MAP_TYPE_PERCPU_ARRAY:
+	case BPFLET_EBPF_MAPS_MAP_TYPE_LRU_PERCPU_HASH:
+	case BPFLET_EBPF_MAPS_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Fills `err` with the types of `mask`, as "one of a, b". */
+static bool wrong_type(const bpflet_map_info_t *info, uint64_t mask, bpflet_error_t *err)
+{
+	char list[512] = "";
+	size_t used = 0;
+	for (unsigned t = 0; t < 64 && used < sizeof(list); t++) {
+		if (mask & (UINT64_C(1) << t))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+						 bpflet_map_type_name((bpflet_ebpf_maps_map_type_t)t));
+	}
+	return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT, "map \"%.*s\" is %s, not one of %s",
+				(int)info->name.len, (const char *)info->name.ptr, bpflet_map_type_name(info->map_type),
+				list);
+}
+
+bool bpflet_map_check(bpflet_map_t map, uint64_t types, size_t key_size, size_t value_size,
+		      bpflet_map_info_t *info_out, bpflet_error_t *err)
+{
+	bpflet_map_info_t info;
+	bool ok = true;
+
+	bpflet_ebpf_maps_method_bpf_map_info(borrow_map(map), &info);
+	int n = (int)info.name.len;
+	const char *name = (const char *)info.name.ptr;
+	if (types && (info.map_type >= 64 || !(types & (UINT64_C(1) << info.map_type))))
+		ok = wrong_type(&info, types, err);
+	else if (info.key_size != key_size)
+		ok = bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+				      "map \"%.*s\" has %u-byte keys, the caller's are %zu bytes", n, name,
+				      (unsigned)info.key_size, key_size);
+	else if (info.value_size != value_size)
+		ok = bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+				      "map \"%.*s\" has %u-byte values, the caller's are %zu bytes", n, name,
+				      (unsigned)info.value_size, value_size);
+	if (ok && info_out)
+		*info_out = info;
+	else
+		bpflet_ebpf_maps_map_info_free(&info);
+	return ok;
+}
+
+static bool wrong_size(size_t got, size_t want, bpflet_error_t *err)
+{
+	return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+				"host returned %zu bytes for a value of %zu bytes", got, want);
+}
+
+int bpflet_map_lookup(bpflet_map_t map, const void *key, size_t key_size, void *value, size_t value_size,
+		      bpflet_error_t *err)
+{
+	program_list_u8_t k = bpflet_bytes(key, key_size);
+	program_option_list_u8_t found;
+	int result;
+
+	if (!bpflet_ebpf_maps_method_bpf_map_lookup(borrow_map(map), &k, &found, err))
+		return -1;
+	if (!found.is_some)
+		return 0;
+	if (found.val.len == value_size) {
+		memcpy(value, found.val.ptr, value_size);
+		result = 1;
+	} else {
+		wrong_size(found.val.len, value_size, err);
+		result = -1;
+	}
+	program_option_list_u8_free(&found);
+	return result;
+}
+
+bool bpflet_map_update(bpflet_map_t map, const void *key, size_t key_size, const void *value, size_t value_size,
+		       bpflet_ebpf_maps_update_flag_t flag, bpflet_error_t *err)
+{
+	program_list_u8_t k = bpflet_bytes(key, key_size);
+	program_list_u8_t v = bpflet_bytes(value, value_size);
+	return bpflet_ebpf_maps_method_bpf_map_update(borrow_map(map), &k, &v, flag, err);
+}
+
+bool bpflet_map_delete(bpflet_map_t map, const void *key, size_t key_size, bpflet_error_t *err)
+{
+	program_list_u8_t k = bpflet_bytes(key, key_size);
+	return bpflet_ebpf_maps_method_bpf_map_delete(borrow_map(map), &k, err);
+}
+
+int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size, void *values, size_t value_size,
+			     size_t ncpus, bpflet_error_t *err)
+{
+	program_list_u8_t k = bpflet_bytes(key, key_size);
+	program_option_list_list_u8_t found;
+	int result = 1;
+
+	if (!bpflet_ebpf_maps_method_bpf_map_lookup_percpu(borrow_map(map), &k, &found, err))
+		return -1;
+	if (!found.is_some)
+		return 0;
+	if (found.val.len != ncpus) {
+		bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+				 "host returned %zu per-CPU values, the caller expects %zu", found.val.len, ncpus);
+		result = -1;
+	}
+	for (size_t cpu = 0; cpu < found.val.len && result > 0; cpu++) {
+		const program_list_u8_t *v = &found.val.ptr[cpu];
+		if (v->len != value_size) {
+			wrong_size(v->len, value_size, err);
+			result = -1;
+		} else {
+			memcpy((uint8_t *)values + cpu * value_size, v->ptr, value_size);
+		}
+	}
+	program_option_list_list_u8_free(&found);
+	return result;
+}
+
+/* Elements fetched per host call: large enough to amortise the crossing,
+ * small enough to keep pages cheap (as the Rust SDK). */
+#define MAP_PAGE 256
+
+bool bpflet_map_iter_init(bpflet_map_iter_t *it, bpflet_map_t map, size_t key_size, size_t value_size,
+			  bpflet_error_t *err)
+{
+	bpflet_map_info_t info;
+
+	*it = (bpflet_map_iter_t){ .map = map, .key_size = key_size, .value_size = value_size, .cpus = 1 };
+	if (!bpflet_map_check(map, 0, key_size, value_size, &info, err))
+		return false;
+	if (is_percpu(info.map_type))
+		it->cpus = info.possible_cpus;
+	bpflet_ebpf_maps_map_info_free(&info);
+	return true;
+}
+
+/* Fetches pages until one has elements or the walk is over. */
+static bool iter_fetch(bpflet_map_iter_t *it, bpflet_error_t *err)
+{
+	while (it->next >= it->page.count && !it->done) {
+		bpflet_ebpf_maps_entries_t page;
+		program_list_u8_t *cursor = it->cursor.is_some ? &it->cursor.val : NULL;
+
+		if (!bpflet_ebpf_maps_method_bpf_map_lookup_batch(borrow_map(it->map), cursor, MAP_PAGE, &page, err))
+			return false;
+		size_t count = page.count;
+		if (page.keys.len != count * it->key_size || (count == 0 && page.values.len != 0) ||
+		    (count > 0 && page.values.len % count != 0)) {
+			bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+					 "host returned %zu elements with %zu key bytes and %zu value bytes", count,
+					 page.keys.len, page.values.len);
+			bpflet_ebpf_maps_entries_free(&page);
+			return false;
+		}
+		/* The page's `next` becomes the cursor; the old one is done with. */
+		program_option_list_u8_free(&it->cursor);
+		it->cursor = page.next;
+		page.next = (program_option_list_u8_t){ 0 };
+		it->done = !it->cursor.is_some;
+		bpflet_ebpf_maps_entries_free(&it->page);
+		it->page = page;
+		it->next = 0;
+		it->started = true;
+	}
+	return true;
+}
+
+int bpflet_map_iter_next(bpflet_map_iter_t *it, void *key, void *values, bpflet_error_t *err)
+{
+	if (!iter_fetch(it, err)) {
+		it->done = true;
+		it->next = it->page.count;
+		return -1;
+	}
+	if (it->next >= it->page.count)
+		return 0;
+
+	size_t index = it->next++;
+	/* One value per element, or one per CPU, each in a slot padded to 8
+	 * bytes: the stride comes from the page itself. */
+	size_t element = it->page.values.len / it->page.count;
+	const uint8_t *value = it->page.values.ptr + index * element;
+	if (it->cpus == 0 || element % it->cpus != 0 || element / it->cpus < it->value_size) {
+		bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+				 "host returned %zu bytes for %u values of %zu bytes", element, (unsigned)it->cpus,
+				 it->value_size);
+		it->done = true;
+		it->next = it->page.count;
+		return -1;
+	}
+	size_t slot = element / it->cpus;
+	memcpy(key, it->page.keys.ptr + index * it->key_size, it->key_size);
+	for (uint32_t cpu = 0; cpu < it->cpus; cpu++)
+		memcpy((uint8_t *)values + cpu * it->value_size, value + cpu * slot, it->value_size);
+	return 1;
+}
+
+void bpflet_map_iter_free(bpflet_map_iter_t *it)
+{
+	bpflet_ebpf_maps_entries_free(&it->page);
+	program_option_list_u8_free(&it->cursor);
+	*it = (bpflet_map_iter_t){ 0 };
+}
+
+/* ---- Event buffers ------------------------------------------------------ */
+
+bool bpflet_events_open(bpflet_map_t map, bpflet_events_t *out, bpflet_error_t *err)
+{
+	return bpflet_ebpf_events_static_event_buffer_open(borrow_map(map), NULL, out, err);
+}
+
+bool bpflet_events_poll(bpflet_events_t events, uint32_t timeout_ms, uint32_t max_records, bpflet_batch_t *batch,
+			bpflet_error_t *err)
+{
+	*batch = (bpflet_batch_t){ 0 };
+	if (!bpflet_ebpf_events_method_event_buffer_poll(borrow_events(events), timeout_ms, max_records, &batch->raw,
+							 err))
+		return false;
+
+	size_t len = batch->raw.data.len, previous = 0;
+	for (size_t i = 0; i < batch->raw.offsets.len; i++) {
+		size_t offset = batch->raw.offsets.ptr[i];
+		if (offset < previous || offset > len) {
+			bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+					 "host sent record offset %zu after %zu in a batch of %zu bytes", offset,
+					 previous, len);
+			bpflet_batch_free(batch);
+			return false;
+		}
+		previous = offset;
+	}
+	return true;
+}
+
+static const bpflet_record_t *batch_record(bpflet_batch_t *batch, size_t index)
+{
+	const program_list_u32_t *offsets = &batch->raw.offsets;
+	if (index >= offsets->len)
+		return NULL;
+	size_t start = offsets->ptr[index];
+	size_t end = index + 1 < offsets->len ? offsets->ptr[index + 1] : batch->raw.data.len;
+	batch->record = (bpflet_record_t){ .data = batch->raw.data.ptr + start, .len = end - start, .index = index };
+	return &batch->record;
+}
+
+const bpflet_record_t *bpflet_batch_first(bpflet_batch_t *batch)
+{
+	return batch_record(batch, 0);
+}
+
+const bpflet_record_t *bpflet_batch_next(bpflet_batch_t *batch, const bpflet_record_t *record)
+{
+	return batch_record(batch, record->index + 1);
+}
+
+bool bpflet_batch_expect(const bpflet_batch_t *batch, size_t size, const char *type_name, bpflet_error_t *err)
+{
+	const program_list_u32_t *offsets = &batch->raw.offsets;
+	for (size_t i = 0; i < offsets->len; i++) {
+		size_t end = i + 1 < offsets->len ? offsets->ptr[i + 1] : batch->raw.data.len;
+		size_t len = end - offsets->ptr[i];
+		if (len < size)
+			return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+						"record of %zu bytes is shorter than %s (%zu bytes)", len, type_name,
+						size);
+	}
+	return true;
+}
+
+bool bpflet_record_read(const bpflet_record_t *record, void *out, size_t size)
+{
+	if (record->len < size)
+		return false;
+	memcpy(out, record->data, size);
+	return true;
+}
+
+void bpflet_batch_free(bpflet_batch_t *batch)
+{
+	/* Field by field: bpflet_ebpf_events_batch_free of wit-bindgen 0.63
+	 * frees `data` but not `offsets` (it loses the list<u32> destructor
+	 * among the package's several anonymous list<u32> types). */
+	program_list_u8_free(&batch->raw.data);
+	program_list_u32_free(&batch->raw.offsets);
+	*batch = (bpflet_batch_t){ 0 };
+}
+
+/* ---- Time --------------------------------------------------------------- */
+
+uint64_t bpflet_monotonic_now(void)
+{
+	return wasi_clocks_monotonic_clock_now();
+}
+
+void bpflet_sleep_until(uint64_t instant)
+{
+	if (wasi_clocks_monotonic_clock_now() >= instant)
+		return;
+	wasi_io_poll_own_pollable_t timer = wasi_clocks_monotonic_clock_subscribe_instant(instant);
+	wasi_io_poll_method_pollable_block(wasi_io_poll_borrow_pollable(timer));
+	wasi_io_poll_pollable_drop_own(timer);
+}
+
+/* ---- Entry point -------------------------------------------------------- */
+
+bool bpflet_run_main(int (*main_fn)(int argc, char **argv))
+{
+	program_list_string_t args;
+	wasi_cli_environment_get_arguments(&args);
+	size_t argc = args.len;
+	char **argv = xmalloc((argc + 1) * sizeof(*argv));
+	for (size_t i = 0; i < argc; i++)
+		argv[i] = bpflet_strdup(&args.ptr[i]);
+	argv[argc] = NULL;
+	program_list_string_free(&args);
+
+	int code = main_fn((int)argc, argv);
+
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+	/* A reactor has no exit path that flushes stdio: returning is the end. */
+	fflush(stdout);
+	fflush(stderr);
+	if (code == 0)
+		return true;
+	if (code == 1)
+		return false;
+	wasi_cli_exit_exit_with_code((uint8_t)code);
+	return false;
+}
