@@ -10,7 +10,7 @@ BPFLET := $(CARGO_TARGET_DIR)/debug/bpflet
 GUEST_OUT := $(ROOT)/target/guests
 RUST_GUESTS := execsnoop syscount conformance burst faults
 
-.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test clean
+.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test guest-table clean
 
 all: host guests
 
@@ -25,7 +25,7 @@ bpf: setup
 
 # The host build generates wit/deps (WASI WIT of the wasmtime-wasi in use),
 # which every guest toolchain needs.
-guests: host bpf rust-guests c-guests
+guests: host bpf rust-guests c-guests go-guests
 
 rust-guests:
 	cd guests/rust && $(CARGO) build --release
@@ -37,11 +37,18 @@ rust-guests:
 c-guests:
 	bash guests/c/build.sh $(GUEST_OUT)
 
+go-guests:
+	bash guests/go/build.sh $(GUEST_OUT)
+
 demo: guests
 	@bash scripts/demo.sh $(BPFLET) $(GUEST_OUT)/rust-execsnoop.wasm
 
 test: guests
 	$(CARGO) test -p bpflet -- --test-threads=1
+
+# The README's per-language table (size, cold and warm start).
+guest-table: guests
+	python3 scripts/guest-table.py $(BPFLET) $(GUEST_OUT) 5
 
 clean:
 	rm -rf target $(CARGO_TARGET_DIR)

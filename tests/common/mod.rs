@@ -211,7 +211,7 @@ pub fn possible_cpus() -> usize {
 pub fn languages() -> Vec<String> {
     match std::env::var("BPFLET_TEST_LANGS") {
         Ok(list) if !list.trim().is_empty() => list.split(',').map(|s| s.trim().to_string()).collect(),
-        _ => ["rust", "c"].map(String::from).to_vec(),
+        _ => ["rust", "c", "go"].map(String::from).to_vec(),
     }
 }
 

@@ -1,0 +1,566 @@
+package bpflet
+
+import (
+	"fmt"
+	"iter"
+	"slices"
+
+	maps "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_maps"
+	witTypes "go.bytecodealliance.org/pkg/wit/types"
+)
+
+// Types of the maps interface, as the bindings have them.
+type (
+	MapInfo    = maps.MapInfo
+	MapType    = maps.MapType
+	UpdateFlag = maps.UpdateFlag
+	Entries    = maps.Entries
+)
+
+// How an update treats an existing element (BPF_ANY, BPF_NOEXIST, BPF_EXIST).
+const (
+	UpdateAny     = maps.UpdateFlag_Any
+	UpdateNoExist = maps.UpdateFlag_NoExist
+	UpdateExist   = maps.UpdateFlag_Exist
+)
+
+// The map types the typed maps and event buffers view.
+const (
+	MapTypeHash           = maps.MapType_Hash
+	MapTypeLRUHash        = maps.MapType_LruHash
+	MapTypePerCPUHash     = maps.MapType_PercpuHash
+	MapTypeLRUPerCPUHash  = maps.MapType_LruPercpuHash
+	MapTypeArray          = maps.MapType_Array
+	MapTypePerCPUArray    = maps.MapType_PercpuArray
+	MapTypeRingBuf        = maps.MapType_Ringbuf
+	MapTypePerfEventArray = maps.MapType_PerfEventArray
+)
+
+// mapTypeNames spells map types as the WIT does, for messages. Keyed by
+// the generated constants so that a case renamed in the WIT fails to build.
+var mapTypeNames = map[MapType]string{
+	maps.MapType_Unspec:              "unspec",
+	maps.MapType_Hash:                "hash",
+	maps.MapType_Array:               "array",
+	maps.MapType_ProgArray:           "prog-array",
+	maps.MapType_PerfEventArray:      "perf-event-array",
+	maps.MapType_PercpuHash:          "percpu-hash",
+	maps.MapType_PercpuArray:         "percpu-array",
+	maps.MapType_StackTrace:          "stack-trace",
+	maps.MapType_CgroupArray:         "cgroup-array",
+	maps.MapType_LruHash:             "lru-hash",
+	maps.MapType_LruPercpuHash:       "lru-percpu-hash",
+	maps.MapType_LpmTrie:             "lpm-trie",
+	maps.MapType_ArrayOfMaps:         "array-of-maps",
+	maps.MapType_HashOfMaps:          "hash-of-maps",
+	maps.MapType_Devmap:              "devmap",
+	maps.MapType_Sockmap:             "sockmap",
+	maps.MapType_Cpumap:              "cpumap",
+	maps.MapType_Xskmap:              "xskmap",
+	maps.MapType_Sockhash:            "sockhash",
+	maps.MapType_CgroupStorage:       "cgroup-storage",
+	maps.MapType_ReuseportSockarray:  "reuseport-sockarray",
+	maps.MapType_PercpuCgroupStorage: "percpu-cgroup-storage",
+	maps.MapType_Queue:               "queue",
+	maps.MapType_Stack:               "stack",
+	maps.MapType_SkStorage:           "sk-storage",
+	maps.MapType_DevmapHash:          "devmap-hash",
+	maps.MapType_StructOps:           "struct-ops",
+	maps.MapType_Ringbuf:             "ringbuf",
+	maps.MapType_InodeStorage:        "inode-storage",
+	maps.MapType_TaskStorage:         "task-storage",
+	maps.MapType_BloomFilter:         "bloom-filter",
+	maps.MapType_UserRingbuf:         "user-ringbuf",
+	maps.MapType_CgrpStorage:         "cgrp-storage",
+	maps.MapType_Arena:               "arena",
+	maps.MapType_Unknown:             "unknown",
+}
+
+// MapTypeName spells t as the WIT does, e.g. "percpu-hash".
+func MapTypeName(t MapType) string {
+	if name, ok := mapTypeNames[t]; ok {
+		return name
+	}
+	return fmt.Sprintf("map-type-%d", t)
+}
+
+// page is how many elements a walk fetches per host call: enough to
+// amortise the crossing, few enough to keep pages cheap.
+const page = 256
+
+// Map is a BPF map with raw byte keys and values in the BPF program's
+// layout. The typed maps build on it.
+type Map struct {
+	raw *maps.BpfMap
+}
+
+// Info describes the map: type, sizes, kernel id, possible CPUs.
+func (m *Map) Info() MapInfo {
+	return hostCall(m.raw.Info)
+}
+
+// Lookup returns the value under key; false when there is none.
+func (m *Map) Lookup(key []byte) ([]byte, bool, error) {
+	value, err := result(hostCall(func() witTypes.Result[witTypes.Option[[]byte], witError] {
+		return m.raw.Lookup(key)
+	}))
+	return value.SomeOr(nil), value.IsSome(), err
+}
+
+// Update stores value under key; flag says whether key must be new or
+// present.
+func (m *Map) Update(key, value []byte, flag UpdateFlag) error {
+	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
+		return m.raw.Update(key, value, flag)
+	}))
+}
+
+// Delete removes key; a not-found error when it was absent.
+func (m *Map) Delete(key []byte) error {
+	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] { return m.raw.Delete(key) }))
+}
+
+// LookupAndDelete removes key and returns what it held (hash maps, queues,
+// stacks); false when there was nothing.
+func (m *Map) LookupAndDelete(key []byte) ([]byte, bool, error) {
+	value, err := result(hostCall(func() witTypes.Result[witTypes.Option[[]byte], witError] {
+		return m.raw.LookupAndDelete(key)
+	}))
+	return value.SomeOr(nil), value.IsSome(), err
+}
+
+// LookupPerCPU returns the values of a per-CPU map under key, one per
+// possible CPU; false when there are none.
+func (m *Map) LookupPerCPU(key []byte) ([][]byte, bool, error) {
+	values, err := result(hostCall(func() witTypes.Result[witTypes.Option[[][]byte], witError] {
+		return m.raw.LookupPercpu(key)
+	}))
+	return values.SomeOr(nil), values.IsSome(), err
+}
+
+// UpdatePerCPU stores one value per possible CPU under key.
+func (m *Map) UpdatePerCPU(key []byte, values [][]byte, flag UpdateFlag) error {
+	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
+		return m.raw.UpdatePercpu(key, values, flag)
+	}))
+}
+
+// KeysAfter returns up to max keys that follow after (from the start when
+// after is nil), packed back to back. Fewer than max keys means the walk is
+// over.
+func (m *Map) KeysAfter(after []byte, max uint32) ([]byte, error) {
+	return result(hostCall(func() witTypes.Result[[]byte, witError] {
+		return m.raw.Keys(optionalBytes(after), max)
+	}))
+}
+
+// LookupBatch is one kernel batch lookup of up to max elements, from the
+// cursor a previous page returned (nil: from the start).
+func (m *Map) LookupBatch(cursor []byte, max uint32) (Entries, error) {
+	return result(hostCall(func() witTypes.Result[Entries, witError] {
+		return m.raw.LookupBatch(optionalBytes(cursor), max)
+	}))
+}
+
+// UpdateBatch writes many elements (packed keys and values) in one kernel
+// call and returns how many were written.
+func (m *Map) UpdateBatch(keys, values []byte, flag UpdateFlag) (uint32, error) {
+	return result(hostCall(func() witTypes.Result[uint32, witError] {
+		return m.raw.UpdateBatch(keys, values, flag)
+	}))
+}
+
+// DeleteBatch deletes many packed keys in one kernel call and returns how
+// many were deleted.
+func (m *Map) DeleteBatch(keys []byte) (uint32, error) {
+	return result(hostCall(func() witTypes.Result[uint32, witError] { return m.raw.DeleteBatch(keys) }))
+}
+
+// Freeze makes the map read-only for user space.
+func (m *Map) Freeze() error {
+	return check(hostCall(m.raw.Freeze))
+}
+
+// Raw is the map as the bindings have it.
+func (m *Map) Raw() *maps.BpfMap {
+	return m.raw
+}
+
+// Close releases the handle; the map lives on while its object or another
+// handle holds it. Safe to call more than once.
+func (m *Map) Close() {
+	m.raw.Drop()
+}
+
+func optionalBytes(b []byte) witTypes.Option[[]byte] {
+	if b == nil {
+		return witTypes.None[[]byte]()
+	}
+	return witTypes.Some(b)
+}
+
+// view is what every typed map holds: the map, its info when the view was
+// made, and the layouts of its key and value.
+type view struct {
+	m     *Map
+	info  MapInfo
+	key   *layout
+	value *layout
+}
+
+// newView checks m against a typed map's expectations: map type, key size
+// (K; arrays use their uint32 index), value size (V).
+func newView[K, V any](m *Map, wrapper string, types ...MapType) (view, error) {
+	key, err := layoutOf[K]()
+	if err != nil {
+		return view{}, err
+	}
+	value, err := layoutOf[V]()
+	if err != nil {
+		return view{}, err
+	}
+	info := m.Info()
+	if !slices.Contains(types, info.MapType) {
+		names := make([]string, len(types))
+		for i, t := range types {
+			names[i] = MapTypeName(t)
+		}
+		return view{}, invalidArgument("map %q is %s, not a map %s can view (one of %v)",
+			info.Name, MapTypeName(info.MapType), wrapper, names)
+	}
+	if int(info.KeySize) != key.size {
+		return view{}, invalidArgument("map %q has %d-byte keys, %v is %d bytes", info.Name, info.KeySize, key.typ, key.size)
+	}
+	if int(info.ValueSize) != value.size {
+		return view{}, invalidArgument("map %q has %d-byte values, %v is %d bytes", info.Name, info.ValueSize, value.typ, value.size)
+	}
+	return view{m: m, info: info, key: key, value: value}, nil
+}
+
+// Map is the untyped map, for calls the view does not offer.
+func (v *view) Map() *Map { return v.m }
+
+// Info is the map's info as it was when the view was made.
+func (v *view) Info() MapInfo { return v.info }
+
+// Close releases the map handle.
+func (v *view) Close() { v.m.Close() }
+
+// keys walks the map's keys a page at a time with keys(after, max). A
+// failure ends the walk, yielded as the last pair's error.
+func keys[K any](v *view) iter.Seq2[K, error] {
+	return func(yield func(K, error) bool) {
+		var zero K
+		var after []byte
+		for {
+			packed, err := v.m.KeysAfter(after, page)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			size := v.key.size
+			if len(packed)%size != 0 || len(packed)/size > page {
+				yield(zero, invalidArgument("host returned %d bytes of %d-byte keys", len(packed), size))
+				return
+			}
+			for offset := 0; offset < len(packed); offset += size {
+				if !yield(decode[K](v.key, packed[offset:offset+size]), nil) {
+					return
+				}
+			}
+			// Fewer keys than asked for: that was the last page.
+			if len(packed)/size < page {
+				return
+			}
+			after = packed[len(packed)-size:]
+		}
+	}
+}
+
+// entries walks the map's elements a page at a time with one kernel batch
+// lookup per page. decodeValue gets each element's value bytes (one value,
+// or one per CPU). A failure ends the walk, yielded as the last pair's
+// error.
+func entries[K, V any](v *view, decodeValue func([]byte) (V, error)) iter.Seq2[Entry[K, V], error] {
+	return func(yield func(Entry[K, V], error) bool) {
+		var cursor []byte
+		for {
+			batch, err := v.m.LookupBatch(cursor, page)
+			if err != nil {
+				yield(Entry[K, V]{}, err)
+				return
+			}
+			count := int(batch.Count)
+			if len(batch.Keys) != count*v.key.size ||
+				(count == 0 && len(batch.Values) != 0) ||
+				(count > 0 && len(batch.Values)%count != 0) {
+				yield(Entry[K, V]{}, invalidArgument("host returned %d elements with %d key bytes and %d value bytes",
+					count, len(batch.Keys), len(batch.Values)))
+				return
+			}
+			// One value per element, or one per CPU (padded to 8 bytes),
+			// so the stride comes from the page.
+			stride := 0
+			if count > 0 {
+				stride = len(batch.Values) / count
+			}
+			for i := range count {
+				key := decode[K](v.key, batch.Keys[i*v.key.size:])
+				value, err := decodeValue(batch.Values[i*stride : (i+1)*stride])
+				if err != nil {
+					yield(Entry[K, V]{}, err)
+					return
+				}
+				if !yield(Entry[K, V]{Key: key, Value: value}, nil) {
+					return
+				}
+			}
+			if !batch.Next.IsSome() {
+				return
+			}
+			cursor = batch.Next.Some()
+		}
+	}
+}
+
+// Entry is one element of a map walk.
+type Entry[K, V any] struct {
+	Key   K
+	Value V
+}
+
+// decodePerCPU reads the values of one element, one per CPU in a slot of
+// its own: lists from lookup-percpu, or one packed run from a batch page,
+// where the kernel pads each CPU's value to 8 bytes.
+func decodePerCPU[V any](l *layout, cpus int, packed []byte) ([]V, error) {
+	if cpus == 0 || len(packed)%cpus != 0 || len(packed)/cpus < l.size {
+		return nil, invalidArgument("host returned %d bytes for %d per-CPU values of %d bytes", len(packed), cpus, l.size)
+	}
+	slot := len(packed) / cpus
+	values := make([]V, cpus)
+	for cpu := range values {
+		values[cpu] = decode[V](l, packed[cpu*slot:])
+	}
+	return values, nil
+}
+
+func decodeLists[V any](l *layout, lists [][]byte) ([]V, error) {
+	values := make([]V, len(lists))
+	for cpu, bytes := range lists {
+		value, err := decodeExact[V](l, bytes)
+		if err != nil {
+			return nil, err
+		}
+		values[cpu] = value
+	}
+	return values, nil
+}
+
+func encodeLists[V any](l *layout, values []V) [][]byte {
+	lists := make([][]byte, len(values))
+	for cpu, value := range values {
+		lists[cpu] = encode(l, value)
+	}
+	return lists
+}
+
+// HashMap is a BPF_MAP_TYPE_HASH or BPF_MAP_TYPE_LRU_HASH map with keys K
+// and values V.
+type HashMap[K, V any] struct {
+	view
+}
+
+// NewHashMap views m; an invalid-argument error when its type or sizes do
+// not fit K and V.
+func NewHashMap[K, V any](m *Map) (*HashMap[K, V], error) {
+	v, err := newView[K, V](m, "HashMap", MapTypeHash, MapTypeLRUHash)
+	if err != nil {
+		return nil, err
+	}
+	return &HashMap[K, V]{v}, nil
+}
+
+// Get returns the value under key; false when there is none.
+func (h *HashMap[K, V]) Get(key K) (V, bool, error) {
+	var zero V
+	bytes, ok, err := h.m.Lookup(encode(h.key, key))
+	if err != nil || !ok {
+		return zero, false, err
+	}
+	value, err := decodeExact[V](h.value, bytes)
+	return value, err == nil, err
+}
+
+// Put stores value under key, replacing what was there.
+func (h *HashMap[K, V]) Put(key K, value V) error {
+	return h.Update(key, value, UpdateAny)
+}
+
+// Update stores value under key; flag says whether key must be new
+// (already-exists otherwise) or present (not-found otherwise).
+func (h *HashMap[K, V]) Update(key K, value V, flag UpdateFlag) error {
+	return h.m.Update(encode(h.key, key), encode(h.value, value), flag)
+}
+
+// Delete removes key; a not-found error when it was absent.
+func (h *HashMap[K, V]) Delete(key K) error {
+	return h.m.Delete(encode(h.key, key))
+}
+
+// Keys walks the keys a page at a time; not a snapshot: keys added or
+// removed meanwhile may or may not show up.
+func (h *HashMap[K, V]) Keys() iter.Seq2[K, error] {
+	return keys[K](&h.view)
+}
+
+// All walks the elements, one kernel batch lookup per page; like Keys, not
+// a snapshot. A failure ends the walk with a non-nil error:
+//
+//	for entry, err := range counts.All() {
+//		if err != nil { return err }
+//		use(entry.Key, entry.Value)
+//	}
+func (h *HashMap[K, V]) All() iter.Seq2[Entry[K, V], error] {
+	return entries[K](&h.view, func(bytes []byte) (V, error) { return decodeExact[V](h.value, bytes) })
+}
+
+// PerCpuHashMap is a BPF_MAP_TYPE_PERCPU_HASH or
+// BPF_MAP_TYPE_LRU_PERCPU_HASH map: every key holds one V per possible CPU,
+// which BPF programs update without atomics. Sum (or otherwise merge) them
+// in user space.
+type PerCpuHashMap[K, V any] struct {
+	view
+}
+
+// NewPerCpuHashMap views m; an invalid-argument error when its type or
+// sizes do not fit K and V.
+func NewPerCpuHashMap[K, V any](m *Map) (*PerCpuHashMap[K, V], error) {
+	v, err := newView[K, V](m, "PerCpuHashMap", MapTypePerCPUHash, MapTypeLRUPerCPUHash)
+	if err != nil {
+		return nil, err
+	}
+	return &PerCpuHashMap[K, V]{v}, nil
+}
+
+// Get returns the values under key, one per possible CPU; false when there
+// are none.
+func (h *PerCpuHashMap[K, V]) Get(key K) ([]V, bool, error) {
+	lists, ok, err := h.m.LookupPerCPU(encode(h.key, key))
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	values, err := decodeLists[V](h.value, lists)
+	return values, err == nil, err
+}
+
+// Put stores one value per possible CPU (Info().PossibleCpus of them)
+// under key, replacing what was there.
+func (h *PerCpuHashMap[K, V]) Put(key K, values []V) error {
+	return h.Update(key, values, UpdateAny)
+}
+
+// Update stores one value per possible CPU under key, as flag says.
+func (h *PerCpuHashMap[K, V]) Update(key K, values []V, flag UpdateFlag) error {
+	return h.m.UpdatePerCPU(encode(h.key, key), encodeLists(h.value, values), flag)
+}
+
+// Delete removes key; a not-found error when it was absent.
+func (h *PerCpuHashMap[K, V]) Delete(key K) error {
+	return h.m.Delete(encode(h.key, key))
+}
+
+// Keys walks the keys a page at a time; not a snapshot.
+func (h *PerCpuHashMap[K, V]) Keys() iter.Seq2[K, error] {
+	return keys[K](&h.view)
+}
+
+// All walks the elements with their per-CPU values, one kernel batch
+// lookup per page; not a snapshot. A failure ends the walk with a non-nil
+// error.
+func (h *PerCpuHashMap[K, V]) All() iter.Seq2[Entry[K, []V], error] {
+	cpus := int(h.info.PossibleCpus)
+	return entries[K](&h.view, func(bytes []byte) ([]V, error) { return decodePerCPU[V](h.value, cpus, bytes) })
+}
+
+// Array is a BPF_MAP_TYPE_ARRAY: Len values V, indexed from 0, all of which
+// always exist (zeroed until written).
+type Array[V any] struct {
+	view
+}
+
+// NewArray views m; an invalid-argument error when its type or value size
+// do not fit.
+func NewArray[V any](m *Map) (*Array[V], error) {
+	v, err := newView[uint32, V](m, "Array", MapTypeArray)
+	if err != nil {
+		return nil, err
+	}
+	return &Array[V]{v}, nil
+}
+
+// Len is the number of elements (max_entries).
+func (a *Array[V]) Len() uint32 {
+	return a.info.MaxEntries
+}
+
+// Get returns the value at index; a not-found error when index is out of
+// range.
+func (a *Array[V]) Get(index uint32) (V, error) {
+	var zero V
+	bytes, ok, err := a.m.Lookup(encode(a.key, index))
+	if err != nil {
+		return zero, err
+	}
+	if !ok {
+		return zero, outOfRange(index, a.info)
+	}
+	return decodeExact[V](a.value, bytes)
+}
+
+// Set writes the value at index.
+func (a *Array[V]) Set(index uint32, value V) error {
+	return a.m.Update(encode(a.key, index), encode(a.value, value), UpdateAny)
+}
+
+// PerCpuArray is a BPF_MAP_TYPE_PERCPU_ARRAY: like Array, with one V per
+// possible CPU at every index.
+type PerCpuArray[V any] struct {
+	view
+}
+
+// NewPerCpuArray views m; an invalid-argument error when its type or value
+// size do not fit.
+func NewPerCpuArray[V any](m *Map) (*PerCpuArray[V], error) {
+	v, err := newView[uint32, V](m, "PerCpuArray", MapTypePerCPUArray)
+	if err != nil {
+		return nil, err
+	}
+	return &PerCpuArray[V]{v}, nil
+}
+
+// Len is the number of elements (max_entries).
+func (a *PerCpuArray[V]) Len() uint32 {
+	return a.info.MaxEntries
+}
+
+// Get returns the values at index, one per possible CPU; a not-found error
+// when index is out of range.
+func (a *PerCpuArray[V]) Get(index uint32) ([]V, error) {
+	lists, ok, err := a.m.LookupPerCPU(encode(a.key, index))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, outOfRange(index, a.info)
+	}
+	return decodeLists[V](a.value, lists)
+}
+
+// Set writes one value per possible CPU at index.
+func (a *PerCpuArray[V]) Set(index uint32, values []V) error {
+	return a.m.UpdatePerCPU(encode(a.key, index), encodeLists(a.value, values), UpdateAny)
+}
+
+func outOfRange(index uint32, info MapInfo) error {
+	return notFound("index %d is out of range for map %q of %d elements", index, info.Name, info.MaxEntries)
+}
