@@ -72,12 +72,6 @@ fn build_runner(root: &Path, out: &Path) {
     for watched in ["adapters/runner/src", "adapters/runner/Cargo.toml", "guests/rust/sdk/src"] {
         println!("cargo:rerun-if-changed=../{watched}");
     }
-    if !runner.join("Cargo.toml").exists() {
-        // TEMPORARY while adapters/runner is being written.
-        println!("cargo:warning=adapters/runner is missing: bpflet run prog.bpf.o will be unavailable");
-        fs::write(&dest, b"").unwrap();
-        return;
-    }
     let target_dir = out.join("runner-target");
     let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.current_dir(&runner).args(["build", "--release", "--quiet"]).env("CARGO_TARGET_DIR", &target_dir);

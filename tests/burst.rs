@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -21,8 +23,21 @@ fn burst(buffer: &str) {
     let me = std::process::id().to_string();
     let mut run = spawn(&guest("rust-burst"), &["--trigger-pid", &me, "--buffer", buffer, "--count", "100000"]);
     run.wait_for(Duration::from_secs(60), |l| l == "ready");
-    getppid();
+    // The first getppid() makes the burst; later ones make one flush record
+    // each, which lets a perf buffer report what it dropped.
+    let stop = Arc::new(AtomicBool::new(false));
+    let trigger = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                getppid();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
     let (status, lines) = run.finish(Duration::from_secs(60));
+    stop.store(true, Ordering::Relaxed);
+    trigger.join().unwrap();
     assert!(status.success(), "{status}\n{}", lines.join("\n"));
     let result =
         lines.iter().find(|l| l.starts_with("burst ")).unwrap_or_else(|| panic!("no result:\n{}", lines.join("\n")));
@@ -30,6 +45,8 @@ fn burst(buffer: &str) {
     assert_eq!(produced + lost, 100_000, "{result}");
     assert_eq!(received, produced, "{result}");
     assert_eq!(field(result, "out_of_order"), 0, "{result}");
+    // What the host reported lost is what the program failed to write.
+    assert_eq!(lost, field(result, "bpf_failed"), "{result}");
     before.assert_nothing_new_left();
 }
 

@@ -18,6 +18,8 @@
 #define BPFLET_BURST_H
 
 #define RECORD_SIZE 64
+/* seq of the flush record a trigger after the last burst emits. */
+#define FLUSH_SEQ (~0ULL)
 #define RECORD_PAYLOAD (RECORD_SIZE - 16)
 
 struct burst_record {

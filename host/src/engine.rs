@@ -165,9 +165,6 @@ pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
     // A bare BPF object runs under the embedded kernel-only runner, which
     // finds it among the packaged objects.
     let (component_bytes, argv0) = if bytes.starts_with(b"\x7fELF") {
-        if crate::runner::RUNNER.is_empty() {
-            bail!("this bpflet was built without the kernel-only runner; it cannot run bare BPF objects");
-        }
         packaged.push((file_name.clone(), std::sync::Arc::<[u8]>::from(bytes)));
         (crate::runner::RUNNER.to_vec(), file_name)
     } else {

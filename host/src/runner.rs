@@ -2,5 +2,5 @@
 //! binary) that runs a bare BPF object: flags from its `const volatile`
 //! globals, records printed by their BTF type, histograms and maps at exit.
 
-/// The runner component's bytes (empty only in a build without it).
+/// The runner component's bytes.
 pub const RUNNER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bpflet_runner.wasm"));

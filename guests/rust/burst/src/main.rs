@@ -7,10 +7,17 @@
 //! produced: records the kernel accepted; lost: records it dropped (ring:
 //! failed reserves counted by the program; perf: what the event buffer
 //! reported lost); bpf_failed: failed outputs as the program counted them.
+//!
+//! Triggers after the first emit one flush record each (ignored here): a
+//! perf buffer reports the records it dropped only when it next writes one,
+//! so the trigger process keeps calling getppid() until this guest is done.
 
 use std::time::{Duration, Instant};
 
 use bpflet_sdk::{include_bpf, EventBuffer, Object};
+
+/// `seq` of the flush records (burst.h).
+const FLUSH_SEQ: u64 = u64::MAX;
 
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
@@ -71,6 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let batch = buffer.poll(100, 0)?;
         for record in batch.records::<BurstRecord>()? {
+            if record.seq == FLUSH_SEQ {
+                continue;
+            }
             if last_seq.is_some_and(|last| record.seq <= last) {
                 out_of_order += 1;
             }
@@ -87,9 +97,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let burst_done = produced + failed == u64::from(args.count);
         let lost = if args.perf { buffer.lost() } else { failed };
-        // Done when the program finished and everything it produced arrived,
-        // or when nothing has arrived for a while (the test then sees why).
-        if (burst_done && received >= produced) || idle_since.elapsed() > Duration::from_secs(10) {
+        // Done when the program finished and every record is accounted for,
+        // received or reported lost, or when nothing has arrived for a while
+        // (the test then sees why).
+        let accounted = received >= produced && received + lost >= u64::from(args.count);
+        if (burst_done && accounted) || idle_since.elapsed() > Duration::from_secs(10) {
             let kind = if args.perf { "perf" } else { "ring" };
             println!(
                 "burst buffer={kind} produced={produced} lost={lost} received={received} out_of_order={out_of_order} bpf_failed={failed}"

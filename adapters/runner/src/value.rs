@@ -1,0 +1,519 @@
+//! Decoding bytes by their BTF type into values, and printing them as
+//! table cells or JSON. Pure.
+//!
+//! Values are read little-endian, the byte order of every machine bpflet
+//! runs BPF on (x86-64, arm64, riscv64, ...) and of wasm itself.
+
+use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, IntType, Kind, Member};
+use serde_json::{Map, Number, Value as Json};
+
+use crate::btf::{int_is_signed, Types};
+
+/// A decoded value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Bool(bool),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    /// A `char` array up to its first NUL (invalid UTF-8 replaced).
+    Str(String),
+    /// An enum: the enumerator's name when the value has one.
+    Enum {
+        name: Option<String>,
+        value: i64,
+    },
+    Pointer(u64),
+    List(Vec<Value>),
+    /// A struct or union: its members in declaration order.
+    Fields(Vec<(String, Value)>),
+    /// Bytes of a type with no better reading (or no BTF at all).
+    Bytes(Vec<u8>),
+    /// The bytes ran out before this value.
+    Missing,
+}
+
+/// Decodes the value of type `id` at the start of `bytes` (which may be
+/// longer, like a padded perf record, or shorter: what is cut off reads
+/// as [`Value::Missing`]).
+pub fn decode(types: &Types, id: u32, bytes: &[u8]) -> Value {
+    decode_at_depth(types, id, bytes, 0)
+}
+
+fn decode_at_depth(types: &Types, id: u32, bytes: &[u8], depth: u32) -> Value {
+    if depth > 32 {
+        return Value::Missing;
+    }
+    let Some(t) = types.concrete(id) else {
+        return Value::Bytes(bytes.to_vec());
+    };
+    match &t.kind {
+        Kind::Int(int) => decode_int(int, bytes),
+        Kind::EnumType(e) => {
+            let Some(raw) = read_uint(bytes, e.size as usize) else {
+                return Value::Missing;
+            };
+            let value = if e.signed { sign_extend(raw, e.size * 8) } else { raw as i64 };
+            enumerator(&e.values, value)
+        }
+        Kind::Ptr(_) => read_uint(bytes, 8).map_or(Value::Missing, Value::Pointer),
+        Kind::Float(4) => match bytes.get(..4) {
+            Some(b) => Value::Float(f64::from(f32::from_le_bytes(b.try_into().unwrap_or_default()))),
+            None => Value::Missing,
+        },
+        Kind::Float(8) => match bytes.get(..8) {
+            Some(b) => Value::Float(f64::from_le_bytes(b.try_into().unwrap_or_default())),
+            None => Value::Missing,
+        },
+        Kind::Array(a) if types.is_char(a.element) => {
+            if bytes.is_empty() && a.count > 0 {
+                return Value::Missing;
+            }
+            let text = &bytes[..bytes.len().min(a.count as usize)];
+            let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+            Value::Str(String::from_utf8_lossy(&text[..end]).into_owned())
+        }
+        Kind::Array(a) => {
+            let size = types.size_of(a.element).unwrap_or(0) as usize;
+            if size == 0 {
+                return Value::List(Vec::new());
+            }
+            Value::List(
+                (0..a.count as usize)
+                    .map(|i| match bytes.get(i * size..) {
+                        Some(rest) if !rest.is_empty() => decode_at_depth(types, a.element, rest, depth + 1),
+                        _ => Value::Missing,
+                    })
+                    .collect(),
+            )
+        }
+        Kind::StructType(c) | Kind::UnionType(c) => {
+            let mut fields = Vec::with_capacity(c.members.len());
+            push_fields(types, &c.members, 0, bytes, depth, &mut fields);
+            Value::Fields(fields)
+        }
+        _ => {
+            let size = types.size_of(id).map_or(bytes.len(), |s| s as usize);
+            Value::Bytes(bytes[..size.min(bytes.len())].to_vec())
+        }
+    }
+}
+
+/// Decodes `members` (at `base` bits into `bytes`) into `out`, the
+/// members of anonymous structs and unions in their place, as
+/// [`Types::fields`] lists them.
+fn push_fields(types: &Types, members: &[Member], base: u32, bytes: &[u8], depth: u32, out: &mut Vec<(String, Value)>) {
+    for member in members {
+        let offset = base + member.bit_offset;
+        if member.name.is_empty() && depth < 32 {
+            if let Some(Kind::StructType(inner) | Kind::UnionType(inner)) = types.kind(member.type_) {
+                push_fields(types, &inner.members, offset, bytes, depth + 1, out);
+                continue;
+            }
+        }
+        out.push((member_name(member), decode_member(types, member, offset, bytes, depth)));
+    }
+}
+
+fn member_name(member: &Member) -> String {
+    if member.name.is_empty() {
+        "_".into()
+    } else {
+        member.name.clone()
+    }
+}
+
+/// One member, `offset` bits into `bytes`.
+fn decode_member(types: &Types, member: &Member, offset: u32, bytes: &[u8], depth: u32) -> Value {
+    if member.bitfield_size == 0 {
+        return match bytes.get(offset as usize / 8..) {
+            Some(rest) if !rest.is_empty() => decode_at_depth(types, member.type_, rest, depth + 1),
+            _ => Value::Missing,
+        };
+    }
+    let width = member.bitfield_size;
+    let Some(raw) = read_bits(bytes, offset, width) else {
+        return Value::Missing;
+    };
+    match types.kind(member.type_) {
+        Some(Kind::Int(IntType { encoding: IntEncoding::Bool, .. })) => Value::Bool(raw != 0),
+        Some(Kind::Int(int)) if int_is_signed(int) => Value::Signed(sign_extend(raw, width)),
+        Some(Kind::EnumType(e)) => {
+            let value = if e.signed { sign_extend(raw, width) } else { raw as i64 };
+            enumerator(&e.values, value)
+        }
+        _ => Value::Unsigned(raw),
+    }
+}
+
+fn decode_int(int: &IntType, bytes: &[u8]) -> Value {
+    if int.size > 8 {
+        return match bytes.get(..int.size as usize) {
+            Some(b) => Value::Bytes(b.to_vec()),
+            None => Value::Missing,
+        };
+    }
+    let Some(mut raw) = read_uint(bytes, int.size as usize) else {
+        return Value::Missing;
+    };
+    let mut bits = int.size * 8;
+    // The old way of encoding a bitfield: in the int type itself.
+    if int.bits != 0 && (int.bits < bits || int.bit_offset != 0) {
+        raw = (raw >> int.bit_offset.min(63)) & mask(int.bits);
+        bits = int.bits;
+    }
+    match int.encoding {
+        IntEncoding::Bool => Value::Bool(raw != 0),
+        IntEncoding::Signed | IntEncoding::Char => Value::Signed(sign_extend(raw, bits)),
+        IntEncoding::Unsigned => Value::Unsigned(raw),
+    }
+}
+
+fn enumerator(values: &[bpflet_sdk::bindings::bpflet::ebpf::btf::Enumerator], value: i64) -> Value {
+    Value::Enum { name: values.iter().find(|e| e.value == value).map(|e| e.name.clone()), value }
+}
+
+fn mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
+
+fn sign_extend(raw: u64, bits: u32) -> i64 {
+    if bits == 0 || bits >= 64 {
+        return raw as i64;
+    }
+    let shift = 64 - bits;
+    ((raw << shift) as i64) >> shift
+}
+
+/// A little-endian unsigned integer of `size` (at most 8) bytes.
+pub fn read_uint(bytes: &[u8], size: usize) -> Option<u64> {
+    let b = bytes.get(..size).filter(|_| size <= 8)?;
+    Some(b.iter().rev().fold(0u64, |acc, &byte| (acc << 8) | u64::from(byte)))
+}
+
+/// `width` bits (at most 64) starting `offset` bits into `bytes`.
+fn read_bits(bytes: &[u8], offset: u32, width: u32) -> Option<u64> {
+    if width == 0 || width > 64 {
+        return None;
+    }
+    let first = offset as usize / 8;
+    let last = (offset + width - 1) as usize / 8;
+    let span = bytes.get(first..=last)?;
+    let raw = span.iter().rev().fold(0u128, |acc, &byte| (acc << 8) | u128::from(byte));
+    Some(((raw >> (offset % 8)) as u64) & mask(width))
+}
+
+fn write_uint(bytes: &mut [u8], value: u64) {
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = (value >> (8 * i)) as u8;
+    }
+}
+
+/// Merges one value per CPU into one: every integer in the value (also
+/// inside structs and arrays, histogram slots above all) is the sum over
+/// the CPUs; anything else comes from the first CPU. Without BTF (`id`
+/// 0), a value of 1, 2, 4 or 8 bytes is summed as an integer.
+pub fn sum_per_cpu(types: &Types, id: u32, values: &[Vec<u8>]) -> Vec<u8> {
+    let Some(first) = values.first() else {
+        return Vec::new();
+    };
+    let mut leaves = Vec::new();
+    if id == 0 {
+        if matches!(first.len(), 1 | 2 | 4 | 8) {
+            leaves.push((0, first.len()));
+        }
+    } else {
+        int_leaves(types, id, 0, &mut leaves, 0);
+    }
+    let mut out = first.clone();
+    for (offset, size) in leaves {
+        let Some(slot) = out.get_mut(offset..offset + size) else {
+            continue;
+        };
+        let sum = values.iter().filter_map(|v| read_uint(v.get(offset..)?, size)).fold(0u64, u64::wrapping_add);
+        write_uint(slot, sum);
+    }
+    out
+}
+
+/// (offset, size) of every integer that makes up type `id`.
+fn int_leaves(types: &Types, id: u32, base: usize, out: &mut Vec<(usize, usize)>, depth: u32) {
+    if depth > 32 || out.len() > 1 << 16 {
+        return;
+    }
+    match types.kind(id) {
+        Some(Kind::Int(int)) if int.encoding != IntEncoding::Bool && int.size <= 8 && !types.is_char(id) => {
+            out.push((base, int.size as usize))
+        }
+        Some(Kind::Array(a)) if !types.is_char(a.element) => {
+            let size = types.size_of(a.element).unwrap_or(0) as usize;
+            if size > 0 {
+                for i in 0..a.count as usize {
+                    int_leaves(types, a.element, base + i * size, out, depth + 1);
+                }
+            }
+        }
+        Some(Kind::StructType(c)) => {
+            for m in c.members.iter().filter(|m| m.bitfield_size == 0) {
+                int_leaves(types, m.type_, base + m.bit_offset as usize / 8, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Lower-case hex, two digits a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Value {
+    /// The value as JSON: strings, numbers (u64 and s64 exactly), bools,
+    /// enum names, objects in declaration order, arrays; bytes as hex and
+    /// values cut off as null.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Unsigned(n) | Value::Pointer(n) => Json::Number((*n).into()),
+            Value::Signed(n) => Json::Number((*n).into()),
+            Value::Float(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Enum { name: Some(name), .. } => Json::String(name.clone()),
+            Value::Enum { name: None, value } => Json::Number((*value).into()),
+            Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            Value::Fields(fields) => {
+                let mut map = Map::new();
+                for (name, value) in fields {
+                    map.insert(name.clone(), value.to_json());
+                }
+                Json::Object(map)
+            }
+            Value::Bytes(bytes) => Json::String(hex(bytes)),
+            Value::Missing => Json::Null,
+        }
+    }
+
+    /// The value as one table cell: no line breaks, control characters
+    /// escaped, structs as `{a=1 b=x}`, arrays as `[1,2]`.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Bool(b) => b.to_string(),
+            Value::Unsigned(n) => n.to_string(),
+            Value::Signed(n) => n.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Str(s) => {
+                s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+            }
+            Value::Enum { name: Some(name), .. } => name.clone(),
+            Value::Enum { name: None, value } => value.to_string(),
+            Value::Pointer(p) => format!("{p:#x}"),
+            Value::List(items) => {
+                let items: Vec<String> = items.iter().map(Value::to_text).collect();
+                format!("[{}]", items.join(","))
+            }
+            Value::Fields(fields) => {
+                let fields: Vec<String> = fields.iter().map(|(n, v)| format!("{n}={}", v.to_text())).collect();
+                format!("{{{}}}", fields.join(" "))
+            }
+            Value::Bytes(bytes) => hex(bytes),
+            Value::Missing => "-".into(),
+        }
+    }
+
+    /// The value as a whole number, when it is one.
+    pub fn as_i128(&self) -> Option<i128> {
+        match self {
+            Value::Unsigned(n) | Value::Pointer(n) => Some(i128::from(*n)),
+            Value::Signed(n) | Value::Enum { value: n, .. } => Some(i128::from(*n)),
+            Value::Bool(b) => Some(i128::from(*b)),
+            _ => None,
+        }
+    }
+
+    /// Whether every part of the value is zero or empty (an array
+    /// element nobody wrote).
+    pub fn is_zero(&self) -> bool {
+        match self {
+            Value::Bool(b) => !b,
+            Value::Unsigned(n) | Value::Pointer(n) => *n == 0,
+            Value::Signed(n) | Value::Enum { value: n, .. } => *n == 0,
+            Value::Float(f) => *f == 0.0,
+            Value::Str(s) => s.is_empty(),
+            Value::List(items) => items.iter().all(Value::is_zero),
+            Value::Fields(fields) => fields.iter().all(|(_, v)| v.is_zero()),
+            Value::Bytes(bytes) => bytes.iter().all(|&b| b == 0),
+            Value::Missing => true,
+        }
+    }
+}
+
+/// Decodes a value of `size` bytes whose type may be unknown (`id` 0):
+/// without BTF, 4- and 8-byte values read as unsigned integers, the rest
+/// as bytes.
+pub fn decode_or_guess(types: &Types, id: u32, bytes: &[u8]) -> Value {
+    if id != 0 {
+        return decode(types, id, bytes);
+    }
+    match bytes.len() {
+        4 | 8 => read_uint(bytes, bytes.len()).map_or(Value::Missing, Value::Unsigned),
+        _ => Value::Bytes(bytes.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::testing::Builder;
+    use bpflet_sdk::bindings::bpflet::ebpf::btf::{CompositeType, Kind, Member};
+
+    /// `struct event { u32 pid; s16 delta; bool flagged; enum mode mode;
+    /// char comm[8]; u64 ts; }`, laid out as clang does.
+    fn event() -> (Types, u32) {
+        let mut b = Builder::new();
+        let u32_ = b.int("unsigned int", 4, IntEncoding::Unsigned);
+        let s16 = b.int("short", 2, IntEncoding::Signed);
+        let boolean = b.int("_Bool", 1, IntEncoding::Bool);
+        let mode = b.enumeration("mode", &[("MODE_ALL", 0), ("MODE_ROOT", 1)]);
+        let ch = b.int("char", 1, IntEncoding::Signed);
+        let comm = b.array(ch, 8);
+        let u64_ = b.int("unsigned long long", 8, IntEncoding::Unsigned);
+        let event = b.structure(
+            "event",
+            32,
+            &[
+                ("pid", u32_, 0),
+                ("delta", s16, 4),
+                ("flagged", boolean, 6),
+                ("mode", mode, 8),
+                ("comm", comm, 12),
+                ("ts", u64_, 24),
+            ],
+        );
+        (b.build(), event)
+    }
+
+    fn event_bytes() -> Vec<u8> {
+        let mut bytes = vec![0u8; 32];
+        bytes[0..4].copy_from_slice(&1234u32.to_le_bytes());
+        bytes[4..6].copy_from_slice(&(-5i16).to_le_bytes());
+        bytes[6] = 1;
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        bytes[12..17].copy_from_slice(b"bash\0");
+        bytes[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn decodes_a_struct_to_json_in_declaration_order() {
+        let (types, event) = event();
+        let json = decode(&types, event, &event_bytes()).to_json();
+        assert_eq!(
+            json.to_string(),
+            r#"{"pid":1234,"delta":-5,"flagged":true,"mode":"MODE_ROOT","comm":"bash","ts":18446744073709551615}"#
+        );
+    }
+
+    #[test]
+    fn decodes_padded_and_short_records() {
+        let (types, event) = event();
+        let mut padded = event_bytes();
+        padded.extend([0xaa; 4]);
+        assert_eq!(decode(&types, event, &padded), decode(&types, event, &event_bytes()));
+        let short = decode(&types, event, &event_bytes()[..10]).to_json();
+        assert_eq!(short.to_string(), r#"{"pid":1234,"delta":-5,"flagged":true,"mode":null,"comm":null,"ts":null}"#);
+    }
+
+    #[test]
+    fn text_cells() {
+        let (types, event) = event();
+        let Value::Fields(fields) = decode(&types, event, &event_bytes()) else { panic!("not a struct") };
+        let cells: Vec<String> = fields.iter().map(|(_, v)| v.to_text()).collect();
+        assert_eq!(cells, ["1234", "-5", "true", "MODE_ROOT", "bash", "18446744073709551615"]);
+        assert_eq!(Value::Str("a\nb".into()).to_text(), "a\\nb");
+        assert_eq!(Value::Enum { name: None, value: 7 }.to_text(), "7");
+        assert_eq!(
+            Value::Fields(vec![("a".into(), Value::Unsigned(1)), ("b".into(), Value::List(vec![Value::Signed(-1)]))])
+                .to_text(),
+            "{a=1 b=[-1]}"
+        );
+    }
+
+    #[test]
+    fn strings_stop_at_nul_and_survive_bad_utf8() {
+        let mut b = Builder::new();
+        let ch = b.int("char", 1, IntEncoding::Signed);
+        let arr = b.array(ch, 6);
+        let t = b.build();
+        assert_eq!(decode(&t, arr, b"ab\0cd\0"), Value::Str("ab".into()));
+        assert_eq!(decode(&t, arr, b"abcdef"), Value::Str("abcdef".into()));
+        assert_eq!(decode(&t, arr, &[0x61, 0xff, 0]), Value::Str("a\u{fffd}".into()));
+    }
+
+    #[test]
+    fn decodes_bitfields() {
+        let mut b = Builder::new();
+        let uint = b.int("unsigned int", 4, IntEncoding::Unsigned);
+        let int = b.int("int", 4, IntEncoding::Signed);
+        let members = vec![
+            Member { name: "low".into(), type_: uint, bit_offset: 0, bitfield_size: 3 },
+            Member { name: "neg".into(), type_: int, bit_offset: 3, bitfield_size: 4 },
+            Member { name: "high".into(), type_: uint, bit_offset: 7, bitfield_size: 9 },
+        ];
+        let s = b.add("bits", Kind::StructType(CompositeType { size: 4, members }));
+        let t = b.build();
+        // low = 5, neg = -2 (0b1110), high = 0x1ff
+        let raw: u32 = 5 | (0b1110 << 3) | (0x1ff << 7);
+        let json = decode(&t, s, &raw.to_le_bytes()).to_json();
+        assert_eq!(json.to_string(), r#"{"low":5,"neg":-2,"high":511}"#);
+    }
+
+    #[test]
+    fn arrays_and_nested_structs() {
+        let mut b = Builder::new();
+        let u16_ = b.int("unsigned short", 2, IntEncoding::Unsigned);
+        let pair = b.structure("pair", 4, &[("a", u16_, 0), ("b", u16_, 2)]);
+        let pairs = b.array(pair, 2);
+        let outer = b.structure("outer", 8, &[("pairs", pairs, 0)]);
+        let t = b.build();
+        let bytes = [1, 0, 2, 0, 3, 0, 4, 0];
+        assert_eq!(decode(&t, outer, &bytes).to_json().to_string(), r#"{"pairs":[{"a":1,"b":2},{"a":3,"b":4}]}"#);
+    }
+
+    #[test]
+    fn anonymous_members_decode_in_place() {
+        let mut b = Builder::new();
+        let u16_ = b.int("unsigned short", 2, IntEncoding::Unsigned);
+        let inner = b.structure("", 4, &[("a", u16_, 0), ("b", u16_, 2)]);
+        let outer = b.structure("outer", 6, &[("x", u16_, 0), ("", inner, 2)]);
+        let t = b.build();
+        assert_eq!(decode(&t, outer, &[1, 0, 2, 0, 3, 0]).to_json().to_string(), r#"{"x":1,"a":2,"b":3}"#);
+        let names: Vec<String> = t.fields(outer).into_iter().map(|m| m.name).collect();
+        assert_eq!(names, ["x", "a", "b"]);
+    }
+
+    #[test]
+    fn sums_integers_across_cpus() {
+        let mut b = Builder::new();
+        let u64_ = b.int("unsigned long long", 8, IntEncoding::Unsigned);
+        let ch = b.int("char", 1, IntEncoding::Signed);
+        let slots = b.array(u64_, 2);
+        let comm = b.array(ch, 8);
+        let hist = b.structure("hist", 24, &[("slots", slots, 0), ("comm", comm, 16)]);
+        let t = b.build();
+        let cpu = |a: u64, b: u64, name: &[u8; 8]| {
+            let mut v = Vec::new();
+            v.extend(a.to_le_bytes());
+            v.extend(b.to_le_bytes());
+            v.extend(name);
+            v
+        };
+        let summed = sum_per_cpu(&t, hist, &[cpu(1, 2, b"first\0\0\0"), cpu(10, 20, b"second\0\0")]);
+        assert_eq!(summed, cpu(11, 22, b"first\0\0\0"));
+        let plain = sum_per_cpu(&t, 0, &[7u32.to_le_bytes().to_vec(), 5u32.to_le_bytes().to_vec()]);
+        assert_eq!(plain, 12u32.to_le_bytes());
+    }
+}
