@@ -79,6 +79,8 @@ pub struct Running {
     /// Every stdout line seen so far, for failure messages.
     pub seen: Vec<String>,
     stderr: Receiver<String>,
+    /// Every stderr line seen so far.
+    pub seen_stderr: Vec<String>,
 }
 
 pub fn spawn(component: &Path, args: &[&str]) -> Running {
@@ -106,15 +108,16 @@ pub fn spawn_with(options: &[&str], component: &Path, args: &[&str]) -> Running 
             }
         }
     });
+    // stderr is collected, not echoed: echoing from this thread would make
+    // write(2) calls that tests counting this process's syscalls would see.
     let (etx, stderr) = channel();
     let err = child.stderr.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(err).lines().map_while(Result::ok) {
-            eprintln!("bpflet stderr: {line}");
             let _ = etx.send(line);
         }
     });
-    Running { child, lines, seen: Vec::new(), stderr }
+    Running { child, lines, seen: Vec::new(), stderr, seen_stderr: Vec::new() }
 }
 
 impl Running {
@@ -131,18 +134,36 @@ impl Running {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("no matching line within {timeout:?}; stdout so far:\n{}", self.seen.join("\n"))
+                    panic!("no matching line within {timeout:?}; {}", self.outputs())
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let status = self.child.wait().unwrap();
-                    panic!(
-                        "bpflet exited ({status}) before a matching line; stdout:\n{}\nstderr:\n{}",
-                        self.seen.join("\n"),
-                        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
-                    )
+                    panic!("bpflet exited ({status}) before a matching line; {}", self.outputs())
                 }
             }
         }
+    }
+
+    /// The next stderr line matching `pred`, waiting up to `timeout`.
+    pub fn wait_for_stderr(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.stderr.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    self.seen_stderr.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no matching stderr line within {timeout:?}; {}", self.outputs()),
+            }
+        }
+    }
+
+    /// stdout and stderr so far, for failure messages.
+    pub fn outputs(&mut self) -> String {
+        self.seen_stderr.extend(self.stderr.try_iter());
+        format!("stdout:\n{}\nstderr:\n{}", self.seen.join("\n"), self.seen_stderr.join("\n"))
     }
 
     pub fn pid(&self) -> u32 {
@@ -156,7 +177,13 @@ impl Running {
 
     /// Waits for exit (killing after `timeout`) and returns the status with
     /// the rest of stdout.
-    pub fn finish(mut self, timeout: Duration) -> (ExitStatus, Vec<String>) {
+    pub fn finish(self, timeout: Duration) -> (ExitStatus, Vec<String>) {
+        let (status, stdout, _) = self.finish_all(timeout);
+        (status, stdout)
+    }
+
+    /// Like `finish`, with stderr as well.
+    pub fn finish_all(mut self, timeout: Duration) -> (ExitStatus, Vec<String>, Vec<String>) {
         let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -164,15 +191,18 @@ impl Running {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("bpflet did not exit within {timeout:?}; stdout:\n{}", self.seen.join("\n"));
+                panic!("bpflet did not exit within {timeout:?}; {}", self.outputs());
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        // The reader thread ends at EOF.
+        // The reader threads end at EOF.
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
             self.seen.push(line);
         }
-        (status, self.seen)
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(200)) {
+            self.seen_stderr.push(line);
+        }
+        (status, self.seen, self.seen_stderr)
     }
 }
 

@@ -1,0 +1,238 @@
+//! Kernel-only programs: `bpflet build` a C file, `bpflet run` the bare
+//! object; the embedded runner makes the flags, prints the records and the
+//! histograms. Every trigger here is the test's own: it execs its own
+//! marker binary and writes known sizes.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+fn object(name: &str) -> PathBuf {
+    let path = repo_root().join("target/bpf").join(format!("{name}.bpf.o"));
+    assert!(path.exists(), "{} is missing: run `make bpf` first", path.display());
+    path
+}
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpflet-kernel-only-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A copy of /bin/true with a name of its own; returns its path.
+fn marker() -> PathBuf {
+    let path = scratch().join("ko-marker");
+    if !path.exists() {
+        std::fs::copy("/bin/true", &path).unwrap();
+    }
+    path
+}
+
+/// Runs `path` as a child of this process and returns its pid.
+fn exec(path: &Path) -> u32 {
+    let mut child = Command::new(path).spawn().unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    pid
+}
+
+/// `bpflet run OBJECT ARGS...` (flags straight after the object).
+fn run_object(object: &Path, args: &[&str]) -> Running {
+    let mut all = vec![object.to_str().unwrap()];
+    all.extend_from_slice(args);
+    spawn_with(&[], Path::new(all[0]), &all[1..])
+}
+
+fn attached(run: &mut Running) {
+    run.wait_for_stderr(Duration::from_secs(60), |l| l.contains("attached; Ctrl-C to stop"));
+}
+
+#[test]
+fn build_records_doc_comments_and_help_lists_every_global() {
+    let built = scratch().join("exectrace.bpf.o");
+    let status = Command::new(bpflet())
+        .args(["build"])
+        .arg(repo_root().join("guests/bpf/exectrace.bpf.c"))
+        .arg("-o")
+        .arg(&built)
+        .status()
+        .unwrap();
+    assert!(status.success(), "bpflet build failed");
+    let out = Command::new(bpflet()).arg("run").arg(&built).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for (flag, ty, default) in [
+        ("--target_ppid", "<u32>", "[default: 0]"),
+        ("--flagged", "<bool>", "[default: false]"),
+        ("--mode", "<enum exec_mode>", "[default: MODE_ALL]"),
+        ("--comm_prefix", "<string[16]>", "[default: \"\"]"),
+    ] {
+        let line = help.lines().find(|l| l.trim_start().starts_with(&format!("{flag} "))).unwrap_or_else(|| {
+            panic!("no {flag} in help:\n{help}")
+        });
+        assert!(line.contains(ty) && line.contains(default), "{line:?} should show {ty} and {default}");
+    }
+    // The doc comment above the global, recorded by bpflet build.
+    let ppid = help.lines().find(|l| l.trim_start().starts_with("--target_ppid ")).unwrap();
+    assert!(ppid.contains("Only report children of this process"), "no description: {ppid:?}");
+}
+
+#[test]
+fn build_without_clang_says_so() {
+    let out = Command::new(bpflet())
+        .arg("build")
+        .arg(repo_root().join("guests/bpf/exectrace.bpf.c"))
+        .arg("-o")
+        .arg(scratch().join("never.bpf.o"))
+        .env("CLANG", "/nonexistent/clang")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/clang"), "{stderr}");
+}
+
+#[test]
+fn exec_tracer_filters_by_the_pid_flag_and_reports_the_bool_flag() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let me = std::process::id().to_string();
+    let marker = marker();
+    for flagged in [true, false] {
+        let mut args = vec!["--target-ppid", &me, "--json"];
+        if flagged {
+            args.push("--flagged");
+        }
+        let mut run = run_object(&object("exectrace"), &args);
+        attached(&mut run);
+        // A grandchild (parent: sh) must be filtered out; our child must not.
+        let status = Command::new("sh").arg("-c").arg(format!("{} ; true", marker.display())).status().unwrap();
+        assert!(status.success());
+        let pid = exec(&marker);
+        let line = run.wait_for(Duration::from_secs(10), |l| l.contains(&format!("\"pid\":{pid},")));
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(event["ppid"], std::process::id(), "{line}");
+        assert_eq!(event["filename"], marker.to_str().unwrap(), "{line}");
+        assert_eq!(event["comm"], "ko-marker", "{line}");
+        assert_eq!(event["flagged"], flagged, "{line}");
+        run.signal(SIGINT);
+        let (status, lines) = run.finish(Duration::from_secs(15));
+        assert_eq!(status.code(), Some(0), "Ctrl-C ends a kernel-only program with success");
+        for l in lines.iter().filter(|l| l.starts_with('{')) {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+            assert_eq!(e["ppid"], std::process::id(), "the ppid filter let through {l}");
+        }
+    }
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn exec_tracer_prints_an_aligned_table() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let me = std::process::id().to_string();
+    let marker = marker();
+    let mut run = run_object(&object("exectrace"), &["--target_ppid", &me]);
+    attached(&mut run);
+    let pid = exec(&marker);
+    let row = run.wait_for(Duration::from_secs(10), |l| l.contains("ko-marker") && !l.starts_with("TIME"));
+    run.signal(SIGTERM);
+    let (status, lines) = run.finish(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0));
+    let header = lines.iter().find(|l| l.starts_with("TIME")).expect("a header line");
+    for column in ["PID", "PPID", "FLAGGED", "COMM", "FILENAME"] {
+        assert!(header.split_whitespace().any(|c| c == column), "no {column} in {header:?}");
+    }
+    // Cells start where their titles do.
+    let at = |title: &str| header.find(&format!(" {title}")).map(|i| i + 1).unwrap();
+    assert_eq!(&row[at("FILENAME")..], marker.to_str().unwrap(), "{header}\n{row}");
+    assert!(row.split_whitespace().any(|c| c == pid.to_string()), "{row}");
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn perf_buffer_tracer_reports_the_exec() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let me = std::process::id().to_string();
+    let marker = marker();
+    let mut run = run_object(&object("perfexec"), &["--target_ppid", &me, "--json"]);
+    attached(&mut run);
+    let pid = exec(&marker);
+    let line = run.wait_for(Duration::from_secs(10), |l| l.contains(&format!("\"pid\":{pid},")));
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["filename"], marker.to_str().unwrap());
+    run.signal(SIGINT);
+    let (status, _) = run.finish(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0));
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn log2_histogram_counts_the_writes_the_test_makes() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let me = std::process::id().to_string();
+    let mut run = run_object(&object("sizehist"), &["--target_pid", &me, "--json"]);
+    attached(&mut run);
+    let mut null = std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+    // One write(2) each: sizes 1, 1000 and 70000 land in slots 0, 9 and 16.
+    let plan: [(usize, u64); 3] = [(1, 10), (1000, 20), (70_000, 5)];
+    for (size, times) in plan {
+        let buf = vec![0u8; size];
+        for _ in 0..times {
+            assert_eq!(null.write(&buf).unwrap(), size);
+        }
+    }
+    run.signal(SIGINT);
+    let (status, lines, stderr) = run.finish_all(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    let hist = lines.iter().rev().find(|l| l.contains("\"total\"")).unwrap_or_else(|| panic!("no histogram: {lines:?}"));
+    let hist: serde_json::Value = serde_json::from_str(hist).unwrap();
+    let text = hist.to_string();
+    assert_eq!(hist["total"], 35, "{text}");
+    let count_at = |low: u64| {
+        let buckets = hist.pointer("/buckets").or_else(|| hist.pointer("/hist/buckets")).expect("buckets");
+        buckets.as_array().unwrap().iter().find(|b| b["low"] == low).map(|b| b["count"].as_u64().unwrap()).unwrap_or(0)
+    };
+    assert_eq!(count_at(0), 10, "1-byte writes: {text}");
+    assert_eq!(count_at(512), 20, "1000-byte writes: {text}");
+    assert_eq!(count_at(65536), 5, "70000-byte writes: {text}");
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn bad_flags_and_missing_targets_are_refused_and_leave_nothing() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let cases: [(&str, &[&str], &str); 3] = [
+        ("exectrace", &["--target_ppid", "99999999999"], "out of range for u32"),
+        ("exectrace", &["--mode", "sometimes"], "is not a value of enum exec_mode"),
+        ("exectrace", &["--no-such-flag"], "--no-such-flag"),
+    ];
+    for (name, args, expected) in cases {
+        let out = Command::new(bpflet()).arg("run").arg(object(name)).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
+    }
+    // conformance.bpf.o has xdp, tc and uprobe programs: they need targets.
+    let out = Command::new(bpflet()).arg("run").arg(object("conformance")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--ifname") || stderr.contains("--uprobe"), "names the missing flag: {stderr}");
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn a_rejected_object_reports_the_verifier() {
+    let out = Command::new(bpflet()).arg("run").arg(object("rejected")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("load-failed") && stderr.contains("invalid mem access"), "{stderr}");
+}
