@@ -39,24 +39,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprint!("execsnoop: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("execsnoop: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    bpflet_sdk::cli::main("execsnoop", USAGE, parse_args, run)
 }
 
 /// `Ok(None)` asks for the help text.

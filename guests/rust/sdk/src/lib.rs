@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+pub mod cli;
 mod error;
 mod events;
 pub mod io;

@@ -35,24 +35,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprint!("syscount: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("syscount: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    bpflet_sdk::cli::main("syscount", USAGE, parse_args, run)
 }
 
 /// `Ok(None)` asks for the help text.
