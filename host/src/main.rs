@@ -14,7 +14,9 @@ use bpflet::engine::{self, RunOptions};
 /// The component (Rust, C, Go, ...) imports the bpflet:ebpf interfaces
 /// (ebpf-loader, maps, events); bpflet loads its BPF objects into the running
 /// kernel with libbpf and tears everything down when the guest exits or is
-/// stopped. Needs root (or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN).
+/// stopped. Or write only the kernel C: `bpflet build prog.bpf.c`, then
+/// `bpflet run prog.bpf.o --help`. Needs root (or CAP_BPF + CAP_PERFMON +
+/// CAP_NET_ADMIN).
 #[derive(Parser)]
 #[command(name = "bpflet", version, propagate_version = true)]
 struct Cli {
