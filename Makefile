@@ -10,7 +10,7 @@ BPFLET := $(CARGO_TARGET_DIR)/debug/bpflet
 GUEST_OUT := $(ROOT)/target/guests
 RUST_GUESTS := execsnoop syscount conformance burst faults
 
-.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test guest-table clean
+.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test guest-table bench clean
 
 all: host guests
 
@@ -49,6 +49,17 @@ test: guests
 # The README's per-language table (size, cold and warm start).
 guest-table: guests
 	python3 scripts/guest-table.py $(BPFLET) $(GUEST_OUT) 5
+
+# bpflet against native libbpf-rs on the same BPF programs (tests/bench), as
+# root: prints a table and writes target/bench/results.json. Release builds
+# of bpflet and of the harness; the bench guest is built here, not by
+# rust-guests, so `make guests` stays as it was.
+bench: guests
+	$(CARGO) build --release -p bpflet
+	$(CARGO) build --release -p bpflet-bench
+	cd guests/rust && $(CARGO) build --release -p bench
+	cp $(CARGO_TARGET_DIR)/wasm32-wasip2/release/bench.wasm $(GUEST_OUT)/rust-bench.wasm
+	$(CARGO_TARGET_DIR)/release/bpflet-bench --bpflet $(CARGO_TARGET_DIR)/release/bpflet
 
 clean:
 	rm -rf target $(CARGO_TARGET_DIR)

@@ -39,8 +39,17 @@ if [ ! -s "$out/vmlinux.h" ]; then
 	mv "$out/vmlinux.h.tmp" "$out/vmlinux.h"
 fi
 
-for src in "$here"/*.bpf.c; do
-	obj="$out/$(basename "$src" .c).o"
+# build SOURCE OBJECT [CLANG FLAGS...]
+build() {
+	src=$1 obj=$2
+	shift 2
 	echo "  BPF  $obj"
-	"$clang" -target bpf -g -O2 "-D__TARGET_ARCH_$arch" -I "$out" -c "$src" -o "$obj"
+	"$clang" -target bpf -g -O2 "-D__TARGET_ARCH_$arch" -I "$out" "$@" -c "$src" -o "$obj"
+}
+
+for src in "$here"/*.bpf.c; do
+	build "$src" "$out/$(basename "$src" .c).o"
 done
+# Variant for `make bench`: 512-byte records, and a ring that holds a
+# burst of 100 000 of them.
+build "$here/burst.bpf.c" "$out/burst512.bpf.o" -DRECORD_SIZE=512 "-DRING_SIZE=(64 * 1024 * 1024)"

@@ -67,6 +67,9 @@ static long emit_ring(__u32 index, void *unused)
 	return 0;
 }
 
+/* The perf path builds its record on the BPF stack (512 bytes at most), so
+ * builds with large records (RECORD_SIZE > 256) are ring-buffer only. */
+#if RECORD_SIZE <= 256
 /* bpf_perf_event_output needs the program's context, but bpf_loop only
  * passes a stack pointer to its callback: carry the context in a struct. */
 struct perf_loop_ctx {
@@ -87,6 +90,7 @@ static long emit_perf(__u32 index, void *data)
 		__sync_fetch_and_add(&perf_produced, 1);
 	return 0;
 }
+#endif
 
 static __always_inline bool is_target(void)
 {
@@ -123,6 +127,7 @@ int burst_ring(void *ctx)
 	return 0;
 }
 
+#if RECORD_SIZE <= 256
 SEC("tp/syscalls/sys_enter_getppid")
 int burst_perf(void *ctx)
 {
@@ -137,3 +142,4 @@ int burst_perf(void *ctx)
 		bpf_perf_event_output(ctx, &perf_records, BPF_F_CURRENT_CPU, &flush, sizeof(flush));
 	return 0;
 }
+#endif

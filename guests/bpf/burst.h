@@ -13,11 +13,16 @@
  *
  * Perf buffer records arrive padded by the kernel to 68 bytes (the sample's
  * 4-byte size header plus data is rounded up to 8); read the 64-byte prefix.
+ *
+ * Builds may set RECORD_SIZE (a multiple of 8, at least 16) to grow the
+ * payload: build.sh makes burst512.bpf.o for the benchmarks that way.
  */
 #ifndef BPFLET_BURST_H
 #define BPFLET_BURST_H
 
+#ifndef RECORD_SIZE
 #define RECORD_SIZE 64
+#endif
 /* seq of the flush record a trigger after the last burst emits. */
 #define FLUSH_SEQ (~0ULL)
 #define RECORD_PAYLOAD (RECORD_SIZE - 16)

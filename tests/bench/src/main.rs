@@ -1,0 +1,544 @@
+//! `make bench`: the same BPF programs driven natively with libbpf-rs and
+//! through bpflet, in one run on one machine; ratios in a table and in
+//! `target/bench/results.json`.
+//!
+//! Both halves run as child processes that print the same lines, so one
+//! driver triggers, parses and checks them alike:
+//!
+//! - events: burst.bpf.o / burst512.bpf.o emit 100 000 records of 64 / 512
+//!   bytes per getppid() of this process (bpf_loop). Each side waits until
+//!   the burst is complete, then times draining it, reading every record.
+//!   Native: a libbpf-rs RingBuffer callback; bpflet: guests/rust/bench.
+//! - maps: 1M updates and 1M lookups on an 8-byte hash map, 1M per-CPU
+//!   array lookups, and (bpflet) one batched walk of the hash map compared
+//!   with native single lookups.
+//! - start-up: process start to the `{"attached":true}` line for execsnoop:
+//!   a native libbpf-rs loader (`bpflet-bench native-startup`) against
+//!   `bpflet run <lang>-execsnoop.wasm -- --json --duration 0`, cold (empty
+//!   compiled-component cache) and warm.
+//! - rss: peak RSS (wait4) of the two processes of the events-64B run.
+//!
+//! Usage: bpflet-bench [--quick] [--verbose] [--only events,maps,startup] [--batch N] [--bpflet PATH]
+//! [--out PATH]
+//! (root; `make bench` builds everything it needs first).
+
+mod child;
+mod native;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use child::{spawn, Child};
+use report::{Better, Row, Target};
+
+/// Records per burst: 100 000 records of 64 bytes fill 7 MB of burst.bpf.o's
+/// 8 MiB ring; burst512.bpf.o has a 64 MiB ring for 51 MB of them.
+const BURST: u32 = 100_000;
+/// Records the guest asks for per poll. All that are waiting (0) costs the
+/// host a fresh multi-megabyte buffer per poll (page faults on both sides of
+/// the boundary); a few hundred keeps both buffers in reused heap memory.
+const DEFAULT_BATCH: u32 = 512;
+const LONG: Duration = Duration::from_secs(120);
+
+fn main() {
+    if let Err(err) = run_cli() {
+        eprintln!("bpflet-bench: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+/// `--name value` pairs after the subcommand.
+fn flags(args: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let name = arg.strip_prefix("--").with_context(|| format!("unexpected argument {arg:?}"))?;
+        let value = match name {
+            "quick" | "verbose" => String::new(),
+            _ => it.next().with_context(|| format!("{arg} needs a value"))?.clone(),
+        };
+        out.insert(name.to_string(), value);
+    }
+    Ok(out)
+}
+
+fn get<T: std::str::FromStr>(flags: &BTreeMap<String, String>, name: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let value = flags.get(name).with_context(|| format!("--{name} is required"))?;
+    value.parse().map_err(|e| anyhow::anyhow!("--{name} {value:?}: {e}"))
+}
+
+fn run_cli() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.first().map(String::as_str) {
+        Some(c @ ("native-events" | "native-maps" | "native-startup" | "run")) => (c, &args[1..]),
+        _ => ("run", &args[..]),
+    };
+    let f = flags(rest)?;
+    match command {
+        "native-events" => native::events(
+            Path::new(&get::<String>(&f, "object")?),
+            get(&f, "trigger-pid")?,
+            get(&f, "count")?,
+            get(&f, "reps")?,
+            get(&f, "warmup")?,
+        ),
+        "native-maps" => native::maps(Path::new(&get::<String>(&f, "object")?), get(&f, "ops")?, get(&f, "reps")?),
+        "native-startup" => native::startup(Path::new(&get::<String>(&f, "object")?)),
+        _ => bench(&f),
+    }
+}
+
+struct Setup {
+    bpflet: PathBuf,
+    guests: PathBuf,
+    bpf: PathBuf,
+    me: PathBuf,
+    quick: bool,
+    /// Records per guest poll (0: all that are waiting).
+    batch: u32,
+}
+
+impl Setup {
+    fn native(&self, subcommand: &str) -> Command {
+        let mut command = Command::new(&self.me);
+        command.arg(subcommand);
+        command
+    }
+
+    fn bpflet(&self, wasm: &str, args: &[String]) -> Command {
+        let mut command = Command::new(&self.bpflet);
+        command.arg("run").arg(self.guests.join(wasm)).arg("--").args(args);
+        command
+    }
+}
+
+fn bench(f: &BTreeMap<String, String>) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("loading BPF programs needs root: run `sudo make bench`");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/bpflet/target")))
+        .context("set CARGO_TARGET_DIR")?;
+    let bpflet = f.get("bpflet").map(PathBuf::from).unwrap_or_else(|| target_dir.join("release/bpflet"));
+    let setup = Setup {
+        bpflet,
+        guests: root.join("target/guests"),
+        bpf: root.join("target/bpf"),
+        me: std::env::current_exe()?,
+        quick: f.contains_key("quick"),
+        batch: f.get("batch").map_or(Ok(DEFAULT_BATCH), |b| b.parse()).context("--batch")?,
+    };
+    for needed in [setup.bpflet.clone(), setup.guests.join("rust-bench.wasm"), setup.bpf.join("burst512.bpf.o")] {
+        if !needed.exists() {
+            bail!("{} is missing: `make bench` builds it", needed.display());
+        }
+    }
+    let only: Vec<&str> = f.get("only").map_or(vec!["events", "maps", "startup"], |o| o.split(',').collect());
+    let out = f.get("out").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench/results.json"));
+    let machine = report::machine();
+    eprintln!("machine: {machine}");
+    eprintln!("bpflet:  {}", setup.bpflet.display());
+
+    // Compile the bench guest into bpflet's cache first, so that no
+    // measured run (or its peak RSS) includes compiling it.
+    spawn(setup.bpflet("rust-bench.wasm", &["check".to_string()]))?.finish()?;
+
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let run64 = only.contains(&"events") || only.contains(&"events-64");
+    let run512 = only.contains(&"events") || only.contains(&"events-512");
+    let rss64 = if run64 { Some(events(&setup, 64, &mut rows)?) } else { None };
+    let rss512 = if run512 { Some(events(&setup, 512, &mut rows)?) } else { None };
+    if let Some((native, bpflet)) = rss64 {
+        rows.push(Row {
+            bench: "rss",
+            guest: "rust",
+            native: native as f64 / 1024.0,
+            bpflet: bpflet as f64 / 1024.0,
+            unit: "MiB",
+            better: Better::Lower,
+            lost: None,
+            targets: vec![],
+        });
+    }
+    if let Some((native, bpflet)) = rss512 {
+        notes.push(format!(
+            "rss is the peak RSS of the events-64B processes (the largest per side); in the events-512B run \
+             (64 MiB ring) it was native {:.1} MiB, bpflet {:.1} MiB",
+            native as f64 / 1024.0,
+            bpflet as f64 / 1024.0
+        ));
+    }
+    if only.contains(&"maps") {
+        maps(&setup, &mut rows, &mut notes)?;
+    }
+    if only.contains(&"startup") {
+        startup(&setup, &mut rows, &mut notes)?;
+    }
+
+    println!("{}", report::table(&rows));
+    for note in &notes {
+        println!("- {note}");
+    }
+    println!(
+        "\nmachine: {}, {} CPUs, {} MiB, kernel {}",
+        machine["cpu"].as_str().unwrap_or("?"),
+        machine["nproc"],
+        machine["memory_mib"],
+        machine["kernel"].as_str().unwrap_or("?")
+    );
+    report::write_json(&out, machine, &rows)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `--verbose`: echo every result line of the children.
+fn verbose() -> bool {
+    std::env::args().any(|a| a == "--verbose")
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    assert!(!xs.is_empty(), "no samples");
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// `key=value` out of a result line.
+fn field(line: &str, key: &str) -> Result<u64> {
+    let value = line
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .with_context(|| format!("no {key}= in {line:?}"))?;
+    value.parse().with_context(|| format!("{key}= in {line:?}"))
+}
+
+struct EventsRun {
+    /// Records per second of each measured (not warm-up) burst.
+    rates: Vec<f64>,
+    lost: u64,
+    max_rss_kib: u64,
+}
+
+/// Triggers each burst once the child is ready for it and checks every
+/// `rep` line: all records accounted for, every one read.
+fn drive_events(mut child: Child, bursts: u32) -> Result<EventsRun> {
+    child.line_where(LONG, |l| l == "ready")?;
+    let mut run = EventsRun { rates: Vec::new(), lost: 0, max_rss_kib: 0 };
+    for _ in 0..bursts {
+        // SAFETY: getppid has no preconditions; the BPF program fires on it.
+        unsafe { libc::getppid() };
+        let line = child.line_where(LONG, |l| l.starts_with("rep "))?;
+        if verbose() {
+            eprintln!("  {line}");
+        }
+        let (records, ns, sum, dropped) =
+            (field(&line, "records")?, field(&line, "ns")?, field(&line, "sum")?, field(&line, "dropped")?);
+        if records + dropped != u64::from(BURST) {
+            bail!("records and drops do not add up to the burst of {BURST}: {line}");
+        }
+        let all = u64::from(BURST) * (u64::from(BURST) - 1) / 2;
+        if dropped == 0 && sum != all {
+            bail!("the records' seq numbers do not add up to {all}: {line}");
+        }
+        let rep: i64 = line.split_whitespace().nth(1).context("rep number")?.parse()?;
+        if rep >= 0 {
+            run.rates.push(records as f64 * 1e9 / ns as f64);
+            run.lost += dropped;
+        }
+    }
+    child.line_where(LONG, |l| l == "done")?;
+    run.max_rss_kib = child.finish()?.max_rss_kib;
+    Ok(run)
+}
+
+/// The calling thread's CPU affinity.
+fn affinity() -> std::io::Result<libc::cpu_set_t> {
+    // SAFETY: a zeroed cpu_set_t is the empty set, which the call fills.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(set)
+    }
+}
+
+/// Restricts the calling thread (and what it spawns afterwards) to `set`.
+fn set_affinity_mask(set: &libc::cpu_set_t) -> std::io::Result<()> {
+    // SAFETY: a valid cpu_set_t of the size given.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Restricts the calling thread (and what it spawns afterwards) to `cpus`.
+fn set_affinity(cpus: impl IntoIterator<Item = usize>) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes inside it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for cpu in cpus {
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    set_affinity_mask(&set)
+}
+
+/// Producer (this thread, where the BPF program runs on getppid) on CPU 0,
+/// consumer (the child) on CPU 1, for both halves alike: without it the
+/// native drain time swings by half depending on where the scheduler put
+/// the consumer.
+fn pin_consumer(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: sched_setaffinity is async-signal-safe; it runs in the child
+    // between fork and exec.
+    unsafe {
+        command.pre_exec(|| set_affinity([1]));
+    }
+}
+
+/// One events row; returns the peak RSS (KiB) of the native and bpflet runs.
+fn events(setup: &Setup, size: u32, rows: &mut Vec<Row>) -> Result<(u64, u64)> {
+    let original = affinity().context("reading the CPU affinity")?;
+    // SAFETY: CPU_ISSET reads inside a valid cpu_set_t.
+    let pinned = unsafe { libc::CPU_ISSET(0, &original) && libc::CPU_ISSET(1, &original) };
+    if pinned {
+        set_affinity([0]).context("pinning the trigger to CPU 0")?;
+    }
+    let result = events_pinned(setup, size, rows, pinned);
+    // Start-up and maps children must get every CPU again (Cranelift
+    // compiles in parallel).
+    set_affinity_mask(&original).context("restoring the CPU affinity")?;
+    result
+}
+
+fn events_pinned(setup: &Setup, size: u32, rows: &mut Vec<Row>, pinned: bool) -> Result<(u64, u64)> {
+    // Rounds alternate native and bpflet processes so that a slow spell of
+    // the machine (a shared VM) hits both sides alike.
+    let (rounds, reps, warmup) = if setup.quick { (1, 3u32, 1u32) } else { (3, 7, 2) };
+    let object = setup.bpf.join(if size == 64 { "burst.bpf.o" } else { "burst512.bpf.o" });
+    let me = std::process::id().to_string();
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        for (k, v) in [
+            ("trigger-pid", me.clone()),
+            ("count", BURST.to_string()),
+            ("reps", reps.to_string()),
+            ("warmup", warmup.to_string()),
+        ] {
+            args.push(format!("--{k}"));
+            args.push(v);
+        }
+        args
+    };
+    let mut native = EventsRun { rates: Vec::new(), lost: 0, max_rss_kib: 0 };
+    let mut guest = EventsRun { rates: Vec::new(), lost: 0, max_rss_kib: 0 };
+    for round in 1..=rounds {
+        eprintln!("events-{size}B: native, then bpflet (round {round} of {rounds})");
+        let mut native_cmd = setup.native("native-events");
+        native_cmd.args(common(&["--object", object.to_str().context("path")?]));
+        let mut guest_cmd = setup.bpflet(
+            "rust-bench.wasm",
+            &common(&["events", "--size", &size.to_string(), "--batch", &setup.batch.to_string()]),
+        );
+        if pinned {
+            pin_consumer(&mut native_cmd);
+            pin_consumer(&mut guest_cmd);
+        }
+        for (total, cmd) in [(&mut native, native_cmd), (&mut guest, guest_cmd)] {
+            let run = drive_events(spawn(cmd)?, reps + warmup)?;
+            total.rates.extend(run.rates);
+            total.lost += run.lost;
+            total.max_rss_kib = total.max_rss_kib.max(run.max_rss_kib);
+        }
+    }
+    rows.push(Row {
+        bench: if size == 64 { "events-64B" } else { "events-512B" },
+        guest: "rust",
+        native: median(native.rates),
+        bpflet: median(guest.rates),
+        unit: "records/s",
+        better: Better::Higher,
+        lost: Some((native.lost, guest.lost)),
+        targets: if size == 64 { vec![Target::RatioAtLeast(0.90)] } else { vec![] },
+    });
+    Ok((native.max_rss_kib, guest.max_rss_kib))
+}
+
+/// ns per operation of each benchmark, from `NAME rep=I ops=N ns=T` lines.
+fn drive_maps(mut child: Child, expect_elements: u64) -> Result<BTreeMap<String, Vec<f64>>> {
+    child.line_where(LONG, |l| l == "ready")?;
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    loop {
+        let line = child.line(Duration::from_secs(600))?;
+        if line == "done" {
+            break;
+        }
+        if verbose() {
+            eprintln!("  {line}");
+        }
+        let name = line.split_whitespace().next().context("empty line")?.to_string();
+        let (ops, ns) = (field(&line, "ops")?, field(&line, "ns")?);
+        if name == "map-lookup-batch" && ops != expect_elements {
+            bail!("the batched walk saw {ops} elements, not the {expect_elements} in the map: {line}");
+        }
+        out.entry(name).or_default().push(ns as f64 / ops as f64);
+    }
+    child.finish()?;
+    Ok(out)
+}
+
+fn maps(setup: &Setup, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<()> {
+    // One rep per process, in alternating rounds: each process loads its own
+    // map, and where the kernel puts a million elements moves the native
+    // time by a fifth from one process to the next. Every update rep writes
+    // 1M new keys into an empty map.
+    let (ops, rounds) = if setup.quick { ("100000", 1) } else { ("1000000", 5) };
+    let object = setup.bpf.join("benchmaps.bpf.o");
+    let mut native: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut guest: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for round in 1..=rounds {
+        eprintln!("maps: native, then bpflet (round {round} of {rounds})");
+        let mut native_cmd = setup.native("native-maps");
+        native_cmd.args(["--object", object.to_str().context("path")?, "--ops", ops, "--reps", "1"]);
+        let args: Vec<String> = ["maps", "--ops", ops, "--reps", "1"].iter().map(|s| s.to_string()).collect();
+        let guest_cmd = setup.bpflet("rust-bench.wasm", &args);
+        for (total, cmd) in [(&mut native, native_cmd), (&mut guest, guest_cmd)] {
+            for (name, samples) in drive_maps(spawn(cmd)?, ops.parse()?)? {
+                total.entry(name).or_default().extend(samples);
+            }
+        }
+    }
+    let take = |map: &mut BTreeMap<String, Vec<f64>>, name: &str| -> Result<f64> {
+        Ok(median(map.remove(name).with_context(|| format!("no {name} lines"))?))
+    };
+    let native_lookup = take(&mut native, "map-lookup")?;
+    let native_batch = take(&mut native, "map-lookup-batch")?;
+    if let Some(floor) = guest.remove("host-call") {
+        notes.push(format!(
+            "a guest host call that does no kernel work (bpf-object.loaded) costs {:.0} ns: the floor under \
+             every bpflet map operation",
+            median(floor)
+        ));
+    }
+    notes.push(format!(
+        "map-lookup-batch compares the guest's batched walk (256 per call) with native single lookups; a native \
+         libbpf-rs batched walk (256 per call) costs {native_batch:.0} ns per element"
+    ));
+    for (bench, native_ns, guest_ns, target) in [
+        ("map-lookup", native_lookup, take(&mut guest, "map-lookup")?, Some(Target::RatioAtMost(1.15))),
+        (
+            "map-update",
+            take(&mut native, "map-update")?,
+            take(&mut guest, "map-update")?,
+            Some(Target::RatioAtMost(1.15)),
+        ),
+        // Batch: the guest's per-element cost of a batched walk against a
+        // native single lookup.
+        ("map-lookup-batch", native_lookup, take(&mut guest, "map-lookup-batch")?, Some(Target::RatioBelow(1.0))),
+        ("percpu-lookup", take(&mut native, "percpu-lookup")?, take(&mut guest, "percpu-lookup")?, None),
+    ] {
+        rows.push(Row {
+            bench,
+            guest: "rust",
+            native: native_ns,
+            bpflet: guest_ns,
+            unit: "ns/op",
+            better: Better::Lower,
+            lost: None,
+            targets: target.into_iter().collect(),
+        });
+    }
+    Ok(())
+}
+
+/// ms from spawn to the `{"attached":true}` line; the process then exits.
+fn time_to_attached(command: Command) -> Result<(f64, u64)> {
+    let mut child = spawn(command)?;
+    child.line_where(LONG, |l| l.contains(r#""attached":true"#))?;
+    let ms = child.started.elapsed().as_secs_f64() * 1000.0;
+    let exit = child.finish()?;
+    Ok((ms, exit.max_rss_kib))
+}
+
+fn startup(setup: &Setup, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<()> {
+    let (reps, cold_reps) = if setup.quick { (3, 1) } else { (11, 3) };
+    let object = setup.bpf.join("execsnoop.bpf.o");
+    eprintln!("startup: native");
+    let mut native = Vec::new();
+    for _ in 0..reps {
+        let mut command = setup.native("native-startup");
+        command.args(["--object", object.to_str().context("path")?]);
+        native.push(time_to_attached(command)?.0);
+    }
+    let native = median(native);
+
+    let cache = std::env::temp_dir().join(format!("bpflet-bench-cache-{}", std::process::id()));
+    let args: Vec<String> = ["--json", "--duration", "0"].iter().map(|s| s.to_string()).collect();
+    for guest in ["rust", "c", "go"] {
+        let wasm = format!("{guest}-execsnoop.wasm");
+        if !setup.guests.join(&wasm).exists() {
+            notes.push(format!("no {wasm}: no start-up rows for {guest}"));
+            continue;
+        }
+        let run = || -> Result<f64> {
+            let mut command = setup.bpflet(&wasm, &args);
+            command.env("BPFLET_CACHE_DIR", &cache);
+            Ok(time_to_attached(command)?.0)
+        };
+        eprintln!("startup: bpflet {guest}, cold");
+        let mut cold = Vec::new();
+        for _ in 0..cold_reps {
+            let _ = std::fs::remove_dir_all(&cache);
+            cold.push(run()?);
+        }
+        eprintln!("startup: bpflet {guest}, warm");
+        run()?; // the cache is filled; one more run warms the page cache
+        let mut warm = Vec::new();
+        for _ in 0..reps {
+            warm.push(run()?);
+        }
+        let _ = std::fs::remove_dir_all(&cache);
+        let guest: &'static str = guest;
+        rows.push(Row {
+            bench: "startup-cold",
+            guest,
+            native,
+            bpflet: median(cold),
+            unit: "ms",
+            better: Better::Lower,
+            lost: None,
+            targets: vec![],
+        });
+        let targets = match guest {
+            "rust" => vec![Target::RatioAtMost(1.5)],
+            "go" => vec![Target::BpfletBelow(100.0)],
+            _ => vec![],
+        };
+        rows.push(Row {
+            bench: "startup-warm",
+            guest,
+            native,
+            bpflet: median(warm),
+            unit: "ms",
+            better: Better::Lower,
+            lost: None,
+            targets,
+        });
+    }
+    Ok(())
+}
