@@ -38,7 +38,12 @@ impl Pending {
     fn take(&mut self, max: u32) -> Batch {
         let lost = std::mem::take(&mut self.lost);
         if max == 0 || self.offsets.len() <= max as usize {
-            return Batch { data: std::mem::take(&mut self.data), offsets: std::mem::take(&mut self.offsets), lost };
+            // The batch takes the buffers; the next ones start at the size
+            // these reached, so steady polling does not regrow them.
+            let (data_len, count) = (self.data.len(), self.offsets.len());
+            let data = std::mem::replace(&mut self.data, Vec::with_capacity(data_len));
+            let offsets = std::mem::replace(&mut self.offsets, Vec::with_capacity(count));
+            return Batch { data, offsets, lost };
         }
         let split = self.offsets[max as usize];
         let data = self.data.drain(..split as usize).collect();

@@ -74,10 +74,11 @@ fn flag_bits(flag: UpdateFlag) -> u64 {
     }) as u64
 }
 
-/// libbpf's wrappers return -errno (libbpf 1.0 mode).
-fn check(rc: i32, context: &str) -> Result<()> {
+/// libbpf's wrappers return -errno (libbpf 1.0 mode). The context is
+/// built only on failure: these calls are on the guest's hot path.
+fn check(rc: i32, context: impl FnOnce() -> String) -> Result<()> {
     if rc < 0 {
-        Err(Error::from_errno(-rc, context))
+        Err(Error::from_errno(-rc, &context()))
     } else {
         Ok(())
     }
@@ -90,7 +91,7 @@ impl BpfMap {
         let mut len = std::mem::size_of_val(&info) as u32;
         // SAFETY: info is a properly sized, writable bpf_map_info.
         let rc = unsafe { libbpf_sys::bpf_map_get_info_by_fd(handle.as_fd().as_raw_fd(), &mut info, &mut len) };
-        check(rc, "reading map info")?;
+        check(rc, || "reading map info".into())?;
         let name = handle.name().to_string_lossy().into_owned();
         let percpu = handle.map_type().is_percpu();
         let info = MapInfo {
@@ -208,7 +209,7 @@ impl BpfMap {
             rc if -rc == libc::ENOENT => {
                 Err(Error::not_found(format!("map {:?}: no such key (exist)", self.info.name)))
             }
-            rc => check(rc, &format!("update of map {:?}", self.info.name)),
+            rc => check(rc, || format!("update of map {:?}", self.info.name)),
         }
     }
 
@@ -228,7 +229,7 @@ impl BpfMap {
         if -rc == libc::ENOENT {
             return Err(Error::not_found(format!("map {:?}: no such key", self.info.name)));
         }
-        check(rc, &format!("delete from map {:?}", self.info.name))
+        check(rc, || format!("delete from map {:?}", self.info.name))
     }
 
     pub fn lookup_and_delete(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -288,7 +289,7 @@ impl BpfMap {
             if -rc == libc::ENOENT {
                 break;
             }
-            check(rc, &format!("key walk of map {:?}", self.info.name))?;
+            check(rc, || format!("key walk of map {:?}", self.info.name))?;
             out.extend_from_slice(&next);
             prev = Some(next.clone());
         }
@@ -362,7 +363,7 @@ impl BpfMap {
             rc if -rc == libc::ENOENT => {
                 Err(Error::not_found(format!("map {:?}: a key is missing (exist)", self.info.name)))
             }
-            rc => check(rc, &format!("batch update of map {:?}", self.info.name)).map(|()| count),
+            rc => check(rc, || format!("batch update of map {:?}", self.info.name)).map(|()| count),
         }
     }
 
@@ -380,7 +381,7 @@ impl BpfMap {
                 self.info.name
             )));
         }
-        check(rc, &format!("batch delete of map {:?}", self.info.name)).map(|()| count)
+        check(rc, || format!("batch delete of map {:?}", self.info.name)).map(|()| count)
     }
 
     pub fn freeze(&self) -> Result<()> {

@@ -130,18 +130,17 @@ impl Batch {
     /// whole batch, checked here so the iteration itself cannot fail.
     pub fn records<T: AnyBitPattern>(&self) -> Result<Records<'_, T>> {
         let size = core::mem::size_of::<T>();
-        if let Some(short) = self.iter().find(|record| record.len() < size) {
+        // One pass over the offsets: the shortest record decides.
+        let (data, offsets) = self.as_parts();
+        let ends = offsets.iter().skip(1).copied().chain(core::iter::once(data.len() as u32));
+        if let Some((start, end)) = offsets.iter().zip(ends).find(|(&start, end)| ((end - start) as usize) < size) {
             return Err(Error::invalid(format!(
                 "record of {} bytes is shorter than {} ({size} bytes)",
-                short.len(),
+                end - start,
                 core::any::type_name::<T>()
             )));
         }
-        Ok(Records {
-            batch: self,
-            index: 0,
-            _record: PhantomData,
-        })
+        Ok(Records { data, offsets, index: 0, _record: PhantomData })
     }
 
     /// The packed record bytes and the start offset of each record.
@@ -152,20 +151,22 @@ impl Batch {
 
 /// The records of a [`Batch`] as `T`; see [`Batch::records`].
 pub struct Records<'a, T> {
-    batch: &'a Batch,
+    data: &'a [u8],
+    offsets: &'a [u32],
     index: usize,
-    _record: PhantomData<fn() -> T>,
+    _record: PhantomData<T>,
 }
 
 impl<'a, T: AnyBitPattern> Iterator for Records<'a, T> {
     /// Borrowed when the record is aligned for `T`, copied when it is not.
     type Item = Cow<'a, T>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let record = self.batch.get(self.index)?;
+        let start = *self.offsets.get(self.index)? as usize;
         self.index += 1;
         // `Batch::records` checked that every record holds a `T`.
-        let bytes = &record[..core::mem::size_of::<T>()];
+        let bytes = &self.data[start..start + core::mem::size_of::<T>()];
         Some(match bytemuck::try_from_bytes(bytes) {
             Ok(record) => Cow::Borrowed(record),
             Err(_) => Cow::Owned(bytemuck::pod_read_unaligned(bytes)),
@@ -173,7 +174,7 @@ impl<'a, T: AnyBitPattern> Iterator for Records<'a, T> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.batch.len() - self.index;
+        let left = self.offsets.len() - self.index;
         (left, Some(left))
     }
 }
