@@ -197,14 +197,7 @@ static int execsnoop_main(int argc, char **argv)
 	}
 
 	bpflet_error_t err;
-	if (!run(&args, &err)) {
-		char *message = bpflet_error_str(&err);
-		fprintf(stderr, "execsnoop: %s\n", message);
-		free(message);
-		bpflet_error_free(&err);
-		return 1;
-	}
-	return 0;
+	return run(&args, &err) ? 0 : bpflet_error_exit("execsnoop", &err);
 }
 
 BPFLET_MAIN(execsnoop_main)

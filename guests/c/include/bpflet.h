@@ -93,6 +93,10 @@ bool bpflet_error_set(bpflet_error_t *err, uint8_t tag, const char *fmt, ...)
 /* Frees the strings an error holds (from the host or `bpflet_error_set`). */
 void bpflet_error_free(bpflet_error_t *err);
 
+/* A program's failure, the way every example reports it: prints
+ * "<program>: <error>" on stderr, frees `err` and returns exit status 1. */
+int bpflet_error_exit(const char *program, bpflet_error_t *err);
+
 /* ---- Objects: open, configure, load, attach --------------------------- */
 
 /* A global to set before load: name, bytes, size (the global's exact size). */

@@ -618,3 +618,12 @@ bool bpflet_run_main(int (*main_fn)(int argc, char **argv))
 	wasi_cli_exit_exit_with_code((uint8_t)code);
 	return false;
 }
+
+int bpflet_error_exit(const char *program, bpflet_error_t *err)
+{
+	char *message = bpflet_error_str(err);
+	fprintf(stderr, "%s: %s\n", program, message);
+	free(message);
+	bpflet_error_free(err);
+	return 1;
+}
