@@ -8,7 +8,6 @@ package main
 import (
 	"bufio"
 	_ "embed"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -57,23 +56,7 @@ type args struct {
 
 func init() { bpflet.Main(main) }
 
-func main() {
-	args, err := parseArgs(os.Args[1:])
-	if errors.Is(err, errHelp) {
-		fmt.Print(usage)
-		return
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "execsnoop: %v\n%s", err, usage)
-		os.Exit(2)
-	}
-	if err := run(args); err != nil {
-		fmt.Fprintf(os.Stderr, "execsnoop: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-var errHelp = errors.New("help")
+func main() { cli.Main("execsnoop", usage, parseArgs, run) }
 
 func parseArgs(list []string) (args, error) {
 	parsed := args{forever: true}
@@ -112,7 +95,7 @@ func parseArgs(list []string) (args, error) {
 			}
 			parsed.duration, parsed.forever = duration, false
 		case "-h", "--help":
-			return args{}, errHelp
+			return args{}, cli.ErrHelp
 		default:
 			return args{}, fmt.Errorf("unknown argument %s", cli.Quote(arg))
 		}

@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"cmp"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -52,23 +51,7 @@ type args struct {
 
 func init() { bpflet.Main(main) }
 
-func main() {
-	args, err := parseArgs(os.Args[1:])
-	if errors.Is(err, errHelp) {
-		fmt.Print(usage)
-		return
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "syscount: %v\n%s", err, usage)
-		os.Exit(2)
-	}
-	if err := run(args); err != nil {
-		fmt.Fprintf(os.Stderr, "syscount: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-var errHelp = errors.New("help")
+func main() { cli.Main("syscount", usage, parseArgs, run) }
 
 func parseArgs(list []string) (args, error) {
 	parsed := args{top: 10, interval: time.Second, forever: true}
@@ -85,7 +68,7 @@ func parseArgs(list []string) (args, error) {
 		list = list[1:]
 		switch arg {
 		case "-h", "--help":
-			return args{}, errHelp
+			return args{}, cli.ErrHelp
 		case "--pid", "--top", "--interval", "--duration":
 		default:
 			return args{}, fmt.Errorf("unknown argument %s", cli.Quote(arg))
