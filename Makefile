@@ -43,7 +43,11 @@ go-guests:
 demo: guests
 	@bash scripts/demo.sh $(BPFLET) $(GUEST_OUT)/rust-execsnoop.wasm
 
+# Unit tests of the runner and the Go SDK, then every end-to-end test (one
+# at a time: they share the kernel).
 test: guests
+	cd adapters/runner && $(CARGO) test --target $$(rustc -vV | sed -n 's/^host: //p')
+	cd guests/go && GOTOOLCHAIN=$$(awk '$$1 == "toolchain" { print $$2 }' go.mod) go test ./bpflet ./internal/...
 	$(CARGO) test -p bpflet -- --test-threads=1
 
 # The README's per-language table (size, cold and warm start).
