@@ -82,6 +82,23 @@ fn guest_trap_exits_nonzero_and_leaves_nothing() {
     assert!(matches!(code, Some(c) if c != 0), "{code:?}");
 }
 
+/// A guest that writes into the ring buffer pages `map-ring` mapped
+/// read-only into its memory traps like any bad memory access.
+#[test]
+fn writing_to_a_mapped_ring_traps_and_leaves_nothing() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let mut run = spawn(&guest("rust-faults"), &["ring-write"]);
+    run.wait_for(Duration::from_secs(60), |l| l == "attached");
+    let (status, stdout, stderr) = run.finish_all(Duration::from_secs(15));
+    before.assert_nothing_new_left();
+    let output = [stdout, stderr].concat().join("\n");
+    assert!(matches!(status.code(), Some(c) if c != 0), "{status}\n{output}");
+    assert!(output.contains("writing to the ring's data"), "{output}");
+    assert!(!output.contains("did not trap"), "{output}");
+    assert!(output.contains("memory fault"), "no trap message:\n{output}");
+}
+
 #[test]
 fn sigint_stops_a_spinning_guest() {
     assert_eq!(fault(&["spin"], Some(SIGINT)), Some(130));

@@ -59,3 +59,9 @@ fn ring_buffer_burst_is_fully_accounted() {
 fn perf_buffer_burst_is_fully_accounted() {
     burst("perf");
 }
+
+/// The same burst read in place (`map-ring`, the SDK's RingReader).
+#[test]
+fn mapped_ring_burst_is_fully_accounted() {
+    burst("mapped");
+}

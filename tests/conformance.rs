@@ -125,6 +125,18 @@ fn every_wit_function_answers_as_specified() {
             assert!(refusal.contains("error unsupported:"), "{refusal}");
         }
     }
+    // map-ring: the ring's pages in guest memory, refused twice and for
+    // perf buffers, and ordinary memory again once the buffer is dropped.
+    for check in [
+        "event-buffer-map-ring",
+        "event-buffer-map-ring-layout",
+        "event-buffer-map-ring-positions",
+        "event-buffer-map-ring-twice",
+        "event-buffer-map-ring-perf",
+        "event-buffer-map-ring-restored",
+    ] {
+        line(check);
+    }
     line("load-btf-path");
     line("load-btf-path-missing");
     line("load-fentry");

@@ -72,9 +72,10 @@ fn build_records_doc_comments_and_help_lists_every_global() {
         ("--mode", "<enum exec_mode>", "[default: MODE_ALL]"),
         ("--comm_prefix", "<string[16]>", "[default: \"\"]"),
     ] {
-        let line = help.lines().find(|l| l.trim_start().starts_with(&format!("{flag} "))).unwrap_or_else(|| {
-            panic!("no {flag} in help:\n{help}")
-        });
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{flag} ")))
+            .unwrap_or_else(|| panic!("no {flag} in help:\n{help}"));
         assert!(line.contains(ty) && line.contains(default), "{line:?} should show {ty} and {default}");
     }
     // The doc comment above the global, recorded by bpflet build.
@@ -192,7 +193,8 @@ fn log2_histogram_counts_the_writes_the_test_makes() {
     run.signal(SIGINT);
     let (status, lines, stderr) = run.finish_all(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "{stderr:?}");
-    let hist = lines.iter().rev().find(|l| l.contains("\"total\"")).unwrap_or_else(|| panic!("no histogram: {lines:?}"));
+    let hist =
+        lines.iter().rev().find(|l| l.contains("\"total\"")).unwrap_or_else(|| panic!("no histogram: {lines:?}"));
     let hist: serde_json::Value = serde_json::from_str(hist).unwrap();
     let text = hist.to_string();
     assert_eq!(hist["total"], 35, "{text}");

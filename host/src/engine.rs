@@ -85,6 +85,9 @@ pub fn new_engine() -> anyhow::Result<Engine> {
     config.wasm_component_model(true);
     // Ctrl-C must stop a guest that spins in wasm code.
     config.epoch_interruption(true);
+    // events::map-ring maps ring buffer pages into guest memory, which must
+    // therefore never move (it does not on 64-bit hosts, which reserve 4 GiB).
+    config.memory_may_move(false);
     Ok(Engine::new(&config)?)
 }
 

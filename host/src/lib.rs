@@ -71,6 +71,7 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     bindings::btf::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::maps::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::events::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    events::add_fast_poll(linker)?;
     bindings::ebpf_loader::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::signals::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     Ok(())

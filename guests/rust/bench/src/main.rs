@@ -2,12 +2,14 @@
 //! harness's native libbpf-rs half does, through the WIT, and times itself
 //! with the same boundaries, so the two can be compared line for line.
 //!
-//! `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M]`
+//! `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1]`
 //!
 //! Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
 //! then for each of W + R bursts (the harness triggers them one at a time
 //! with getppid()): waits until the program has produced or dropped the
-//! whole burst, then times draining it, reading each record's `seq`:
+//! whole burst, then times draining it, reading each record's `seq`, at
+//! most M records per call: in place with `RingReader` (the default), or
+//! with `EventBuffer::poll` batches (`--poll 1`):
 //!
 //! `rep I records=N ns=T sum=S dropped=D`   (warm-up reps have negative I)
 //!
@@ -25,7 +27,7 @@
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use bpflet_sdk::{include_bpf, EventBuffer, HashMap, Object, PerCpuArray};
+use bpflet_sdk::{include_bpf, EventBuffer, HashMap, Object, PerCpuArray, RingReader};
 
 /// The fixed head of `struct burst_record` (burst.h); the payload follows.
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -59,18 +61,33 @@ fn main() -> Result<(), Box<dyn Error>> {
             opt("reps", Some(5))? as u32,
             opt("warmup", Some(1))? as u32,
             opt("batch", Some(0))? as u32,
+            opt("poll", Some(0))? != 0,
         ),
         "maps" => maps(opt("ops", Some(1_000_000))?, opt("reps", Some(3))?),
         // Does nothing: the harness runs it once so that bpflet compiles and
         // caches the component before anything is measured.
         "check" => Ok(()),
         _ => Err("usage: bench events --trigger-pid PID [--size 64|512] [--count N] [--reps R] \
-                  [--warmup W] [--batch M] | bench maps [--ops N] [--reps R] | bench check"
+                  [--warmup W] [--batch M] [--poll 1] | bench maps [--ops N] [--reps R] | bench check"
             .into()),
     }
 }
 
-fn events(size: u64, trigger_pid: u32, count: u32, reps: u32, warmup: u32, batch: u32) -> Result<(), Box<dyn Error>> {
+/// How the events benchmark reads: in place (the default), or with poll.
+enum Reader {
+    Ring(RingReader),
+    Poll(EventBuffer),
+}
+
+fn events(
+    size: u64,
+    trigger_pid: u32,
+    count: u32,
+    reps: u32,
+    warmup: u32,
+    batch: u32,
+    poll: bool,
+) -> Result<(), Box<dyn Error>> {
     let elf = match size {
         64 => include_bpf!("burst"),
         512 => include_bpf!("burst512"),
@@ -82,7 +99,9 @@ fn events(size: u64, trigger_pid: u32, count: u32, reps: u32, warmup: u32, batch
         .set_global("burst_count", &count)?
         .set_global("bursts_max", &bursts)?
         .load()?;
-    let buffer = EventBuffer::open(&obj.map("records")?)?;
+    let records = obj.map("records")?;
+    let mut reader =
+        if poll { Reader::Poll(EventBuffer::open(&records)?) } else { Reader::Ring(RingReader::open(&records)?) };
     let _links = obj.attach_all()?;
     println!("ready");
 
@@ -102,11 +121,22 @@ fn events(size: u64, trigger_pid: u32, count: u32, reps: u32, warmup: u32, batch
 
         let start = Instant::now();
         let (mut records, mut sum) = (0u64, 0u64);
-        while records < produced {
-            let batch = buffer.poll(0, batch)?;
-            for record in batch.records::<RecordHead>()? {
-                sum = sum.wrapping_add(record.seq);
-                records += 1;
+        match &mut reader {
+            Reader::Ring(ring) => {
+                while records < produced {
+                    records += ring.consume_records(batch as usize, |record: &RecordHead| {
+                        sum = sum.wrapping_add(record.seq);
+                    })? as u64;
+                }
+            }
+            Reader::Poll(buffer) => {
+                while records < produced {
+                    let batch = buffer.poll(0, batch)?;
+                    for record in batch.records::<RecordHead>()? {
+                        sum = sum.wrapping_add(record.seq);
+                        records += 1;
+                    }
+                }
             }
         }
         let ns = start.elapsed().as_nanos();

@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use bpflet_sdk::{include_bpf, EventBuffer, Object};
+use bpflet_sdk::{include_bpf, EventBuffer, Object, RingReader};
 
 /// `seq` of the flush records (burst.h).
 const FLUSH_SEQ: u64 = u64::MAX;
@@ -31,11 +31,33 @@ struct BurstRecord {
 struct Args {
     trigger_pid: u32,
     perf: bool,
+    /// Read the ring in place (RingReader) rather than with poll.
+    mapped: bool,
     count: u32,
 }
 
+#[derive(Default)]
+struct Tally {
+    received: u64,
+    out_of_order: u64,
+    last_seq: Option<u64>,
+}
+
+impl Tally {
+    fn count(&mut self, record: &BurstRecord) {
+        if record.seq == FLUSH_SEQ {
+            return;
+        }
+        if self.last_seq.is_some_and(|last| record.seq <= last) {
+            self.out_of_order += 1;
+        }
+        self.last_seq = Some(record.seq);
+        self.received += 1;
+    }
+}
+
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { trigger_pid: 0, perf: false, count: 100_000 };
+    let mut args = Args { trigger_pid: 0, perf: false, mapped: false, count: 100_000 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
@@ -43,14 +65,15 @@ fn parse_args() -> Result<Args, String> {
             "--trigger-pid" => args.trigger_pid = value()?.parse().map_err(|e| format!("--trigger-pid: {e}"))?,
             "--count" => args.count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
             "--buffer" => {
-                args.perf = match value()?.as_str() {
-                    "ring" => false,
-                    "perf" => true,
-                    other => return Err(format!("--buffer takes ring or perf, not {other:?}")),
+                (args.perf, args.mapped) = match value()?.as_str() {
+                    "ring" => (false, false),
+                    "mapped" => (false, true),
+                    "perf" => (true, false),
+                    other => return Err(format!("--buffer takes ring, mapped or perf, not {other:?}")),
                 }
             }
             "-h" | "--help" => {
-                println!("usage: burst --trigger-pid PID [--buffer ring|perf] [--count N]");
+                println!("usage: burst --trigger-pid PID [--buffer ring|mapped|perf] [--count N]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -70,24 +93,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .set_global("use_perf", &u8::from(args.perf))?
         .load()?;
     let _links = obj.attach_all()?;
-    let buffer = EventBuffer::open(&obj.map(if args.perf { "perf_records" } else { "records" })?)?;
+    let map = obj.map(if args.perf { "perf_records" } else { "records" })?;
+    let (buffer, mut ring) = if args.mapped {
+        let ring = RingReader::open(&map)?;
+        (None, Some(ring))
+    } else {
+        (Some(EventBuffer::open(&map)?), None)
+    };
     println!("ready");
 
-    let (mut received, mut out_of_order, mut last_seq) = (0u64, 0u64, None::<u64>);
+    let mut tally = Tally::default();
     let mut idle_since = Instant::now();
     loop {
-        let batch = buffer.poll(100, 0)?;
-        for record in batch.records::<BurstRecord>()? {
-            if record.seq == FLUSH_SEQ {
-                continue;
+        let got = match (&buffer, &mut ring) {
+            (Some(buffer), _) => {
+                let batch = buffer.poll(100, 0)?;
+                batch.records::<BurstRecord>()?.for_each(|record| tally.count(&record));
+                batch.len()
             }
-            if last_seq.is_some_and(|last| record.seq <= last) {
-                out_of_order += 1;
+            (None, Some(ring)) => {
+                ring.wait(100);
+                ring.consume_records(0, |record| tally.count(record))?
             }
-            last_seq = Some(record.seq);
-            received += 1;
-        }
-        if !batch.is_empty() {
+            (None, None) => unreachable!("one reader is open"),
+        };
+        if got > 0 {
             idle_since = Instant::now();
         }
         let (produced, failed) = if args.perf {
@@ -96,13 +126,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (obj.global::<u64>("produced")?, obj.global::<u64>("dropped")?)
         };
         let burst_done = produced + failed == u64::from(args.count);
-        let lost = if args.perf { buffer.lost() } else { failed };
+        let lost = match &buffer {
+            Some(buffer) if args.perf => buffer.lost(),
+            _ => failed,
+        };
         // Done when the program finished and every record is accounted for,
         // received or reported lost, or when nothing has arrived for a while
         // (the test then sees why).
+        let Tally { received, out_of_order, .. } = tally;
         let accounted = received >= produced && received + lost >= u64::from(args.count);
         if (burst_done && accounted) || idle_since.elapsed() > Duration::from_secs(10) {
-            let kind = if args.perf { "perf" } else { "ring" };
+            let kind = if args.perf {
+                "perf"
+            } else if args.mapped {
+                "mapped"
+            } else {
+                "ring"
+            };
             println!(
                 "burst buffer={kind} produced={produced} lost={lost} received={received} out_of_order={out_of_order} bpf_failed={failed}"
             );

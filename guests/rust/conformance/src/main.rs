@@ -38,11 +38,11 @@ use std::fmt::Display;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use bpflet_sdk::bindings::bpflet::ebpf::btf::{BtfType, Kind};
 use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::{
     packaged_objects, AttachTarget, BpfObject, Link, LoadOptions, PerfEventKind, PerfEventTarget, PerfSample,
     ProgramType, TcDirection, TcTarget, TracepointTarget, UprobeTarget, XdpMode, XdpTarget,
 };
-use bpflet_sdk::bindings::bpflet::ebpf::btf::{BtfType, Kind};
 use bpflet_sdk::bindings::bpflet::ebpf::events::{BufferKind, EventBuffer};
 use bpflet_sdk::bindings::bpflet::ebpf::maps::{BpfMap, MapType, UpdateFlag};
 use bpflet_sdk::bytemuck::{self, Pod, Zeroable};
@@ -58,12 +58,8 @@ const RECORD_WAIT: Duration = Duration::from_secs(5);
 const FIRE_WAIT: Duration = Duration::from_secs(5);
 
 /// Where the C library usually is, tried in order without `--libc`.
-const LIBC_PATHS: [&str; 4] = [
-    "/lib/x86_64-linux-gnu/libc.so.6",
-    "/lib/aarch64-linux-gnu/libc.so.6",
-    "/lib64/libc.so.6",
-    "/usr/lib/libc.so.6",
-];
+const LIBC_PATHS: [&str; 4] =
+    ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6", "/usr/lib/libc.so.6"];
 
 /// Where cgroup v2 usually is (unified or hybrid layout), tried in order
 /// without `--cgroup`.
@@ -142,10 +138,7 @@ impl Checks {
     fn err<T>(&mut self, name: &str, result: Result<T, Error>, cases: &[&str]) -> Option<Error> {
         match result {
             Ok(_) => {
-                self.fail(
-                    name,
-                    format!("succeeded, expected error {}", expected(cases)),
-                );
+                self.fail(name, format!("succeeded, expected error {}", expected(cases)));
                 None
             }
             Err(error) if cases.is_empty() || cases.contains(&error.case()) => {
@@ -153,10 +146,7 @@ impl Checks {
                 Some(error)
             }
             Err(error) => {
-                self.fail(
-                    name,
-                    format!("{}, expected {}", describe(&error), expected(cases)),
-                );
+                self.fail(name, format!("{}, expected {}", describe(&error), expected(cases)));
                 None
             }
         }
@@ -196,10 +186,7 @@ fn main() -> ExitCode {
     if let Err(step) = run(&mut checks, &args) {
         checks.fail("aborted", format!("cannot go on without {step}"));
     }
-    println!(
-        "conformance: {} passed, {} failed",
-        checks.passed, checks.failed
-    );
+    println!("conformance: {} passed, {} failed", checks.passed, checks.failed);
     if checks.failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -209,20 +196,13 @@ fn main() -> ExitCode {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mut parsed = Args {
-        trigger: 0,
-        libc: None,
-        cgroup: None,
-        expect_packets: false,
-    };
+    let mut parsed = Args { trigger: 0, libc: None, cgroup: None, expect_packets: false };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--trigger-pid" => {
                 let value = value()?;
-                parsed.trigger = value
-                    .parse()
-                    .map_err(|_| format!("bad --trigger-pid {value:?}"))?;
+                parsed.trigger = value.parse().map_err(|_| format!("bad --trigger-pid {value:?}"))?;
             }
             "--libc" => parsed.libc = Some(value()?),
             "--cgroup" => parsed.cgroup = Some(value()?),
@@ -234,41 +214,23 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn options() -> LoadOptions {
-    LoadOptions {
-        btf_path: None,
-        object_name: Some("conformance".into()),
-    }
+    LoadOptions { btf_path: None, object_name: Some("conformance".into()) }
 }
 
 fn tracepoint(category: &str, name: &str) -> AttachTarget {
-    AttachTarget::Tracepoint(TracepointTarget {
-        category: category.into(),
-        name: name.into(),
-    })
+    AttachTarget::Tracepoint(TracepointTarget { category: category.into(), name: name.into() })
 }
 
 fn xdp(ifname: &str) -> AttachTarget {
-    AttachTarget::Xdp(XdpTarget {
-        ifname: ifname.into(),
-        mode: XdpMode::Generic,
-    })
+    AttachTarget::Xdp(XdpTarget { ifname: ifname.into(), mode: XdpMode::Generic })
 }
 
 fn tc(ifname: &str, direction: TcDirection) -> AttachTarget {
-    AttachTarget::Tc(TcTarget {
-        ifname: ifname.into(),
-        direction,
-    })
+    AttachTarget::Tc(TcTarget { ifname: ifname.into(), direction })
 }
 
 fn uprobe(binary: &str, symbol: &str, pid: Option<i32>, retprobe: bool) -> AttachTarget {
-    AttachTarget::Uprobe(UprobeTarget {
-        binary: binary.into(),
-        symbol: Some(symbol.into()),
-        offset: 0,
-        pid,
-        retprobe,
-    })
+    AttachTarget::Uprobe(UprobeTarget { binary: binary.into(), symbol: Some(symbol.into()), offset: 0, pid, retprobe })
 }
 
 fn key(k: u32) -> [u8; 4] {
@@ -286,9 +248,7 @@ fn as_u64(bytes: &[u8]) -> Option<u64> {
 /// Reads a `__u64` counter from the object's `.bss`.
 fn counter(object: &BpfObject, name: &str) -> Result<u64, Error> {
     let bytes = object.global(name)?;
-    as_u64(&bytes).ok_or_else(|| {
-        Error::InvalidArgument(format!("{name} is {} bytes, expected 8", bytes.len()))
-    })
+    as_u64(&bytes).ok_or_else(|| Error::InvalidArgument(format!("{name} is {} bytes, expected 8", bytes.len())))
 }
 
 /// An attachment whose counter must rise (`fired-<check>`), or need not
@@ -305,210 +265,111 @@ struct Firing {
 fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     let trigger = args.trigger;
     // --- open and configure -------------------------------------------
-    c.err(
-        "open-bad-bytes",
-        BpfObject::open(b"this is not an ELF object", &options()),
-        &[],
-    );
-    let object = c
-        .ok(
-            "open",
-            BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options()),
-        )
-        .ok_or("the object")?;
+    c.err("open-bad-bytes", BpfObject::open(b"this is not an ELF object", &options()), &[]);
+    let object =
+        c.ok("open", BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options())).ok_or("the object")?;
     c.check("loaded-before-load", !object.loaded(), "loaded() is false");
 
     check_globals(c, &object);
     check_btf(c, &object);
     check_packaged(c);
-    c.ok(
-        "set-global-magic",
-        object.set_global("magic", &value(MAGIC)),
-    );
-    c.ok(
-        "set-global-target-pid",
-        object.set_global("target_pid", &key(trigger)),
-    );
-    c.err(
-        "set-global-wrong-size",
-        object.set_global("magic", &[1, 2]),
-        &["invalid-argument"],
-    );
-    c.err(
-        "set-global-unknown",
-        object.set_global("no_such_global", &key(0)),
-        &["not-found"],
-    );
+    c.ok("set-global-magic", object.set_global("magic", &value(MAGIC)));
+    c.ok("set-global-target-pid", object.set_global("target_pid", &key(trigger)));
+    c.err("set-global-wrong-size", object.set_global("magic", &[1, 2]), &["invalid-argument"]);
+    c.err("set-global-unknown", object.set_global("no_such_global", &key(0)), &["not-found"]);
     match object.global("magic") {
-        Ok(bytes) => c.check(
-            "global-readback",
-            as_u64(&bytes) == Some(MAGIC),
-            format!("{bytes:02x?}"),
-        ),
+        Ok(bytes) => c.check("global-readback", as_u64(&bytes) == Some(MAGIC), format!("{bytes:02x?}")),
         Err(e) => c.error("global-readback", &e),
     };
-    c.err(
-        "global-unknown",
-        object.global("no_such_global"),
-        &["not-found"],
-    );
+    c.err("global-unknown", object.global("no_such_global"), &["not-found"]);
 
-    c.err(
-        "set-autoload-unknown",
-        object.set_autoload("no_such_program", false),
-        &["not-found"],
-    );
+    c.err("set-autoload-unknown", object.set_autoload("no_such_program", false), &["not-found"]);
     c.ok("set-autoload", object.set_autoload("raw_enter", false));
     check_programs(c, &object);
     check_maps_before_load(c, &object);
 
-    c.err(
-        "attach-before-load",
-        object.attach("on_getppid", &AttachTarget::Auto),
-        &["invalid-state"],
-    );
+    c.err("attach-before-load", object.attach("on_getppid", &AttachTarget::Auto), &["invalid-state"]);
     c.err("map-before-load", object.get_map("hash"), &[]);
 
     // --- load -------------------------------------------------------------
     c.ok("load", object.load()).ok_or("a loaded object")?;
     c.check("loaded", object.loaded(), "loaded() is true");
-    c.err(
-        "set-global-after-load",
-        object.set_global("magic", &value(1)),
-        &["invalid-state"],
-    );
+    c.err("set-global-after-load", object.set_global("magic", &value(1)), &["invalid-state"]);
     match object.global("magic") {
-        Ok(bytes) => c.check(
-            "global-rodata-after-load",
-            as_u64(&bytes) == Some(MAGIC),
-            format!("{bytes:02x?}"),
-        ),
+        Ok(bytes) => c.check("global-rodata-after-load", as_u64(&bytes) == Some(MAGIC), format!("{bytes:02x?}")),
         Err(e) => c.error("global-rodata-after-load", &e),
     };
     c.err("map-unknown", object.get_map("nope"), &["not-found"]);
 
     let open = |name: &str| object.get_map(name);
-    let (hash, array, percpu, ring_map, perf_map) = match (
-        open("hash"),
-        open("array"),
-        open("percpu"),
-        open("ring"),
-        open("perf"),
-    ) {
-        (Ok(h), Ok(a), Ok(p), Ok(r), Ok(f)) => {
-            c.pass("map-open", "hash array percpu ring perf");
-            (h, a, p, r, f)
-        }
-        (h, a, p, r, f) => {
-            let errors: Vec<String> = [h.err(), a.err(), p.err(), r.err(), f.err()]
-                .into_iter()
-                .flatten()
-                .map(|e| describe(&e))
-                .collect();
-            c.fail("map-open", errors.join("; "));
-            return Err("the maps");
-        }
-    };
+    let (hash, array, percpu, ring_map, perf_map) =
+        match (open("hash"), open("array"), open("percpu"), open("ring"), open("perf")) {
+            (Ok(h), Ok(a), Ok(p), Ok(r), Ok(f)) => {
+                c.pass("map-open", "hash array percpu ring perf");
+                (h, a, p, r, f)
+            }
+            (h, a, p, r, f) => {
+                let errors: Vec<String> =
+                    [h.err(), a.err(), p.err(), r.err(), f.err()].into_iter().flatten().map(|e| describe(&e)).collect();
+                c.fail("map-open", errors.join("; "));
+                return Err("the maps");
+            }
+        };
 
     // Open the buffers before attaching: a perf buffer loses what is
     // written while nobody reads.
-    let ring = c
-        .ok("event-buffer-open-ring", EventBuffer::open(&ring_map, None))
-        .ok_or("the ring buffer")?;
-    let perf = c
-        .ok(
-            "event-buffer-open-perf",
-            EventBuffer::open(&perf_map, Some(8)),
-        )
-        .ok_or("the perf buffer")?;
+    let ring = c.ok("event-buffer-open-ring", EventBuffer::open(&ring_map, None)).ok_or("the ring buffer")?;
+    let perf = c.ok("event-buffer-open-perf", EventBuffer::open(&perf_map, Some(8))).ok_or("the perf buffer")?;
     c.check(
         "event-buffer-kind",
         ring.kind() == BufferKind::Ring && perf.kind() == BufferKind::Perf,
         format!("ring {:?}, perf {:?}", ring.kind(), perf.kind()),
     );
-    c.err(
-        "event-buffer-open-hash",
-        EventBuffer::open(&hash, None),
-        &["invalid-argument"],
-    );
+    c.err("event-buffer-open-hash", EventBuffer::open(&hash, None), &["invalid-argument"]);
+    map_ring_checks(c, &ring_map, &perf);
 
     // --- attach -----------------------------------------------------------
-    c.err(
-        "attach-unknown",
-        object.attach("nope", &AttachTarget::Auto),
-        &["not-found"],
-    );
+    c.err("attach-unknown", object.attach("nope", &AttachTarget::Auto), &["not-found"]);
     let mut links: Vec<Link> = Vec::new();
     // Auto-attach from the section, then the same tracepoint by name: the
     // kernel refuses a program twice on one tracepoint, so the first link
     // goes before the second attach.
-    let auto_link = c.ok(
-        "attach-auto",
-        object.attach("on_getppid", &AttachTarget::Auto),
-    );
+    let auto_link = c.ok("attach-auto", object.attach("on_getppid", &AttachTarget::Auto));
     c.err(
         "attach-twice",
         object.attach("on_getppid", &tracepoint("syscalls", "sys_enter_getppid")),
         &["already-exists"],
     );
     drop(auto_link);
-    let tracepoint_link = c.ok(
-        "attach-tracepoint",
-        object.attach("on_getppid", &tracepoint("syscalls", "sys_enter_getppid")),
-    );
+    let tracepoint_link =
+        c.ok("attach-tracepoint", object.attach("on_getppid", &tracepoint("syscalls", "sys_enter_getppid")));
     let mut firing: Vec<Firing> = Vec::new();
     let attached_at = Instant::now();
     firing.push(Firing {
         check: "tp-btf",
         counter: "switch_hits",
         required: true,
-        link: c.ok(
-            "attach-tp-btf",
-            object.attach("on_switch", &AttachTarget::TpBtf),
-        ),
+        link: c.ok("attach-tp-btf", object.attach("on_switch", &AttachTarget::TpBtf)),
     });
-    c.err(
-        "attach-missing-tracepoint",
-        object.attach("on_getppid", &tracepoint("nope", "missing")),
-        &["not-found"],
-    );
-    c.err(
-        "attach-not-loaded",
-        object.attach(
-            "raw_enter",
-            &AttachTarget::RawTracepoint("sys_enter".into()),
-        ),
-        &[],
-    );
+    c.err("attach-missing-tracepoint", object.attach("on_getppid", &tracepoint("nope", "missing")), &["not-found"]);
+    c.err("attach-not-loaded", object.attach("raw_enter", &AttachTarget::RawTracepoint("sys_enter".into())), &[]);
     firing.push(Firing {
         check: "xdp",
         counter: "xdp_packets",
         required: args.expect_packets,
         link: c.ok("attach-xdp", object.attach("xdp_pass", &xdp("lo"))),
     });
-    c.err(
-        "attach-xdp-missing-interface",
-        object.attach("xdp_pass", &xdp("nope0")),
-        &[],
-    );
+    c.err("attach-xdp-missing-interface", object.attach("xdp_pass", &xdp("nope0")), &[]);
     c.err(
         "attach-uprobe-missing-binary",
         object.attach("on_getppid", &uprobe("/nonexistent", "main", None, false)),
         &[],
     );
-    c.err(
-        "attach-cgroup-missing",
-        object.attach("on_getppid", &AttachTarget::Cgroup("/nonexistent".into())),
-        &[],
-    );
+    c.err("attach-cgroup-missing", object.attach("on_getppid", &AttachTarget::Cgroup("/nonexistent".into())), &[]);
     attach_every_kind(c, &object, args, &mut firing);
 
     if let Some(link) = &tracepoint_link {
-        c.check(
-            "link-program",
-            link.program() == "on_getppid",
-            format!("{:?}", link.program()),
-        );
+        c.check("link-program", link.program() == "on_getppid", format!("{:?}", link.program()));
         c.check("link-id", link.id() != 0, format!("id {}", link.id()));
     } else {
         c.fail("link-program", "no tracepoint link");
@@ -533,10 +394,7 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
         ),
         Err(e) => c.error("event-buffer-max-records", &e),
     };
-    c.pass(
-        "event-buffer-lost",
-        format!("ring {}, perf {}", ring.lost(), perf.lost()),
-    );
+    c.pass("event-buffer-lost", format!("ring {}, perf {}", ring.lost(), perf.lost()));
     {
         let ring_ready = ring.subscribe();
         let perf_ready = perf.subscribe();
@@ -549,21 +407,13 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
         );
         let started = Instant::now();
         let ready = io::poll(&[&io::timer(Duration::from_millis(20))]);
-        c.check(
-            "timer-poll",
-            ready == [0],
-            format!("ready {ready:?} after {:?}", started.elapsed()),
-        );
+        c.check("timer-poll", ready == [0], format!("ready {ready:?} after {:?}", started.elapsed()));
     }
 
     match object.global("hits") {
         Ok(bytes) => {
             let hits = as_u64(&bytes);
-            c.check(
-                "global-hits",
-                hits.is_some_and(|h| h > 0),
-                format!("hits {hits:?}"),
-            )
+            c.check("global-hits", hits.is_some_and(|h| h > 0), format!("hits {hits:?}"))
         }
         Err(e) => c.error("global-hits", &e),
     };
@@ -571,20 +421,12 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
         Ok(bytes) => {
             let seen = <[u8; 4]>::try_from(&bytes[..]).map(u32::from_ne_bytes).ok();
             let matches = trigger == 0 || seen == Some(trigger);
-            c.check(
-                "global-seen-pid",
-                matches,
-                format!("seen_pid {seen:?}, trigger {trigger}"),
-            )
+            c.check("global-seen-pid", matches, format!("seen_pid {seen:?}, trigger {trigger}"))
         }
         Err(e) => c.error("global-seen-pid", &e),
     };
     match object.global("data_word") {
-        Ok(bytes) => c.check(
-            "global-data",
-            bytes == 7u32.to_ne_bytes(),
-            format!("{bytes:02x?}"),
-        ),
+        Ok(bytes) => c.check("global-data", bytes == 7u32.to_ne_bytes(), format!("{bytes:02x?}")),
         Err(e) => c.error("global-data", &e),
     };
     check_firing(c, &object, &firing, attached_at);
@@ -593,15 +435,7 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     check_map_info(c, &hash, "hash", MapType::Hash, 4, 8, Some(64));
     check_map_info(c, &array, "array", MapType::Array, 4, 8, Some(16));
     check_map_info(c, &percpu, "percpu", MapType::PercpuArray, 4, 8, Some(4));
-    check_map_info(
-        c,
-        &ring_map,
-        "ring",
-        MapType::Ringbuf,
-        0,
-        0,
-        Some(64 * 1024),
-    );
+    check_map_info(c, &ring_map, "ring", MapType::Ringbuf, 0, 0, Some(64 * 1024));
     check_map_info(c, &perf_map, "perf", MapType::PerfEventArray, 4, 4, None);
     check_hash(c, &hash);
     check_batches(c, &hash);
@@ -619,17 +453,10 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     // hence the moment before the first reading.
     drop(links);
     let mut counters = vec!["hits"];
-    counters.extend(
-        firing
-            .iter()
-            .filter(|f| f.link.is_some())
-            .map(|f| f.counter),
-    );
+    counters.extend(firing.iter().filter(|f| f.link.is_some()).map(|f| f.counter));
     drop(firing);
     std::thread::sleep(Duration::from_millis(50));
-    let read = |names: &[&str]| -> Vec<Option<u64>> {
-        names.iter().map(|n| counter(&object, n).ok()).collect()
-    };
+    let read = |names: &[&str]| -> Vec<Option<u64>> { names.iter().map(|n| counter(&object, n).ok()).collect() };
     let before = read(&counters);
     std::thread::sleep(Duration::from_millis(300));
     let after = read(&counters);
@@ -642,11 +469,7 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     c.check(
         "links-detached",
         moved.is_empty(),
-        if moved.is_empty() {
-            format!("{} counters stand still", counters.len())
-        } else {
-            moved.join(", ")
-        },
+        if moved.is_empty() { format!("{} counters stand still", counters.len()) } else { moved.join(", ") },
     );
     drop(ring);
     drop(perf);
@@ -670,26 +493,16 @@ fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &m
         required: true,
         link: c.ok(
             "attach-raw-tracepoint",
-            object.attach(
-                "raw_sys_enter",
-                &AttachTarget::RawTracepoint("sys_enter".into()),
-            ),
+            object.attach("raw_sys_enter", &AttachTarget::RawTracepoint("sys_enter".into())),
         ),
     });
     c.err(
         "attach-raw-tracepoint-missing",
-        object.attach(
-            "raw_sys_enter",
-            &AttachTarget::RawTracepoint("no_such_tracepoint".into()),
-        ),
+        object.attach("raw_sys_enter", &AttachTarget::RawTracepoint("no_such_tracepoint".into())),
         &["not-found"],
     );
     // SEC("raw_tp") names no tracepoint: nothing to attach to by itself.
-    c.err(
-        "attach-auto-without-target",
-        object.attach("raw_sys_enter", &AttachTarget::Auto),
-        &["unsupported"],
-    );
+    c.err("attach-auto-without-target", object.attach("raw_sys_enter", &AttachTarget::Auto), &["unsupported"]);
 
     // Uprobes on libc's getppid, which the trigger calls: the entry probe
     // for the trigger alone, the return probe for every process.
@@ -717,37 +530,21 @@ fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &m
             None
         }
     };
-    firing.push(Firing {
-        check: "uprobe",
-        counter: "uprobe_hits",
-        required: true,
-        link,
-    });
+    firing.push(Firing { check: "uprobe", counter: "uprobe_hits", required: true, link });
     let link = match object.attach("on_uretprobe_getppid", &uprobe(libc, "getppid", None, true)) {
         Ok(link) => {
             c.pass("attach-uretprobe", format!("{libc}:getppid, pid None (every process)"));
             Some(link)
         }
         Err(e) => {
-            c.fail(
-                "attach-uretprobe",
-                format!("{libc}:getppid: {}", describe(&e)),
-            );
+            c.fail("attach-uretprobe", format!("{libc}:getppid: {}", describe(&e)));
             None
         }
     };
-    firing.push(Firing {
-        check: "uretprobe",
-        counter: "uretprobe_hits",
-        required: true,
-        link,
-    });
+    firing.push(Firing { check: "uretprobe", counter: "uretprobe_hits", required: true, link });
     c.err(
         "attach-uprobe-missing-symbol",
-        object.attach(
-            "on_uprobe_getppid",
-            &uprobe(libc, "no_such_function_in_libc", None, false),
-        ),
+        object.attach("on_uprobe_getppid", &uprobe(libc, "no_such_function_in_libc", None, false)),
         &["not-found"],
     );
 
@@ -756,19 +553,13 @@ fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &m
         check: "tc-ingress",
         counter: "tc_ingress_packets",
         required: args.expect_packets,
-        link: c.ok(
-            "attach-tc-ingress",
-            object.attach("tc_ingress", &tc("lo", TcDirection::Ingress)),
-        ),
+        link: c.ok("attach-tc-ingress", object.attach("tc_ingress", &tc("lo", TcDirection::Ingress))),
     });
     firing.push(Firing {
         check: "tc-egress",
         counter: "tc_egress_packets",
         required: args.expect_packets,
-        link: c.ok(
-            "attach-tc-egress",
-            object.attach("tc_egress", &tc("lo", TcDirection::Egress)),
-        ),
+        link: c.ok("attach-tc-egress", object.attach("tc_egress", &tc("lo", TcDirection::Egress))),
     });
     c.err(
         "attach-tc-missing-interface",
@@ -787,10 +578,7 @@ fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &m
     for path in candidates {
         cgroup = path;
         attached = object.attach("cgroup_egress", &AttachTarget::Cgroup(path.into()));
-        if !matches!(
-            attached,
-            Err(Error::NotFound(_) | Error::InvalidArgument(_))
-        ) {
+        if !matches!(attached, Err(Error::NotFound(_) | Error::InvalidArgument(_))) {
             break;
         }
     }
@@ -804,12 +592,7 @@ fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &m
             None
         }
     };
-    firing.push(Firing {
-        check: "cgroup",
-        counter: "cgroup_egress_packets",
-        required: args.expect_packets,
-        link,
-    });
+    firing.push(Firing { check: "cgroup", counter: "cgroup_egress_packets", required: args.expect_packets, link });
     // A directory, but not of cgroup v2.
     c.err(
         "attach-cgroup-not-cgroup2",
@@ -830,44 +613,24 @@ fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &m
         required: true,
         link: c.ok("attach-perf-event", object.attach("on_sample", &perf(None))),
     });
-    c.err(
-        "attach-perf-event-missing-cpu",
-        object.attach("on_sample", &perf(Some(vec![100_000]))),
-        &[],
-    );
+    c.err("attach-perf-event-missing-cpu", object.attach("on_sample", &perf(Some(vec![100_000]))), &[]);
 
     // Kernels without CONFIG_KPROBES load kprobe programs (uprobes share
     // their type) but cannot attach them: either outcome is conformant,
     // as long as a refusal is a clear error; an attachment must fire.
     for (check, program, counter, target) in [
-        (
-            "kprobe",
-            "on_kprobe_nanosleep",
-            "kprobe_hits",
-            AttachTarget::Kprobe("do_nanosleep".into()),
-        ),
-        (
-            "kretprobe",
-            "on_kretprobe_nanosleep",
-            "kretprobe_hits",
-            AttachTarget::Kretprobe("do_nanosleep".into()),
-        ),
+        ("kprobe", "on_kprobe_nanosleep", "kprobe_hits", AttachTarget::Kprobe("do_nanosleep".into())),
+        ("kretprobe", "on_kretprobe_nanosleep", "kretprobe_hits", AttachTarget::Kretprobe("do_nanosleep".into())),
     ] {
         let name = format!("attach-{check}");
         match object.attach(program, &target) {
             Ok(link) => {
                 c.pass(&name, "attached to do_nanosleep");
-                firing.push(Firing {
-                    check,
-                    counter,
-                    required: true,
-                    link: Some(link),
-                });
+                firing.push(Firing { check, counter, required: true, link: Some(link) });
             }
-            Err(e @ (Error::Unsupported(_) | Error::PermissionDenied(_))) => c.pass(
-                &name,
-                format!("not offered by this kernel: {}", describe(&e)),
-            ),
+            Err(e @ (Error::Unsupported(_) | Error::PermissionDenied(_))) => {
+                c.pass(&name, format!("not offered by this kernel: {}", describe(&e)))
+            }
             Err(e) => c.error(&name, &e),
         }
     }
@@ -877,15 +640,10 @@ fn attach_every_kind(c: &mut Checks, object: &BpfObject, args: &Args, firing: &m
 /// (with how long after `attached_at` they were read).
 fn check_firing(c: &mut Checks, object: &BpfObject, firing: &[Firing], attached_at: Instant) {
     let started = Instant::now();
-    let read = || -> Vec<Result<u64, Error>> {
-        firing.iter().map(|f| counter(object, f.counter)).collect()
-    };
+    let read = || -> Vec<Result<u64, Error>> { firing.iter().map(|f| counter(object, f.counter)).collect() };
     let mut values = read();
     while started.elapsed() < FIRE_WAIT
-        && firing
-            .iter()
-            .zip(&values)
-            .any(|(f, v)| f.required && f.link.is_some() && !matches!(v, Ok(n) if *n > 0))
+        && firing.iter().zip(&values).any(|(f, v)| f.required && f.link.is_some() && !matches!(v, Ok(n) if *n > 0))
     {
         std::thread::sleep(Duration::from_millis(20));
         values = read();
@@ -897,20 +655,13 @@ fn check_firing(c: &mut Checks, object: &BpfObject, firing: &[Firing], attached_
         match (&f.link, value) {
             (None, _) => c.fail(&name, "not attached"),
             (Some(_), Err(e)) => c.error(&name, &e),
-            (Some(_), Ok(n)) if n > 0 => {
-                c.pass(&name, format!("{} {n}, {since} ms after attach", f.counter))
+            (Some(_), Ok(n)) if n > 0 => c.pass(&name, format!("{} {n}, {since} ms after attach", f.counter)),
+            (Some(_), Ok(n)) if !f.required => {
+                c.pass(&name, format!("{} {n} (no --expect-packets, not required)", f.counter))
             }
-            (Some(_), Ok(n)) if !f.required => c.pass(
-                &name,
-                format!("{} {n} (no --expect-packets, not required)", f.counter),
-            ),
-            (Some(_), Ok(n)) => c.fail(
-                &name,
-                format!(
-                    "{} still {n}, {since} ms after attach ({waited} ms waiting)",
-                    f.counter
-                ),
-            ),
+            (Some(_), Ok(n)) => {
+                c.fail(&name, format!("{} still {n}, {since} ms after attach ({waited} ms waiting)", f.counter))
+            }
         }
     }
 }
@@ -918,27 +669,17 @@ fn check_firing(c: &mut Checks, object: &BpfObject, firing: &[Firing], attached_
 /// `load-options.btf-path`: the kernel's own BTF relocates like the
 /// default; a missing file is an error at open or at load.
 fn check_btf_path(c: &mut Checks) {
-    let options = |path: &str| LoadOptions {
-        btf_path: Some(path.into()),
-        object_name: Some("conformance".into()),
-    };
+    let options = |path: &str| LoadOptions { btf_path: Some(path.into()), object_name: Some("conformance".into()) };
     let vmlinux = "/sys/kernel/btf/vmlinux";
     match BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options(vmlinux)) {
         Ok(copy) => match copy.load() {
-            Ok(()) => c.check(
-                "load-btf-path",
-                copy.loaded(),
-                format!("btf-path {vmlinux}"),
-            ),
+            Ok(()) => c.check("load-btf-path", copy.loaded(), format!("btf-path {vmlinux}")),
             Err(e) => c.fail("load-btf-path", format!("load: {}", describe(&e))),
         },
         Err(e) => c.fail("load-btf-path", format!("open: {}", describe(&e))),
     }
     let name = "load-btf-path-missing";
-    match BpfObject::open(
-        bpflet_sdk::include_bpf!("conformance"),
-        &options("/nonexistent"),
-    ) {
+    match BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options("/nonexistent")) {
         Err(e) => c.pass(name, format!("at open: {}", describe(&e))),
         Ok(copy) => match copy.load() {
             Err(e) => c.pass(name, format!("at load: {}", describe(&e))),
@@ -951,10 +692,9 @@ fn check_btf_path(c: &mut Checks) {
 /// kernel that refuses them would refuse the whole object. Each loads in a
 /// copy of its own here; where the kernel takes it, it must fire too.
 fn check_separate_loads(c: &mut Checks) {
-    for (check, program, counter_name) in [
-        ("fentry", "fentry_nanosleep", "fentry_hits"),
-        ("lsm", "lsm_file_open", "lsm_hits"),
-    ] {
+    for (check, program, counter_name) in
+        [("fentry", "fentry_nanosleep", "fentry_hits"), ("lsm", "lsm_file_open", "lsm_hits")]
+    {
         let name = format!("load-{check}");
         let copy = match BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options()) {
             Ok(copy) => copy,
@@ -975,9 +715,7 @@ fn check_separate_loads(c: &mut Checks) {
         }
         match copy.load() {
             Ok(()) => c.pass(&name, format!("{program} loaded alone")),
-            Err(
-                e @ (Error::PermissionDenied(_) | Error::Unsupported(_) | Error::LoadFailed(_)),
-            ) => {
+            Err(e @ (Error::PermissionDenied(_) | Error::Unsupported(_) | Error::LoadFailed(_))) => {
                 // The kernel's reason, when the verifier log has one.
                 let reason = match &e {
                     Error::LoadFailed(failure) => failure
@@ -989,10 +727,7 @@ fn check_separate_loads(c: &mut Checks) {
                         .unwrap_or_default(),
                     _ => String::new(),
                 };
-                c.pass(
-                    &name,
-                    format!("not offered by this kernel: {}{reason}", describe(&e)),
-                );
+                c.pass(&name, format!("not offered by this kernel: {}{reason}", describe(&e)));
                 continue;
             }
             Err(e) => {
@@ -1001,16 +736,8 @@ fn check_separate_loads(c: &mut Checks) {
             }
         }
         let attached_at = Instant::now();
-        let link = c.ok(
-            &format!("attach-{check}"),
-            copy.attach(program, &AttachTarget::Auto),
-        );
-        let firing = [Firing {
-            check,
-            counter: counter_name,
-            required: true,
-            link,
-        }];
+        let link = c.ok(&format!("attach-{check}"), copy.attach(program, &AttachTarget::Auto));
+        let firing = [Firing { check, counter: counter_name, required: true, link }];
         check_firing(c, &copy, &firing, attached_at);
     }
 }
@@ -1020,9 +747,11 @@ fn resolve(types: &[BtfType], mut id: u32) -> Option<&BtfType> {
     loop {
         let t = types.get(id as usize)?;
         match t.kind {
-            Kind::Typedef(next) | Kind::ConstQualified(next) | Kind::VolatileQualified(next) | Kind::RestrictQualified(next) | Kind::TypeTag(next) => {
-                id = next
-            }
+            Kind::Typedef(next)
+            | Kind::ConstQualified(next)
+            | Kind::VolatileQualified(next)
+            | Kind::RestrictQualified(next)
+            | Kind::TypeTag(next) => id = next,
             _ => return Some(t),
         }
     }
@@ -1039,7 +768,9 @@ fn check_btf(c: &mut Checks, object: &BpfObject) {
     let types = object.btf_types();
     c.check(
         "btf-types",
-        types.len() > 10 && matches!(types[0].kind, Kind::Void) && types.iter().enumerate().all(|(i, t)| t.id as usize == i),
+        types.len() > 10
+            && matches!(types[0].kind, Kind::Void)
+            && types.iter().enumerate().all(|(i, t)| t.id as usize == i),
         format!("{} types, indexed by id", types.len()),
     );
     // The record struct, with its members' names and offsets.
@@ -1097,7 +828,11 @@ fn check_packaged(c: &mut Checks) {
         format!("{names:?} (bpflet run --object target/bpf/conformance.bpf.o)"),
     );
     if let Some(object) = c.ok("open-packaged", BpfObject::open_packaged("conformance.bpf.o", &options())) {
-        c.check("open-packaged-programs", !object.programs().is_empty(), format!("{} programs", object.programs().len()));
+        c.check(
+            "open-packaged-programs",
+            !object.programs().is_empty(),
+            format!("{} programs", object.programs().len()),
+        );
     }
     c.err("open-packaged-unknown", BpfObject::open_packaged("nope.bpf.o", &options()), &["not-found"]);
 }
@@ -1115,112 +850,57 @@ fn check_globals(c: &mut Checks, object: &BpfObject) {
     for (name, section, size, read_only) in expected {
         match globals.iter().find(|g| g.name == name) {
             None => problems.push(format!("{name} missing")),
-            Some(g) if g.section != section || g.size != size || g.read_only != read_only => {
-                problems.push(format!(
-                    "{name} is {}/{} bytes/read-only {}, expected {section}/{size} bytes/read-only {read_only}",
-                    g.section, g.size, g.read_only
-                ))
-            }
+            Some(g) if g.section != section || g.size != size || g.read_only != read_only => problems.push(format!(
+                "{name} is {}/{} bytes/read-only {}, expected {section}/{size} bytes/read-only {read_only}",
+                g.section, g.size, g.read_only
+            )),
             Some(_) => {}
         }
     }
-    let listed: Vec<String> = globals
-        .iter()
-        .map(|g| format!("{}@{}", g.name, g.section))
-        .collect();
+    let listed: Vec<String> = globals.iter().map(|g| format!("{}@{}", g.name, g.section)).collect();
     if problems.is_empty() {
         c.pass("globals", listed.join(" "));
     } else {
-        c.fail(
-            "globals",
-            format!("{} (listed: {})", problems.join("; "), listed.join(" ")),
-        );
+        c.fail("globals", format!("{} (listed: {})", problems.join("; "), listed.join(" ")));
     }
 }
 
 fn check_programs(c: &mut Checks, object: &BpfObject) {
     let programs = object.programs();
     let expected = [
-        (
-            "on_getppid",
-            "tp/syscalls/sys_enter_getppid",
-            ProgramType::Tracepoint,
-            true,
-        ),
+        ("on_getppid", "tp/syscalls/sys_enter_getppid", ProgramType::Tracepoint, true),
         ("xdp_pass", "xdp", ProgramType::Xdp, true),
-        (
-            "raw_enter",
-            "raw_tp/sys_enter",
-            ProgramType::RawTracepoint,
-            false,
-        ),
-        (
-            "on_switch",
-            "tp_btf/sched_switch",
-            ProgramType::Tracing,
-            true,
-        ),
+        ("raw_enter", "raw_tp/sys_enter", ProgramType::RawTracepoint, false),
+        ("on_switch", "tp_btf/sched_switch", ProgramType::Tracing, true),
         ("raw_sys_enter", "raw_tp", ProgramType::RawTracepoint, true),
         ("on_uprobe_getppid", "uprobe", ProgramType::Kprobe, true),
-        (
-            "on_uretprobe_getppid",
-            "uretprobe",
-            ProgramType::Kprobe,
-            true,
-        ),
+        ("on_uretprobe_getppid", "uretprobe", ProgramType::Kprobe, true),
         ("tc_ingress", "tc", ProgramType::SchedCls, true),
         ("tc_egress", "tc", ProgramType::SchedCls, true),
-        (
-            "cgroup_egress",
-            "cgroup_skb/egress",
-            ProgramType::CgroupSkb,
-            true,
-        ),
+        ("cgroup_egress", "cgroup_skb/egress", ProgramType::CgroupSkb, true),
         ("on_sample", "perf_event", ProgramType::PerfEvent, true),
-        (
-            "on_kprobe_nanosleep",
-            "kprobe/do_nanosleep",
-            ProgramType::Kprobe,
-            true,
-        ),
-        (
-            "on_kretprobe_nanosleep",
-            "kretprobe/do_nanosleep",
-            ProgramType::Kprobe,
-            true,
-        ),
-        (
-            "fentry_nanosleep",
-            "fentry/do_nanosleep",
-            ProgramType::Tracing,
-            false,
-        ),
+        ("on_kprobe_nanosleep", "kprobe/do_nanosleep", ProgramType::Kprobe, true),
+        ("on_kretprobe_nanosleep", "kretprobe/do_nanosleep", ProgramType::Kprobe, true),
+        ("fentry_nanosleep", "fentry/do_nanosleep", ProgramType::Tracing, false),
         ("lsm_file_open", "lsm/file_open", ProgramType::Lsm, false),
     ];
     let mut problems = Vec::new();
     for (name, section, program_type, autoload) in expected {
         match programs.iter().find(|p| p.name == name) {
             None => problems.push(format!("{name} missing")),
-            Some(p) if p.section != section || p.program_type != program_type || p.autoload != autoload => {
-                problems.push(format!(
+            Some(p) if p.section != section || p.program_type != program_type || p.autoload != autoload => problems
+                .push(format!(
                     "{name} is {}/{:?}/autoload {}, expected {section}/{program_type:?}/autoload {autoload}",
                     p.section, p.program_type, p.autoload
-                ))
-            }
+                )),
             Some(_) => {}
         }
     }
-    let listed: Vec<String> = programs
-        .iter()
-        .map(|p| format!("{}:{}", p.name, p.autoload))
-        .collect();
+    let listed: Vec<String> = programs.iter().map(|p| format!("{}:{}", p.name, p.autoload)).collect();
     if problems.is_empty() {
         c.pass("programs", listed.join(" "));
     } else {
-        c.fail(
-            "programs",
-            format!("{} (listed: {})", problems.join("; "), listed.join(" ")),
-        );
+        c.fail("programs", format!("{} (listed: {})", problems.join("; "), listed.join(" ")));
     }
 }
 
@@ -1235,26 +915,60 @@ fn check_maps_before_load(c: &mut Checks, object: &BpfObject) {
     ];
     let problems: Vec<String> = expected
         .iter()
-        .filter_map(
-            |&(name, map_type)| match maps.iter().find(|m| m.name == name) {
-                None => Some(format!("{name} missing")),
-                Some(m) if m.map_type != map_type => Some(format!("{name} is {:?}", m.map_type)),
-                Some(_) => None,
-            },
-        )
+        .filter_map(|&(name, map_type)| match maps.iter().find(|m| m.name == name) {
+            None => Some(format!("{name} missing")),
+            Some(m) if m.map_type != map_type => Some(format!("{name} is {:?}", m.map_type)),
+            Some(_) => None,
+        })
         .collect();
     let listed: Vec<&str> = maps.iter().map(|m| m.name.as_str()).collect();
     if problems.is_empty() {
         c.pass("maps-before-load", listed.join(" "));
     } else {
-        c.fail(
-            "maps-before-load",
-            format!("{} (listed: {})", problems.join("; "), listed.join(" ")),
-        );
+        c.fail("maps-before-load", format!("{} (listed: {})", problems.join("; "), listed.join(" ")));
     }
 }
 
 /// Waits for the trigger's records in `buffer` and checks the first.
+/// `event-buffer.map-ring`: the ring's pages appear in guest memory with
+/// the layout the WIT describes; a second call and a perf buffer are
+/// refused; dropping the buffer leaves ordinary writable memory behind.
+fn map_ring_checks(c: &mut Checks, ring_map: &BpfMap, perf: &EventBuffer) {
+    c.err("event-buffer-map-ring-perf", perf.map_ring(), &["unsupported"]);
+    let Some(shared) = c.ok("event-buffer-open-ring-2", EventBuffer::open(ring_map, None)) else {
+        return;
+    };
+    let Some(pages) = c.ok("event-buffer-map-ring", shared.map_ring()) else {
+        return;
+    };
+    let (page, size) = (pages.page_size as usize, pages.size as usize);
+    let mut region = pages.region;
+    let at = (region.as_ptr() as usize).next_multiple_of(page) - region.as_ptr() as usize;
+    c.check(
+        "event-buffer-map-ring-layout",
+        page.is_power_of_two()
+            && size == ring_map.info().max_entries as usize
+            && at + 2 * page + 2 * size <= region.len(),
+        format!("page {page}, size {size}, region {} bytes, pages at +{at}", region.len()),
+    );
+    // Nothing is produced yet: both positions are where the ring started.
+    let position = |offset: usize| u64::from_le_bytes(region[at + offset..at + offset + 8].try_into().unwrap());
+    c.check(
+        "event-buffer-map-ring-positions",
+        position(0) == position(page),
+        format!("consumer {}, producer {}", position(0), position(page)),
+    );
+    c.err("event-buffer-map-ring-twice", shared.map_ring(), &["invalid-state"]);
+    drop(shared);
+    // The ring's read-only pages would trap this write.
+    region.fill(0xa5);
+    c.check(
+        "event-buffer-map-ring-restored",
+        region.iter().all(|&b| b == 0xa5),
+        "region not writable after the buffer was dropped".to_string(),
+    );
+}
+
 fn check_records(c: &mut Checks, name: &str, buffer: &EventBuffer) {
     let started = Instant::now();
     while started.elapsed() < RECORD_WAIT {
@@ -1268,20 +982,11 @@ fn check_records(c: &mut Checks, name: &str, buffer: &EventBuffer) {
         let Some(&first) = batch.offsets.first() else {
             continue;
         };
-        let end = batch
-            .offsets
-            .get(1)
-            .map_or(batch.data.len(), |&o| o as usize);
+        let end = batch.offsets.get(1).map_or(batch.data.len(), |&o| o as usize);
         let bytes = batch.data.get(first as usize..end).unwrap_or_default();
         // Perf records carry the kernel's padding: read the prefix.
-        let Some(record) = bytes
-            .get(..size_of::<Record>())
-            .map(bytemuck::pod_read_unaligned::<Record>)
-        else {
-            c.fail(
-                name,
-                format!("record of {} bytes, expected at least 16", bytes.len()),
-            );
+        let Some(record) = bytes.get(..size_of::<Record>()).map(bytemuck::pod_read_unaligned::<Record>) else {
+            c.fail(name, format!("record of {} bytes, expected at least 16", bytes.len()));
             return;
         };
         c.check(
@@ -1324,52 +1029,18 @@ fn check_map_info(
 
 fn check_hash(c: &mut Checks, hash: &BpfMap) {
     // Key 1 belongs to the BPF program; the guest uses 100 and up.
-    c.ok(
-        "hash-update",
-        hash.update(&key(100), &value(1), UpdateFlag::Any),
-    );
+    c.ok("hash-update", hash.update(&key(100), &value(1), UpdateFlag::Any));
     let found = hash.lookup(&key(100));
-    c.check(
-        "hash-lookup",
-        matches!(&found, Ok(Some(v)) if as_u64(v) == Some(1)),
-        format!("{found:?}"),
-    );
+    c.check("hash-lookup", matches!(&found, Ok(Some(v)) if as_u64(v) == Some(1)), format!("{found:?}"));
     let missing = hash.lookup(&key(999));
-    c.check(
-        "hash-lookup-missing",
-        matches!(missing, Ok(None)),
-        format!("{missing:?}"),
-    );
-    c.err(
-        "hash-update-no-exist-existing",
-        hash.update(&key(100), &value(2), UpdateFlag::NoExist),
-        &["already-exists"],
-    );
-    c.err(
-        "hash-update-exist-missing",
-        hash.update(&key(101), &value(2), UpdateFlag::Exist),
-        &["not-found"],
-    );
-    c.ok(
-        "hash-update-exist",
-        hash.update(&key(100), &value(2), UpdateFlag::Exist),
-    );
-    c.err(
-        "hash-lookup-wrong-key-size",
-        hash.lookup(&[1, 2]),
-        &["invalid-argument"],
-    );
-    c.err(
-        "hash-update-wrong-value-size",
-        hash.update(&key(100), &[1, 2, 3], UpdateFlag::Any),
-        &["invalid-argument"],
-    );
+    c.check("hash-lookup-missing", matches!(missing, Ok(None)), format!("{missing:?}"));
+    c.err("hash-update-no-exist-existing", hash.update(&key(100), &value(2), UpdateFlag::NoExist), &["already-exists"]);
+    c.err("hash-update-exist-missing", hash.update(&key(101), &value(2), UpdateFlag::Exist), &["not-found"]);
+    c.ok("hash-update-exist", hash.update(&key(100), &value(2), UpdateFlag::Exist));
+    c.err("hash-lookup-wrong-key-size", hash.lookup(&[1, 2]), &["invalid-argument"]);
+    c.err("hash-update-wrong-value-size", hash.update(&key(100), &[1, 2, 3], UpdateFlag::Any), &["invalid-argument"]);
     c.ok("hash-delete", hash.delete(&key(100)));
-    c.err(
-        "hash-delete-missing",
-        hash.delete(&key(100)),
-        &["not-found"],
-    );
+    c.err("hash-delete-missing", hash.delete(&key(100)), &["not-found"]);
 
     let _ = hash.update(&key(102), &value(42), UpdateFlag::Any);
     let taken = hash.lookup_and_delete(&key(102));
@@ -1390,14 +1061,9 @@ fn check_hash(c: &mut Checks, hash: &BpfMap) {
     let walk = loop {
         pages += 1;
         match hash.keys(after.as_deref(), 3) {
-            Ok(page) if page.len() % 4 != 0 => {
-                break Err(format!("{} bytes of 4-byte keys", page.len()))
-            }
+            Ok(page) if page.len() % 4 != 0 => break Err(format!("{} bytes of 4-byte keys", page.len())),
             Ok(page) => {
-                seen.extend(
-                    page.chunks_exact(4)
-                        .map(|k| u32::from_ne_bytes(k.try_into().unwrap())),
-                );
+                seen.extend(page.chunks_exact(4).map(|k| u32::from_ne_bytes(k.try_into().unwrap())));
                 if page.len() < 3 * 4 {
                     break Ok(());
                 }
@@ -1446,10 +1112,7 @@ fn check_batches(c: &mut Checks, hash: &BpfMap) {
                     ));
                 }
                 for (k, v) in page.keys.chunks_exact(4).zip(page.values.chunks_exact(8)) {
-                    found.insert(
-                        u32::from_ne_bytes(k.try_into().unwrap()),
-                        as_u64(v).unwrap_or_default(),
-                    );
+                    found.insert(u32::from_ne_bytes(k.try_into().unwrap()), as_u64(v).unwrap_or_default());
                 }
                 match page.next {
                     Some(next) => cursor = Some(next),
@@ -1474,27 +1137,16 @@ fn check_batches(c: &mut Checks, hash: &BpfMap) {
     match hash.delete_batch(&keys) {
         Ok(n) => {
             let gone = matches!(hash.lookup(&key(300)), Ok(None));
-            c.check(
-                "hash-delete-batch",
-                n == 5 && gone,
-                format!("{n} deleted, key 300 gone: {gone}"),
-            )
+            c.check("hash-delete-batch", n == 5 && gone, format!("{n} deleted, key 300 gone: {gone}"))
         }
         Err(e) => c.error("hash-delete-batch", &e),
     };
 }
 
 fn check_array(c: &mut Checks, array: &BpfMap) {
-    c.ok(
-        "array-update",
-        array.update(&key(3), &value(33), UpdateFlag::Any),
-    );
+    c.ok("array-update", array.update(&key(3), &value(33), UpdateFlag::Any));
     let found = array.lookup(&key(3));
-    c.check(
-        "array-lookup",
-        matches!(&found, Ok(Some(v)) if as_u64(v) == Some(33)),
-        format!("{found:?}"),
-    );
+    c.check("array-lookup", matches!(&found, Ok(Some(v)) if as_u64(v) == Some(33)), format!("{found:?}"));
     // The kernel says ENOENT; as `none` or as not-found, both are fair.
     match array.lookup(&key(16)) {
         Ok(None) => c.pass("array-lookup-out-of-range", "none"),
@@ -1512,17 +1164,9 @@ fn check_percpu(c: &mut Checks, percpu: &BpfMap, hash: &BpfMap, trigger: u32) {
     match percpu.lookup_percpu(&key(0)) {
         Ok(Some(values)) => {
             let fits = values.len() == cpus && values.iter().all(|v| v.len() == 8);
-            c.check(
-                "percpu-values",
-                fits,
-                format!("{} values for {cpus} cpus", values.len()),
-            );
+            c.check("percpu-values", fits, format!("{} values for {cpus} cpus", values.len()));
             let sum: u64 = values.iter().filter_map(|v| as_u64(v)).sum();
-            c.check(
-                "percpu-sum",
-                fits && (trigger == 0 || sum > 0),
-                format!("percpu[0] sums to {sum}"),
-            );
+            c.check("percpu-sum", fits && (trigger == 0 || sum > 0), format!("percpu[0] sums to {sum}"));
         }
         other => {
             c.fail("percpu-values", format!("{other:?}"));
@@ -1530,21 +1174,13 @@ fn check_percpu(c: &mut Checks, percpu: &BpfMap, hash: &BpfMap, trigger: u32) {
         }
     }
 
-    let written: Vec<Vec<u8>> = (0..cpus as u64)
-        .map(|cpu| value(cpu + 1).to_vec())
-        .collect();
-    c.ok(
-        "percpu-update",
-        percpu.update_percpu(&key(1), &written, UpdateFlag::Any),
-    );
+    let written: Vec<Vec<u8>> = (0..cpus as u64).map(|cpu| value(cpu + 1).to_vec()).collect();
+    c.ok("percpu-update", percpu.update_percpu(&key(1), &written, UpdateFlag::Any));
     let read = percpu.lookup_percpu(&key(1));
     c.check(
         "percpu-readback",
         matches!(&read, Ok(Some(values)) if *values == written),
-        format!(
-            "{} values",
-            read.as_ref().map_or(0, |v| v.as_ref().map_or(0, Vec::len))
-        ),
+        format!("{} values", read.as_ref().map_or(0, |v| v.as_ref().map_or(0, Vec::len))),
     );
     let wrong_count: Vec<Vec<u8>> = vec![value(0).to_vec(); cpus + 1];
     c.err(
@@ -1552,33 +1188,19 @@ fn check_percpu(c: &mut Checks, percpu: &BpfMap, hash: &BpfMap, trigger: u32) {
         percpu.update_percpu(&key(1), &wrong_count, UpdateFlag::Any),
         &["invalid-argument"],
     );
-    c.err(
-        "lookup-percpu-non-percpu",
-        hash.lookup_percpu(&key(1)),
-        &["invalid-argument"],
-    );
-    c.err(
-        "update-percpu-non-percpu",
-        hash.update_percpu(&key(1), &written, UpdateFlag::Any),
-        &["invalid-argument"],
-    );
+    c.err("lookup-percpu-non-percpu", hash.lookup_percpu(&key(1)), &["invalid-argument"]);
+    c.err("update-percpu-non-percpu", hash.update_percpu(&key(1), &written, UpdateFlag::Any), &["invalid-argument"]);
 }
 
 /// The SDK's typed maps, over the same kernel maps.
 fn check_typed(c: &mut Checks, object: &BpfObject) {
-    match object
-        .get_map("hash")
-        .and_then(HashMap::<u32, u64>::try_from)
-    {
+    match object.get_map("hash").and_then(HashMap::<u32, u64>::try_from) {
         Ok(map) => {
             let result = (|| {
                 map.insert(&400, &4)?;
                 let got = map.get(&400)?;
                 let in_keys = map.keys().collect::<Result<Vec<_>, _>>()?.contains(&400);
-                let in_iter = map
-                    .iter()
-                    .collect::<Result<Vec<_>, _>>()?
-                    .contains(&(400, 4));
+                let in_iter = map.iter().collect::<Result<Vec<_>, _>>()?.contains(&(400, 4));
                 map.remove(&400)?;
                 let gone = map.get(&400)?.is_none();
                 Ok::<_, Error>(got == Some(4) && in_keys && in_iter && gone)
@@ -1590,47 +1212,27 @@ fn check_typed(c: &mut Checks, object: &BpfObject) {
         }
         Err(e) => c.error("typed-hash", &e),
     }
-    c.err(
-        "typed-wrong-size",
-        object
-            .get_map("hash")
-            .and_then(HashMap::<u64, u64>::try_from),
-        &["invalid-argument"],
-    );
-    c.err(
-        "typed-wrong-type",
-        object.get_map("hash").and_then(Array::<u64>::try_from),
-        &["invalid-argument"],
-    );
+    c.err("typed-wrong-size", object.get_map("hash").and_then(HashMap::<u64, u64>::try_from), &["invalid-argument"]);
+    c.err("typed-wrong-type", object.get_map("hash").and_then(Array::<u64>::try_from), &["invalid-argument"]);
     match object.get_map("array").and_then(Array::<u64>::try_from) {
         Ok(array) => {
             let set = array.set(5, &55).and_then(|()| array.get(5));
             c.check("typed-array", matches!(set, Ok(55)), format!("{set:?}"));
-            c.err(
-                "typed-array-out-of-range",
-                array.get(array.len()),
-                &["not-found"],
-            );
+            c.err("typed-array-out-of-range", array.get(array.len()), &["not-found"]);
         }
         Err(e) => {
             c.error("typed-array", &e);
             c.error("typed-array-out-of-range", &e);
         }
     }
-    match object
-        .get_map("percpu")
-        .and_then(PerCpuArray::<u64>::try_from)
-    {
+    match object.get_map("percpu").and_then(PerCpuArray::<u64>::try_from) {
         Ok(percpu) => {
             let cpus = percpu.info().possible_cpus as usize;
             let got = percpu.get(0);
             c.check(
                 "typed-percpu-array",
                 got.as_ref().is_ok_and(|v| v.len() == cpus),
-                format!(
-                    "{} values for {cpus} cpus",
-                    got.as_ref().map_or(0, Vec::len)
-                ),
+                format!("{} values for {cpus} cpus", got.as_ref().map_or(0, Vec::len)),
             );
         }
         Err(e) => c.error("typed-percpu-array", &e),
@@ -1639,35 +1241,21 @@ fn check_typed(c: &mut Checks, object: &BpfObject) {
 
 fn check_freeze(c: &mut Checks, array: &BpfMap) {
     c.ok("freeze", array.freeze());
-    c.err(
-        "update-after-freeze",
-        array.update(&key(3), &value(34), UpdateFlag::Any),
-        &["permission-denied", "os"],
-    );
+    c.err("update-after-freeze", array.update(&key(3), &value(34), UpdateFlag::Any), &["permission-denied", "os"]);
     let found = array.lookup(&key(3));
-    c.check(
-        "lookup-after-freeze",
-        matches!(&found, Ok(Some(v)) if as_u64(v) == Some(33)),
-        format!("{found:?}"),
-    );
+    c.check("lookup-after-freeze", matches!(&found, Ok(Some(v)) if as_u64(v) == Some(33)), format!("{found:?}"));
 }
 
 fn check_rejected(c: &mut Checks) {
-    let Some(rejected) = c.ok(
-        "open-rejected",
-        BpfObject::open(bpflet_sdk::include_bpf!("rejected"), &options()),
-    ) else {
+    let Some(rejected) = c.ok("open-rejected", BpfObject::open(bpflet_sdk::include_bpf!("rejected"), &options()))
+    else {
         c.fail("load-rejected", "not opened");
         c.fail("verifier-log", "not opened");
         return;
     };
     match c.err("load-rejected", rejected.load(), &["load-failed"]) {
         Some(Error::LoadFailed(failure)) => {
-            let last = failure
-                .verifier_log
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty());
+            let last = failure.verifier_log.lines().rev().find(|l| !l.trim().is_empty());
             match last {
                 Some(line) => c.pass("verifier-log", line),
                 None => c.fail("verifier-log", "empty"),
@@ -1675,9 +1263,5 @@ fn check_rejected(c: &mut Checks) {
         }
         _ => c.fail("verifier-log", "no load-failed error"),
     }
-    c.check(
-        "loaded-after-rejection",
-        !rejected.loaded(),
-        format!("loaded() is {}", rejected.loaded()),
-    );
+    c.check("loaded-after-rejection", !rejected.loaded(), format!("loaded() is {}", rejected.loaded()));
 }

@@ -44,11 +44,7 @@ fn main() -> ExitCode {
 
 /// `Ok(None)` asks for the help text.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        json: false,
-        ppid: 0,
-        duration: None,
-    };
+    let mut parsed = Args { json: false, ppid: 0, duration: None };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -59,10 +55,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--duration" => {
                 let value = value()?;
-                let secs = value
-                    .parse()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok());
+                let secs = value.parse().ok().and_then(|s| Duration::try_from_secs_f64(s).ok());
                 parsed.duration = Some(secs.ok_or(format!("bad --duration {value:?}"))?);
             }
             "-h" | "--help" => return Ok(None),
@@ -73,9 +66,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let object = Object::open(bpflet_sdk::include_bpf!("execsnoop"))?
-        .set_global("target_ppid", &args.ppid)?
-        .load()?;
+    let object = Object::open(bpflet_sdk::include_bpf!("execsnoop"))?.set_global("target_ppid", &args.ppid)?.load()?;
     let events = EventBuffer::open(&object.map("events")?)?;
     let _links = object.attach_all()?;
     let deadline = args.duration.map(|d| Instant::now() + d);
@@ -103,11 +94,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                 });
                 writeln!(out, "{line}")?;
             } else {
-                writeln!(
-                    out,
-                    "{:<8} {:<8} {:<16} {}",
-                    event.pid, event.ppid, comm, filename
-                )?;
+                writeln!(out, "{:<8} {:<8} {:<16} {}", event.pid, event.ppid, comm, filename)?;
             }
         }
         if !batch.is_empty() {

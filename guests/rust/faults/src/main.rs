@@ -8,6 +8,8 @@
 //! - `trap`: panics, which traps the component
 //! - `spin`: loops in wasm code forever (stopped by a signal)
 //! - `block`: waits in a host call forever (stopped by a signal)
+//! - `ring-write`: maps the ring buffer into its memory (`map-ring`) and
+//!   writes to its read-only data pages, which traps
 //! - `graceful`: handles the stop itself: waits for SIGINT/SIGTERM through
 //!   `signals.subscribe-stop`, then says so and returns normally
 
@@ -33,6 +35,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["block"] => loop {
             events.poll(60_000, 1)?;
         },
+        ["ring-write"] => {
+            let pages = events.raw().map_ring()?;
+            let mut region = pages.region;
+            let page = pages.page_size as usize;
+            let at = (region.as_ptr() as usize).next_multiple_of(page) - region.as_ptr() as usize;
+            // The data area, two pages into the mapping: read-only.
+            let data = at + 2 * page;
+            println!("writing to the ring's data at region offset {data}");
+            // SAFETY: in bounds; volatile so the write is not optimized away.
+            unsafe { region.as_mut_ptr().add(data).write_volatile(1) };
+            Err("the write to the ring's data pages did not trap".into())
+        }
         ["graceful"] => {
             let stop = bpflet_sdk::bindings::bpflet::ebpf::signals::subscribe_stop();
             println!("waiting for a stop signal");
@@ -40,6 +54,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("stopping cleanly");
             Ok(())
         }
-        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block|graceful, got {how:?}").into()),
+        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block|ring-write|graceful, got {how:?}").into()),
     }
 }

@@ -80,12 +80,9 @@ impl fmt::Display for Error {
             Error::Os(os) => write!(f, "os error {}: {}", os.errno, os.message),
             // The log tail is why the program was rejected: print it, on its
             // own lines, rather than make every caller dig it out.
-            Error::LoadFailed(failure) if !failure.verifier_log.trim().is_empty() => write!(
-                f,
-                "load-failed: {}\nverifier log:\n{}",
-                failure.message,
-                failure.verifier_log.trim_end()
-            ),
+            Error::LoadFailed(failure) if !failure.verifier_log.trim().is_empty() => {
+                write!(f, "load-failed: {}\nverifier log:\n{}", failure.message, failure.verifier_log.trim_end())
+            }
             other => write!(f, "{}: {}", other.case(), other.message()),
         }
     }

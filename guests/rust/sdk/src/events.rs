@@ -106,11 +106,7 @@ impl Batch {
     /// Record `index` as bytes.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
         let start = *self.raw.offsets.get(index)? as usize;
-        let end = self
-            .raw
-            .offsets
-            .get(index + 1)
-            .map_or(self.raw.data.len(), |&end| end as usize);
+        let end = self.raw.offsets.get(index + 1).map_or(self.raw.data.len(), |&end| end as usize);
         Some(&self.raw.data[start..end])
     }
 
@@ -180,3 +176,159 @@ impl<'a, T: AnyBitPattern> Iterator for Records<'a, T> {
 }
 
 impl<T: AnyBitPattern> ExactSizeIterator for Records<'_, T> {}
+
+/// A ring buffer read in place: its pages are mapped into this guest's
+/// memory (`event-buffer.map-ring`), so a record is read where the BPF
+/// program wrote it, with no copy and no host call per batch. This is the
+/// fastest way to drain a busy ring buffer; [`EventBuffer::poll`] is the
+/// simple one, and works for perf buffers too.
+///
+/// ```no_run
+/// # fn f(obj: &bpflet_sdk::Object) -> bpflet_sdk::Result<()> {
+/// let mut ring = bpflet_sdk::RingReader::open(&obj.map("events")?)?;
+/// loop {
+///     ring.wait(1000);
+///     ring.consume(0, |record: &[u8]| println!("{} bytes", record.len()));
+/// }
+/// # }
+/// ```
+pub struct RingReader {
+    // Dropped first: dropping the buffer puts ordinary memory back under
+    // `region`, which may only be freed after that.
+    buffer: EventBuffer,
+    #[allow(dead_code, reason = "owns the guest memory the ring is mapped into")]
+    region: Vec<u8>,
+    consumer: *mut u64,
+    producer: *const u64,
+    data: *const u8,
+    mask: u64,
+}
+
+/// Header bits of a ring buffer record (the kernel's uapi linux/bpf.h).
+const BUSY_BIT: u32 = 1 << 31;
+const DISCARD_BIT: u32 = 1 << 30;
+const HEADER_LEN: u64 = 8;
+
+impl RingReader {
+    /// Opens the ring buffer `map` and maps it into guest memory. A perf
+    /// buffer is `unsupported` (read it with [`EventBuffer::poll`]).
+    pub fn open(map: &BpfMap) -> Result<Self> {
+        let buffer = EventBuffer::open(map)?;
+        let pages = buffer.raw.map_ring()?;
+        let (page, size) = (pages.page_size as usize, pages.size as usize);
+        let mut region = pages.region;
+        let base = region.as_mut_ptr();
+        let at = (base as usize).next_multiple_of(page) - base as usize;
+        if !size.is_power_of_two() || at + 2 * page + 2 * size > region.len() {
+            return Err(Error::invalid(format!(
+                "host mapped a ring of {size} bytes into a region of {} bytes",
+                region.len()
+            )));
+        }
+        // SAFETY: in bounds of `region`, checked above.
+        let (consumer, producer, data) = unsafe {
+            let consumer = base.add(at);
+            (consumer.cast::<u64>(), consumer.add(page).cast::<u64>().cast_const(), consumer.add(2 * page).cast_const())
+        };
+        Ok(Self { buffer, region, consumer, producer, data, mask: size as u64 - 1 })
+    }
+
+    /// Calls `f` with each waiting record, at most `max` (0: all that are
+    /// there), then hands their space back to the kernel; returns how many.
+    /// The slice is only valid during the call.
+    #[inline]
+    pub fn consume(&mut self, max: usize, mut f: impl FnMut(&[u8])) -> usize {
+        self.consume_while(max, |record| {
+            f(record);
+            true
+        })
+    }
+
+    /// Like [`RingReader::consume`], with each record read as `T` from its
+    /// start (copied if the bytes are not aligned for it). A record shorter
+    /// than `T` is an error and stops the loop: the records before it are
+    /// consumed, it and the ones after are not.
+    #[inline]
+    pub fn consume_records<T: AnyBitPattern>(&mut self, max: usize, mut f: impl FnMut(&T)) -> Result<usize> {
+        let size = core::mem::size_of::<T>();
+        let mut short = None;
+        let count = self.consume_while(max, |record| {
+            let Some(bytes) = record.get(..size) else {
+                short = Some(record.len());
+                return false;
+            };
+            match bytemuck::try_from_bytes(bytes) {
+                Ok(record) => f(record),
+                Err(_) => f(&bytemuck::pod_read_unaligned(bytes)),
+            }
+            true
+        });
+        match short {
+            Some(len) => Err(Error::invalid(format!(
+                "record of {len} bytes is shorter than {} ({size} bytes)",
+                core::any::type_name::<T>()
+            ))),
+            None => Ok(count),
+        }
+    }
+
+    /// `consume`, stopping before the first record for which `f` is false.
+    #[inline]
+    fn consume_while(&mut self, max: usize, mut f: impl FnMut(&[u8]) -> bool) -> usize {
+        // SAFETY: as in `consume`.
+        unsafe {
+            let mut pos = self.consumer.read_volatile();
+            let producer = self.producer.read_volatile();
+            let mut count = 0;
+            let limit = if max == 0 { usize::MAX } else { max };
+            while pos < producer && count < limit {
+                let header = self.data.add((pos & self.mask) as usize);
+                let len = header.cast::<u32>().read_volatile();
+                if len & BUSY_BIT != 0 {
+                    break;
+                }
+                let size = len & !(BUSY_BIT | DISCARD_BIT);
+                if len & DISCARD_BIT == 0 {
+                    if !f(core::slice::from_raw_parts(header.add(HEADER_LEN as usize), size as usize)) {
+                        break;
+                    }
+                    count += 1;
+                }
+                pos += (u64::from(size) + HEADER_LEN + 7) & !7;
+            }
+            self.consumer.write_volatile(pos);
+            count
+        }
+    }
+
+    /// Whether a record is waiting.
+    pub fn ready(&self) -> bool {
+        // SAFETY: as in `consume`.
+        unsafe {
+            let pos = self.consumer.read_volatile();
+            pos < self.producer.read_volatile()
+                && self.data.add((pos & self.mask) as usize).cast::<u32>().read_volatile() & BUSY_BIT == 0
+        }
+    }
+
+    /// Waits up to `timeout_ms` for a record; true if one is waiting.
+    pub fn wait(&self, timeout_ms: u32) -> bool {
+        if self.ready() {
+            return true;
+        }
+        let records = self.buffer.subscribe();
+        let timer = crate::io::timer(core::time::Duration::from_millis(timeout_ms.into()));
+        crate::io::poll(&[&records, &timer]);
+        self.ready()
+    }
+
+    /// Ready when records are waiting, for [`crate::io::poll`].
+    pub fn subscribe(&self) -> Pollable {
+        self.buffer.subscribe()
+    }
+
+    /// The event buffer underneath ([`EventBuffer::poll`] works on it too).
+    pub fn buffer(&self) -> &EventBuffer {
+        &self.buffer
+    }
+}

@@ -39,13 +39,13 @@ mod object;
 
 pub use bytemuck;
 pub use error::{Error, Result};
-pub use events::{Batch, EventBuffer, Records};
+pub use events::{Batch, EventBuffer, Records, RingReader};
 pub use maps::{Array, HashMap, Iter, Keys, PerCpuArray, PerCpuHashMap};
 pub use object::Object;
 
 pub use bindings::bpflet::ebpf::ebpf_loader::{
-    AttachTarget, BpfObject, GlobalInfo, Link, LoadOptions, ProgramInfo, ProgramType,
-    TracepointTarget, UprobeTarget, XdpMode, XdpTarget,
+    AttachTarget, BpfObject, GlobalInfo, Link, LoadOptions, ProgramInfo, ProgramType, TracepointTarget, UprobeTarget,
+    XdpMode, XdpTarget,
 };
 pub use bindings::bpflet::ebpf::events::BufferKind;
 pub use bindings::bpflet::ebpf::maps::{BpfMap, MapInfo, MapType, UpdateFlag};

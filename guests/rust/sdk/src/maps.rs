@@ -78,10 +78,7 @@ fn read_per_cpu_packed<V: Pod>(bytes: &[u8], cpus: usize) -> Result<Vec<V>> {
             size_of::<V>()
         )));
     }
-    bytes
-        .chunks_exact(bytes.len() / cpus)
-        .map(|chunk| read(&chunk[..size_of::<V>()]))
-        .collect()
+    bytes.chunks_exact(bytes.len() / cpus).map(|chunk| read(&chunk[..size_of::<V>()])).collect()
 }
 
 /// Accessors every typed map has; a macro because the wrappers share no trait.
@@ -116,19 +113,12 @@ impl<K: Pod, V: Pod> HashMap<K, V> {
     /// Views `map`; `invalid-argument` when its type or sizes do not fit.
     pub fn new(map: BpfMap) -> Result<Self> {
         let info = check::<K, V>(&map, "HashMap", &[MapType::Hash, MapType::LruHash])?;
-        Ok(Self {
-            map,
-            info,
-            _types: PhantomData,
-        })
+        Ok(Self { map, info, _types: PhantomData })
     }
 
     /// The value under `key`, if any.
     pub fn get(&self, key: &K) -> Result<Option<V>> {
-        self.map
-            .lookup(bytemuck::bytes_of(key))?
-            .map(|v| read(&v))
-            .transpose()
+        self.map.lookup(bytemuck::bytes_of(key))?.map(|v| read(&v)).transpose()
     }
 
     /// Stores `value` under `key`, replacing what was there.
@@ -139,8 +129,7 @@ impl<K: Pod, V: Pod> HashMap<K, V> {
     /// Stores `value` under `key`; `flag` says whether the key must be new
     /// (`already-exists` otherwise) or present (`not-found` otherwise).
     pub fn update(&self, key: &K, value: &V, flag: UpdateFlag) -> Result<()> {
-        self.map
-            .update(bytemuck::bytes_of(key), bytemuck::bytes_of(value), flag)
+        self.map.update(bytemuck::bytes_of(key), bytemuck::bytes_of(value), flag)
     }
 
     /// Removes `key`; `not-found` when it was absent.
@@ -185,30 +174,19 @@ impl<K: Pod, V: Pod> PerCpuHashMap<K, V> {
     pub fn new(map: BpfMap) -> Result<Self> {
         let types = [MapType::PercpuHash, MapType::LruPercpuHash];
         let info = check::<K, V>(&map, "PerCpuHashMap", &types)?;
-        Ok(Self {
-            map,
-            info,
-            _types: PhantomData,
-        })
+        Ok(Self { map, info, _types: PhantomData })
     }
 
     /// The values under `key`, one per possible CPU, if any.
     pub fn get(&self, key: &K) -> Result<Option<Vec<V>>> {
-        self.map
-            .lookup_percpu(bytemuck::bytes_of(key))?
-            .map(read_per_cpu)
-            .transpose()
+        self.map.lookup_percpu(bytemuck::bytes_of(key))?.map(read_per_cpu).transpose()
     }
 
     /// Stores one value per possible CPU under `key`
     /// ([`MapInfo::possible_cpus`] of them).
     pub fn insert(&self, key: &K, values: &[V], flag: UpdateFlag) -> Result<()> {
-        let values: Vec<Vec<u8>> = values
-            .iter()
-            .map(|v| bytemuck::bytes_of(v).to_vec())
-            .collect();
-        self.map
-            .update_percpu(bytemuck::bytes_of(key), &values, flag)
+        let values: Vec<Vec<u8>> = values.iter().map(|v| bytemuck::bytes_of(v).to_vec()).collect();
+        self.map.update_percpu(bytemuck::bytes_of(key), &values, flag)
     }
 
     /// Removes `key`; `not-found` when it was absent.
@@ -224,11 +202,7 @@ impl<K: Pod, V: Pod> PerCpuHashMap<K, V> {
     /// The elements with their per-CPU values, one kernel batch lookup per
     /// page; not a snapshot.
     pub fn iter(&self) -> Iter<'_, K, Vec<V>> {
-        Iter::new(
-            &self.map,
-            read_per_cpu_packed,
-            self.info.possible_cpus as usize,
-        )
+        Iter::new(&self.map, read_per_cpu_packed, self.info.possible_cpus as usize)
     }
 
     common!();
@@ -254,11 +228,7 @@ impl<V: Pod> Array<V> {
     /// Views `map`; `invalid-argument` when its type or sizes do not fit.
     pub fn new(map: BpfMap) -> Result<Self> {
         let info = check::<u32, V>(&map, "Array", &[MapType::Array])?;
-        Ok(Self {
-            map,
-            info,
-            _types: PhantomData,
-        })
+        Ok(Self { map, info, _types: PhantomData })
     }
 
     /// Number of elements.
@@ -281,11 +251,7 @@ impl<V: Pod> Array<V> {
 
     /// Writes the value at `index`.
     pub fn set(&self, index: u32, value: &V) -> Result<()> {
-        self.map.update(
-            &index.to_ne_bytes(),
-            bytemuck::bytes_of(value),
-            UpdateFlag::Any,
-        )
+        self.map.update(&index.to_ne_bytes(), bytemuck::bytes_of(value), UpdateFlag::Any)
     }
 
     common!();
@@ -311,11 +277,7 @@ impl<V: Pod> PerCpuArray<V> {
     /// Views `map`; `invalid-argument` when its type or sizes do not fit.
     pub fn new(map: BpfMap) -> Result<Self> {
         let info = check::<u32, V>(&map, "PerCpuArray", &[MapType::PercpuArray])?;
-        Ok(Self {
-            map,
-            info,
-            _types: PhantomData,
-        })
+        Ok(Self { map, info, _types: PhantomData })
     }
 
     /// Number of elements.
@@ -339,12 +301,8 @@ impl<V: Pod> PerCpuArray<V> {
 
     /// Writes one value per possible CPU at `index`.
     pub fn set(&self, index: u32, values: &[V]) -> Result<()> {
-        let values: Vec<Vec<u8>> = values
-            .iter()
-            .map(|v| bytemuck::bytes_of(v).to_vec())
-            .collect();
-        self.map
-            .update_percpu(&index.to_ne_bytes(), &values, UpdateFlag::Any)
+        let values: Vec<Vec<u8>> = values.iter().map(|v| bytemuck::bytes_of(v).to_vec()).collect();
+        self.map.update_percpu(&index.to_ne_bytes(), &values, UpdateFlag::Any)
     }
 
     common!();
@@ -359,10 +317,7 @@ impl<V: Pod> TryFrom<BpfMap> for PerCpuArray<V> {
 }
 
 fn out_of_range(index: u32, info: &MapInfo) -> Error {
-    Error::NotFound(format!(
-        "index {index} is out of range for map {:?} of {} elements",
-        info.name, info.max_entries
-    ))
+    Error::NotFound(format!("index {index} is out of range for map {:?} of {} elements", info.name, info.max_entries))
 }
 
 /// The keys of a map, fetched 256 at a time with `keys(after, max)`.
@@ -379,31 +334,18 @@ pub struct Keys<'a, K> {
 
 impl<'a, K: Pod> Keys<'a, K> {
     fn new(map: &'a BpfMap) -> Self {
-        Self {
-            map,
-            page: Vec::new(),
-            next: 0,
-            after: None,
-            done: false,
-            _key: PhantomData,
-        }
+        Self { map, page: Vec::new(), next: 0, after: None, done: false, _key: PhantomData }
     }
 
     fn fetch(&mut self) -> Result<()> {
         let page = self.map.keys(self.after.as_deref(), PAGE)?;
         let size = size_of::<K>();
         if page.len() % size != 0 || page.len() / size > PAGE as usize {
-            return Err(Error::invalid(format!(
-                "host returned {} bytes of {size}-byte keys",
-                page.len()
-            )));
+            return Err(Error::invalid(format!("host returned {} bytes of {size}-byte keys", page.len())));
         }
         // Fewer keys than asked for: the walk is over after this page.
         self.done = page.len() / size < PAGE as usize;
-        self.after = page
-            .len()
-            .checked_sub(size)
-            .map(|last| page[last..].to_vec());
+        self.after = page.len().checked_sub(size).map(|last| page[last..].to_vec());
         self.page = page;
         self.next = 0;
         Ok(())
@@ -451,22 +393,8 @@ pub struct Iter<'a, K, V> {
 
 impl<'a, K: Pod, V> Iter<'a, K, V> {
     fn new(map: &'a BpfMap, decode: fn(&[u8], usize) -> Result<V>, cpus: usize) -> Self {
-        let page = Entries {
-            count: 0,
-            keys: Vec::new(),
-            values: Vec::new(),
-            next: None,
-        };
-        Self {
-            map,
-            page,
-            next: 0,
-            cursor: None,
-            done: false,
-            decode,
-            cpus,
-            _key: PhantomData,
-        }
+        let page = Entries { count: 0, keys: Vec::new(), values: Vec::new(), next: None };
+        Self { map, page, next: 0, cursor: None, done: false, decode, cpus, _key: PhantomData }
     }
 
     /// Fetches pages until one has elements or the walk is over.

@@ -28,13 +28,7 @@ impl Object {
     /// Opens ELF bytes (see [`include_bpf!`](crate::include_bpf)) without
     /// loading them.
     pub fn open(elf: &[u8]) -> Result<Self> {
-        Self::open_with(
-            elf,
-            &LoadOptions {
-                btf_path: None,
-                object_name: None,
-            },
-        )
+        Self::open_with(elf, &LoadOptions { btf_path: None, object_name: None })
     }
 
     /// Opens ELF bytes with options: BTF to relocate against, object name.

@@ -40,12 +40,7 @@ fn main() -> ExitCode {
 
 /// `Ok(None)` asks for the help text.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        pid: 0,
-        top: 10,
-        interval: Duration::from_secs(1),
-        duration: None,
-    };
+    let mut parsed = Args { pid: 0, top: 10, interval: Duration::from_secs(1), duration: None };
     let seconds = |flag: &str, value: &str| {
         value
             .parse()
@@ -57,9 +52,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     while let Some(arg) = args.next() {
         let value = match arg.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--pid" | "--top" | "--interval" | "--duration" => {
-                args.next().ok_or(format!("{arg} needs a value"))?
-            }
+            "--pid" | "--top" | "--interval" | "--duration" => args.next().ok_or(format!("{arg} needs a value"))?,
             other => return Err(format!("unknown argument {other:?}")),
         };
         match arg.as_str() {
@@ -73,9 +66,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let object = Object::open(bpflet_sdk::include_bpf!("syscount"))?
-        .set_global("target_pid", &args.pid)?
-        .load()?;
+    let object = Object::open(bpflet_sdk::include_bpf!("syscount"))?.set_global("target_pid", &args.pid)?.load()?;
     let counts: PerCpuHashMap<u32, u64> = object.map("counts")?.try_into()?;
     let comms: HashMap<u32, Comm> = object.map("comms")?.try_into()?;
     let _links = object.attach_all()?;
@@ -121,9 +112,7 @@ fn report(
     writeln!(out, "[{}]", utc_time_of_day())?;
     writeln!(out, "{:<8} {:<16} COUNT", "PID", "COMM")?;
     for (pid, count) in totals.into_iter().take(top) {
-        let comm = comms
-            .get(&pid)?
-            .map_or_else(|| "?".into(), |comm| c_string(&comm));
+        let comm = comms.get(&pid)?.map_or_else(|| "?".into(), |comm| c_string(&comm));
         writeln!(out, "{pid:<8} {comm:<16} {count}")?;
     }
     writeln!(out)?;
@@ -133,10 +122,7 @@ fn report(
 
 /// `HH:MM:SS` in UTC: the guest has a wall clock but no time zone.
 fn utc_time_of_day() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        % 86_400;
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
