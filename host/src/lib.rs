@@ -13,6 +13,7 @@ pub mod ebpf_loader;
 pub mod engine;
 pub mod events;
 pub mod kernel;
+pub mod lower;
 pub mod maps;
 pub mod runner;
 pub mod signals;
@@ -70,6 +71,7 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     bindings::types::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::btf::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::maps::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    maps::add_fast_calls(linker)?;
     bindings::events::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     events::add_fast_poll(linker)?;
     bindings::ebpf_loader::add_to_linker::<T, HasBpf>(linker, T::bpf)?;

@@ -6,11 +6,13 @@
 use std::os::fd::{AsFd, AsRawFd};
 
 use libbpf_rs::{MapCore, MapHandle};
-use wasmtime::component::Resource;
+use wasmtime::component::{Linker, Resource, WasmList};
+use wasmtime::StoreContextMut;
 
 use crate::bindings::maps::{Entries, MapInfo, MapType, UpdateFlag};
+use crate::lower::{PerCpuValues, ValueBuf};
 use crate::types::Error;
-use crate::{kernel, BpfCtxView};
+use crate::{kernel, BpfCtxView, BpfView};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -189,13 +191,13 @@ impl BpfMap {
         }
     }
 
-    pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn lookup(&self, key: &[u8]) -> Result<Option<ValueBuf>> {
         self.require_percpu(false, "lookup")?;
         if !self.keyless() {
             self.check_key(key)?;
         }
-        let mut value = vec![0u8; self.value_buffer_size()];
-        Ok(self.raw_lookup(key, &mut value, "lookup")?.then_some(value))
+        let mut value = ValueBuf::zeroed(self.value_buffer_size());
+        Ok(self.raw_lookup(key, value.as_mut_slice(), "lookup")?.then_some(value))
     }
 
     fn raw_update(&self, key: &[u8], value: &[u8], flag: UpdateFlag) -> Result<()> {
@@ -247,15 +249,15 @@ impl BpfMap {
         }
     }
 
-    pub fn lookup_percpu(&self, key: &[u8]) -> Result<Option<Vec<Vec<u8>>>> {
+    pub fn lookup_percpu(&self, key: &[u8]) -> Result<Option<PerCpuValues>> {
         self.require_percpu(true, "lookup-percpu")?;
         self.check_key(key)?;
-        let mut raw = vec![0u8; self.value_buffer_size()];
-        if !self.raw_lookup(key, &mut raw, "lookup-percpu")? {
+        let mut raw = ValueBuf::zeroed(self.value_buffer_size());
+        if !self.raw_lookup(key, raw.as_mut_slice(), "lookup-percpu")? {
             return Ok(None);
         }
-        let stride = (self.info.value_size as usize).next_multiple_of(8);
-        Ok(Some(raw.chunks(stride).map(|slot| slot[..self.info.value_size as usize].to_vec()).collect()))
+        let size = self.info.value_size as usize;
+        Ok(Some(PerCpuValues { raw, stride: size.next_multiple_of(8), size }))
     }
 
     pub fn update_percpu(&self, key: &[u8], values: &[Vec<u8>], flag: UpdateFlag) -> Result<()> {
@@ -399,7 +401,7 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
     }
 
     fn lookup(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<Option<Vec<u8>>> {
-        Ok(self.table.get(&map)?.lookup(&key))
+        Ok(self.table.get(&map)?.lookup(&key).map(|v| v.map(|v| v.as_slice().to_vec())))
     }
 
     fn update(&mut self, map: Resource<BpfMap>, key: Vec<u8>, value: Vec<u8>, flag: UpdateFlag) -> WasmResult<()> {
@@ -415,7 +417,7 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
     }
 
     fn lookup_percpu(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<Option<Vec<Vec<u8>>>> {
-        Ok(self.table.get(&map)?.lookup_percpu(&key))
+        Ok(self.table.get(&map)?.lookup_percpu(&key).map(|v| v.map(|v| v.to_vecs())))
     }
 
     fn update_percpu(
@@ -458,4 +460,49 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
         self.table.delete(map)?;
         Ok(())
     }
+}
+
+/// Links the single-element calls (`lookup`, `update`, `lookup-percpu`) over
+/// the bindings' versions: keys and values are read in place from guest
+/// memory and results written straight into it (`crate::lower`), so a call
+/// allocates nothing on the host. The bindings' versions above do the same
+/// work through owned vectors.
+pub fn add_fast_calls<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    type Out<R> = wasmtime::Result<(Result<R>,)>;
+    linker.allow_shadowing(true);
+    let defined = linker.instance("bpflet:ebpf/maps@0.1.0").and_then(|mut maps| {
+        maps.func_wrap(
+            "[method]bpf-map.lookup",
+            |mut store: StoreContextMut<'_, T>,
+             (map, key): (Resource<BpfMap>, WasmList<u8>)|
+             -> Out<Option<ValueBuf>> {
+                let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
+                // SAFETY: the map is boxed in the resource table, which
+                // nothing changes during this call.
+                Ok((unsafe { &*map }.lookup(key.as_le_slice(&store)),))
+            },
+        )?;
+        maps.func_wrap(
+            "[method]bpf-map.update",
+            |mut store: StoreContextMut<'_, T>,
+             (map, key, value, flag): (Resource<BpfMap>, WasmList<u8>, WasmList<u8>, UpdateFlag)|
+             -> Out<()> {
+                let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
+                // SAFETY: as above.
+                Ok((unsafe { &*map }.update(key.as_le_slice(&store), value.as_le_slice(&store), flag),))
+            },
+        )?;
+        maps.func_wrap(
+            "[method]bpf-map.lookup-percpu",
+            |mut store: StoreContextMut<'_, T>,
+             (map, key): (Resource<BpfMap>, WasmList<u8>)|
+             -> Out<Option<PerCpuValues>> {
+                let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
+                // SAFETY: as above.
+                Ok((unsafe { &*map }.lookup_percpu(key.as_le_slice(&store)),))
+            },
+        )
+    });
+    linker.allow_shadowing(false);
+    defined
 }

@@ -10,9 +10,7 @@
 //! consumer position moves on only when the batch is dropped, after
 //! lowering, so the kernel cannot reuse a record before it is copied.
 //!
-//! This implements wasmtime's `ComponentType` and `Lower` by hand, which
-//! wasmtime documents as internal; the version is pinned (Cargo.toml), and
-//! the type check delegates to wasmtime's own `list<u8>` and `list<u32>`.
+//! The lowering is hand-written: see `crate::lower`.
 
 use std::mem::MaybeUninit;
 use std::time::Duration;
@@ -20,6 +18,8 @@ use std::time::Duration;
 use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LowerContext};
 use wasmtime::component::{ComponentType, Linker, Lower, Resource};
 use wasmtime::{StoreContextMut, ValRaw};
+
+use crate::lower::{alloc_and_fill, lower_as_bytes};
 
 use super::{EventBuffer, Ring};
 use crate::bindings::events::Batch;
@@ -98,75 +98,22 @@ impl FastBatch {
     }
 }
 
-/// Writes a list's (pointer, length) pair the way the canonical ABI does.
-fn pointer_pair_to_flat(dst: &mut MaybeUninit<[ValRaw; 2]>, ptr: usize, len: usize) {
-    dst.write([ValRaw::i64(ptr as i64), ValRaw::i64(len as i64)]);
-}
-
-fn pointer_pair_to_memory<T>(
-    cx: &mut LowerContext<'_, T>,
-    offset: usize,
-    ptr: usize,
-    len: usize,
-) -> wasmtime::Result<()> {
-    *cx.get::<4>(offset) = u32::try_from(ptr)?.to_le_bytes();
-    *cx.get::<4>(offset + 4) = u32::try_from(len)?.to_le_bytes();
-    Ok(())
-}
-
-// SAFETY: the same ABI as `[u8]`, whose type check this uses.
-unsafe impl ComponentType for BatchData {
-    type Lower = [ValRaw; 2];
-    const ABI: CanonicalAbiInfo = <[u8] as ComponentType>::ABI;
-
-    fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
-        <[u8] as ComponentType>::typecheck(ty, types)
-    }
-}
-
 impl BatchData {
     /// Allocates the list in the guest and copies the records into it.
-    fn lower_ring<T>(ring: &Ring, cx: &mut LowerContext<'_, T>) -> wasmtime::Result<(usize, usize)> {
-        let len = ring.batch_bytes;
-        let ptr = cx.realloc(0, 0, 1, len)?;
-        ring.copy_batch(&mut cx.as_slice_mut()[ptr..ptr + len]);
-        Ok((ptr, len))
-    }
-}
-
-// SAFETY: lowers exactly what `[u8]` would for the same bytes.
-unsafe impl Lower for BatchData {
-    fn linear_lower_to_flat<T>(
-        &self,
-        cx: &mut LowerContext<'_, T>,
-        ty: InterfaceType,
-        dst: &mut MaybeUninit<[ValRaw; 2]>,
-    ) -> wasmtime::Result<()> {
+    fn lower_bytes<T>(&self, cx: &mut LowerContext<'_, T>) -> wasmtime::Result<(usize, usize)> {
         match self {
-            BatchData::Owned(data) => data.as_slice().linear_lower_to_flat(cx, ty, dst),
-            BatchData::Ring(_) => {
-                let (ptr, len) = Self::lower_ring(self.ring().expect("a ring batch"), cx)?;
-                pointer_pair_to_flat(dst, ptr, len);
-                Ok(())
+            BatchData::Owned(data) => {
+                Ok((alloc_and_fill(cx, data.len(), 1, |dst| dst.copy_from_slice(data))?, data.len()))
             }
-        }
-    }
-
-    fn linear_lower_to_memory<T>(
-        &self,
-        cx: &mut LowerContext<'_, T>,
-        ty: InterfaceType,
-        offset: usize,
-    ) -> wasmtime::Result<()> {
-        match self {
-            BatchData::Owned(data) => data.as_slice().linear_lower_to_memory(cx, ty, offset),
             BatchData::Ring(_) => {
-                let (ptr, len) = Self::lower_ring(self.ring().expect("a ring batch"), cx)?;
-                pointer_pair_to_memory(cx, offset, ptr, len)
+                let ring = self.ring().expect("a ring batch");
+                Ok((alloc_and_fill(cx, ring.batch_bytes, 1, |dst| ring.copy_batch(dst))?, ring.batch_bytes))
             }
         }
     }
 }
+
+lower_as_bytes!(BatchData);
 
 impl BatchOffsets {
     fn as_slice(&self) -> &[u32] {
@@ -227,18 +174,8 @@ pub struct RingRegion(*mut Ring);
 unsafe impl Send for RingRegion {}
 unsafe impl Sync for RingRegion {}
 
-// SAFETY: the same ABI as `[u8]`, whose type check this uses.
-unsafe impl ComponentType for RingRegion {
-    type Lower = [ValRaw; 2];
-    const ABI: CanonicalAbiInfo = <[u8] as ComponentType>::ABI;
-
-    fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
-        <[u8] as ComponentType>::typecheck(ty, types)
-    }
-}
-
 impl RingRegion {
-    fn lower<T>(&self, cx: &mut LowerContext<'_, T>) -> wasmtime::Result<(usize, usize)> {
+    fn lower_bytes<T>(&self, cx: &mut LowerContext<'_, T>) -> wasmtime::Result<(usize, usize)> {
         // SAFETY: see the Send impl of BatchData.
         let ring = unsafe { &mut *self.0 };
         let len = ring.region_len();
@@ -251,29 +188,7 @@ impl RingRegion {
     }
 }
 
-// SAFETY: lowers as `[u8]` would: a list the guest's realloc returned.
-unsafe impl Lower for RingRegion {
-    fn linear_lower_to_flat<T>(
-        &self,
-        cx: &mut LowerContext<'_, T>,
-        _ty: InterfaceType,
-        dst: &mut MaybeUninit<[ValRaw; 2]>,
-    ) -> wasmtime::Result<()> {
-        let (ptr, len) = self.lower(cx)?;
-        pointer_pair_to_flat(dst, ptr, len);
-        Ok(())
-    }
-
-    fn linear_lower_to_memory<T>(
-        &self,
-        cx: &mut LowerContext<'_, T>,
-        _ty: InterfaceType,
-        offset: usize,
-    ) -> wasmtime::Result<()> {
-        let (ptr, len) = self.lower(cx)?;
-        pointer_pair_to_memory(cx, offset, ptr, len)
-    }
-}
+lower_as_bytes!(RingRegion);
 
 /// Links `event-buffer.poll` and `event-buffer.map-ring` over the
 /// bindings' versions (see the module documentation).

@@ -1,0 +1,197 @@
+//! Values lowered into the guest without first being built on the host.
+//!
+//! wasmtime lowers a returned `Vec<u8>` by asking the guest's allocator for
+//! room and copying it there, so a host function that returns bytes pays
+//! for a host allocation as well as the guest's. The hot functions (event
+//! polls, single-element map calls) are linked by hand over the bindings'
+//! versions (`Linker::allow_shadowing`) and return these types instead,
+//! which write their bytes straight into the guest's allocation.
+//!
+//! They implement wasmtime's `ComponentType` and `Lower`, which wasmtime
+//! documents as internal; the wasmtime version is pinned (host/Cargo.toml)
+//! and every type check delegates to wasmtime's own for the same WIT type.
+
+use std::mem::MaybeUninit;
+
+use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LowerContext};
+use wasmtime::component::{ComponentType, Lower};
+use wasmtime::ValRaw;
+
+/// Writes a list's (pointer, length) pair as a flat lowering does.
+pub fn pointer_pair_to_flat(dst: &mut MaybeUninit<[ValRaw; 2]>, ptr: usize, len: usize) {
+    dst.write([ValRaw::i64(ptr as i64), ValRaw::i64(len as i64)]);
+}
+
+/// Writes a list's (pointer, length) pair into guest memory at `offset`.
+pub fn pointer_pair_to_memory<T>(
+    cx: &mut LowerContext<'_, T>,
+    offset: usize,
+    ptr: usize,
+    len: usize,
+) -> wasmtime::Result<()> {
+    *cx.get::<4>(offset) = u32::try_from(ptr)?.to_le_bytes();
+    *cx.get::<4>(offset + 4) = u32::try_from(len)?.to_le_bytes();
+    Ok(())
+}
+
+/// Allocates `len` bytes in the guest and fills them with `fill`; returns
+/// the guest pointer.
+pub fn alloc_and_fill<T>(
+    cx: &mut LowerContext<'_, T>,
+    len: usize,
+    align: u32,
+    fill: impl FnOnce(&mut [u8]),
+) -> wasmtime::Result<usize> {
+    let ptr = cx.realloc(0, 0, align, len)?;
+    fill(&mut cx.as_slice_mut()[ptr..ptr + len]);
+    Ok(ptr)
+}
+
+/// Implements `ComponentType` and `Lower` as WIT `list<u8>` for a type
+/// with `fn lower_bytes(&self, cx) -> wasmtime::Result<(ptr, len)>`.
+macro_rules! lower_as_bytes {
+    ($ty:ty) => {
+        // SAFETY: the ABI and type check of `[u8]`; `lower_bytes` returns a
+        // list the guest's realloc allocated, as `[u8]`'s lowering does.
+        unsafe impl wasmtime::component::ComponentType for $ty {
+            type Lower = [wasmtime::ValRaw; 2];
+            const ABI: wasmtime::component::__internal::CanonicalAbiInfo =
+                <[u8] as wasmtime::component::ComponentType>::ABI;
+
+            fn typecheck(
+                ty: &wasmtime::component::__internal::InterfaceType,
+                types: &wasmtime::component::__internal::InstanceType<'_>,
+            ) -> wasmtime::Result<()> {
+                <[u8] as wasmtime::component::ComponentType>::typecheck(ty, types)
+            }
+        }
+
+        // SAFETY: see above.
+        unsafe impl wasmtime::component::Lower for $ty {
+            fn linear_lower_to_flat<T>(
+                &self,
+                cx: &mut wasmtime::component::__internal::LowerContext<'_, T>,
+                _ty: wasmtime::component::__internal::InterfaceType,
+                dst: &mut std::mem::MaybeUninit<[wasmtime::ValRaw; 2]>,
+            ) -> wasmtime::Result<()> {
+                let (ptr, len) = self.lower_bytes(cx)?;
+                $crate::lower::pointer_pair_to_flat(dst, ptr, len);
+                Ok(())
+            }
+
+            fn linear_lower_to_memory<T>(
+                &self,
+                cx: &mut wasmtime::component::__internal::LowerContext<'_, T>,
+                _ty: wasmtime::component::__internal::InterfaceType,
+                offset: usize,
+            ) -> wasmtime::Result<()> {
+                let (ptr, len) = self.lower_bytes(cx)?;
+                $crate::lower::pointer_pair_to_memory(cx, offset, ptr, len)
+            }
+        }
+    };
+}
+pub(crate) use lower_as_bytes;
+
+/// Up to this many bytes of a value live on the stack, not the heap.
+const INLINE: usize = 64;
+
+/// A map value read by the host: on the stack when small.
+pub enum ValueBuf {
+    Inline { bytes: [u8; INLINE], len: usize },
+    Heap(Vec<u8>),
+}
+
+impl ValueBuf {
+    /// Zeroed room for `len` bytes.
+    pub fn zeroed(len: usize) -> Self {
+        if len <= INLINE {
+            ValueBuf::Inline { bytes: [0; INLINE], len }
+        } else {
+            ValueBuf::Heap(vec![0; len])
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            ValueBuf::Inline { bytes, len } => &bytes[..*len],
+            ValueBuf::Heap(v) => v,
+        }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            ValueBuf::Inline { bytes, len } => &mut bytes[..*len],
+            ValueBuf::Heap(v) => v,
+        }
+    }
+
+    fn lower_bytes<T>(&self, cx: &mut LowerContext<'_, T>) -> wasmtime::Result<(usize, usize)> {
+        let bytes = self.as_slice();
+        Ok((alloc_and_fill(cx, bytes.len(), 1, |dst| dst.copy_from_slice(bytes))?, bytes.len()))
+    }
+}
+
+lower_as_bytes!(ValueBuf);
+
+/// A per-CPU value read by the host (one slot per possible CPU, `stride`
+/// bytes apart), lowered as WIT `list<list<u8>>` of `size`-byte values.
+pub struct PerCpuValues {
+    pub raw: ValueBuf,
+    pub stride: usize,
+    pub size: usize,
+}
+
+// SAFETY: the ABI and type check of `[Vec<u8>]`; lowered as it would be.
+unsafe impl ComponentType for PerCpuValues {
+    type Lower = [ValRaw; 2];
+    const ABI: CanonicalAbiInfo = <[Vec<u8>] as ComponentType>::ABI;
+
+    fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
+        <[Vec<u8>] as ComponentType>::typecheck(ty, types)
+    }
+}
+
+impl PerCpuValues {
+    /// One vector per CPU.
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.raw.as_slice().chunks(self.stride).map(|slot| slot[..self.size].to_vec()).collect()
+    }
+
+    fn lower_lists<T>(&self, cx: &mut LowerContext<'_, T>) -> wasmtime::Result<(usize, usize)> {
+        let raw = self.raw.as_slice();
+        let count = raw.len() / self.stride;
+        // The outer list of (pointer, length) pairs, then each value.
+        let outer = cx.realloc(0, 0, 4, count * 8)?;
+        for index in 0..count {
+            let slot = &raw[index * self.stride..][..self.size];
+            let inner = alloc_and_fill(cx, slot.len(), 1, |dst| dst.copy_from_slice(slot))?;
+            pointer_pair_to_memory(cx, outer + index * 8, inner, slot.len())?;
+        }
+        Ok((outer, count))
+    }
+}
+
+// SAFETY: see the ComponentType impl.
+unsafe impl Lower for PerCpuValues {
+    fn linear_lower_to_flat<T>(
+        &self,
+        cx: &mut LowerContext<'_, T>,
+        _ty: InterfaceType,
+        dst: &mut MaybeUninit<[ValRaw; 2]>,
+    ) -> wasmtime::Result<()> {
+        let (ptr, len) = self.lower_lists(cx)?;
+        pointer_pair_to_flat(dst, ptr, len);
+        Ok(())
+    }
+
+    fn linear_lower_to_memory<T>(
+        &self,
+        cx: &mut LowerContext<'_, T>,
+        _ty: InterfaceType,
+        offset: usize,
+    ) -> wasmtime::Result<()> {
+        let (ptr, len) = self.lower_lists(cx)?;
+        pointer_pair_to_memory(cx, offset, ptr, len)
+    }
+}
