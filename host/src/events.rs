@@ -128,19 +128,11 @@ impl Ring {
         if consumer == libc::MAP_FAILED {
             return Err(Error::last_os_error("mapping the ring buffer's consumer page"));
         }
-        // SAFETY: as above.
-        let producer = unsafe {
-            libc::mmap(std::ptr::null_mut(), page + 2 * size, libc::PROT_READ, libc::MAP_SHARED, fd, page as i64)
-        };
-        if producer == libc::MAP_FAILED {
-            let err = Error::last_os_error("mapping the ring buffer's data pages");
-            // SAFETY: mapped above with this length.
-            unsafe { libc::munmap(consumer, page) };
-            return Err(err);
-        }
         let ring = Ring {
             consumer: consumer.cast(),
-            producer: producer.cast(),
+            // Mapped when first read (`map_pages`): a guest that reads the
+            // ring in place never needs the host's own mapping.
+            producer: std::ptr::null_mut(),
             page,
             size,
             spans: Vec::new(),
@@ -158,6 +150,29 @@ impl Ring {
             return Err(Error::last_os_error("waiting on the ring buffer"));
         }
         Ok(ring)
+    }
+
+    /// Maps the producer page and the data area for the host's own reads.
+    fn map_pages(&mut self) -> Result<()> {
+        if self.producer.is_null() {
+            // SAFETY: mapping a ring buffer map fd as the kernel documents
+            // it; unmapped in Drop or `map_into`.
+            let producer = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    self.page + 2 * self.size,
+                    libc::PROT_READ,
+                    libc::MAP_SHARED,
+                    self.fd,
+                    self.page as i64,
+                )
+            };
+            if producer == libc::MAP_FAILED {
+                return Err(Error::last_os_error("mapping the ring buffer's data pages"));
+            }
+            self.producer = producer.cast();
+        }
+        Ok(())
     }
 
     fn consumer_pos(&self) -> &AtomicU64 {
@@ -185,7 +200,8 @@ impl Ring {
     }
 
     /// Notes up to `max` committed records (all when 0) as the next batch.
-    fn scan(&mut self, max: u32) {
+    fn scan(&mut self, max: u32) -> Result<()> {
+        self.map_pages()?;
         self.spans.clear();
         self.offsets.clear();
         let mut bytes = 0usize;
@@ -207,10 +223,15 @@ impl Ring {
         }
         self.batch_bytes = bytes;
         self.batch_end = pos;
+        Ok(())
     }
 
-    /// Whether a committed record (or a discarded one to skip) is waiting.
-    fn ready(&self) -> bool {
+    /// Whether a committed record (or a discarded one to skip) is waiting
+    /// (or the ring cannot be read, which a poll will then report).
+    fn ready(&mut self) -> bool {
+        if self.map_pages().is_err() {
+            return true;
+        }
         let pos = self.consumer_pos().load(Ordering::Acquire);
         pos < self.producer_pos().load(Ordering::Acquire) && self.header(pos) & RINGBUF_BUSY_BIT == 0
     }
@@ -267,7 +288,6 @@ impl Ring {
         if consumer == libc::MAP_FAILED {
             return Err(Error::last_os_error("mapping the ring buffer into guest memory"));
         }
-        self.shared = Some((at, len));
         // SAFETY: as above.
         let producer = unsafe {
             libc::mmap(
@@ -280,8 +300,23 @@ impl Ring {
             )
         };
         if producer == libc::MAP_FAILED {
-            return Err(Error::last_os_error("mapping the ring buffer into guest memory"));
+            let err = Error::last_os_error("mapping the ring buffer into guest memory");
+            restore_anonymous(at, self.page);
+            return Err(err);
         }
+        self.shared = Some((at, len));
+        // From now on the host reads the ring through the guest's mapping
+        // too: one mapping of the ring's pages per process, not two (the
+        // pages are the same, but each mapping counts in the RSS).
+        // SAFETY: the host's own mappings, no longer used.
+        unsafe {
+            libc::munmap(self.consumer.cast(), self.page);
+            if !self.producer.is_null() {
+                libc::munmap(self.producer.cast(), self.page + 2 * self.size);
+            }
+        }
+        self.consumer = at as *mut u8;
+        self.producer = (at + self.page) as *mut u8;
         Ok(())
     }
 }
@@ -289,34 +324,42 @@ impl Ring {
 impl Drop for Ring {
     fn drop(&mut self) {
         if let Some((at, len)) = self.shared {
-            // Ordinary zeroed memory again where the guest's allocation was.
-            // SAFETY: guest memory outlives this Ring (see `map_into`).
-            let restored = unsafe {
-                libc::mmap(
-                    at as *mut _,
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
-                    -1,
-                    0,
-                )
-            };
-            if restored == libc::MAP_FAILED {
-                // Leaving the ring's pages in guest memory could let the
-                // guest see (read-only) or corrupt later records; memory is
-                // so short that nothing sensible can go on.
-                eprintln!(
-                    "bpflet: cannot restore guest memory under a ring buffer: {}",
-                    std::io::Error::last_os_error()
-                );
-                std::process::abort();
-            }
+            // The ring's only mapping is in guest memory (see `map_into`):
+            // replacing it is the unmapping.
+            restore_anonymous(at, len);
+            return;
         }
-        // SAFETY: mapped in `open` with these lengths.
+        // SAFETY: mapped in `open` and `map_pages` with these lengths.
         unsafe {
             libc::munmap(self.consumer.cast(), self.page);
-            libc::munmap(self.producer.cast(), self.page + 2 * self.size);
+            if !self.producer.is_null() {
+                libc::munmap(self.producer.cast(), self.page + 2 * self.size);
+            }
         }
+    }
+}
+
+/// Puts ordinary zeroed memory back at `at..at + len` in guest memory,
+/// where `Ring::map_into` mapped the ring.
+fn restore_anonymous(at: usize, len: usize) {
+    // SAFETY: guest memory outlives the Ring (see `map_into`), and this
+    // range is inside the guest's allocation that the ring was mapped over.
+    let restored = unsafe {
+        libc::mmap(
+            at as *mut _,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if restored == libc::MAP_FAILED {
+        // Leaving the ring's pages in guest memory could let the guest see
+        // (read-only) or corrupt later records; memory is so short that
+        // nothing sensible can go on.
+        eprintln!("bpflet: cannot restore guest memory under a ring buffer: {}", std::io::Error::last_os_error());
+        std::process::abort();
     }
 }
 
@@ -408,7 +451,7 @@ impl EventBuffer {
     fn gather(&mut self, max: u32) -> Result<bool> {
         match &mut self.consumer {
             Consumer::Ring(ring) => {
-                ring.scan(max);
+                ring.scan(max)?;
                 Ok(!ring.spans.is_empty() || ring.batch_end != ring.consumer_pos().load(Ordering::Relaxed))
             }
             Consumer::Perf { perf, pending } => {
@@ -467,8 +510,8 @@ impl EventBuffer {
         }
     }
 
-    fn has_pending(&self) -> bool {
-        match &self.consumer {
+    fn has_pending(&mut self) -> bool {
+        match &mut self.consumer {
             Consumer::Ring(ring) => ring.ready(),
             Consumer::Perf { pending, .. } => !pending.is_empty(),
         }

@@ -8,7 +8,9 @@
 //! - events: burst.bpf.o / burst512.bpf.o emit 100 000 records of 64 / 512
 //!   bytes per getppid() of this process (bpf_loop). Each side waits until
 //!   the burst is complete, then times draining it, reading every record.
-//!   Native: a libbpf-rs RingBuffer callback; bpflet: guests/rust/bench.
+//!   Native: a libbpf-rs RingBuffer callback; bpflet: the bench guest of
+//!   each language (guests/rust/bench, guests/c/bench, guests/go/cmd/bench),
+//!   reading the ring in place (`map-ring`), or with poll batches (`--poll`).
 //! - maps: 1M updates and 1M lookups on an 8-byte hash map, 1M per-CPU
 //!   array lookups, and (bpflet) one batched walk of the hash map compared
 //!   with native single lookups.
@@ -16,10 +18,10 @@
 //!   a native libbpf-rs loader (`bpflet-bench native-startup`) against
 //!   `bpflet run <lang>-execsnoop.wasm -- --json --duration 0`, cold (empty
 //!   compiled-component cache) and warm.
-//! - rss: peak RSS (wait4) of the two processes of the events-64B run.
+//! - rss: peak RSS (wait4) of the processes of the events-64B run.
 //!
-//! Usage: bpflet-bench [--quick] [--verbose] [--only events,maps,startup] [--batch N] [--bpflet PATH]
-//! [--out PATH]
+//! Usage: bpflet-bench [--quick] [--verbose] [--only events,maps,startup] [--guests rust,c,go]
+//! [--batch N] [--poll] [--bpflet PATH] [--out PATH]
 //! (root; `make bench` builds everything it needs first).
 
 mod child;
@@ -44,6 +46,8 @@ const BURST: u32 = 100_000;
 /// the boundary); a few hundred keeps both buffers in reused heap memory.
 const DEFAULT_BATCH: u32 = 512;
 const LONG: Duration = Duration::from_secs(120);
+/// Guest languages, in the order rows are printed.
+const LANGS: [&str; 3] = ["rust", "c", "go"];
 
 fn main() {
     if let Err(err) = run_cli() {
@@ -59,7 +63,7 @@ fn flags(args: &[String]) -> Result<BTreeMap<String, String>> {
     while let Some(arg) = it.next() {
         let name = arg.strip_prefix("--").with_context(|| format!("unexpected argument {arg:?}"))?;
         let value = match name {
-            "quick" | "verbose" => String::new(),
+            "quick" | "verbose" | "poll" => String::new(),
             _ => it.next().with_context(|| format!("{arg} needs a value"))?.clone(),
         };
         out.insert(name.to_string(), value);
@@ -102,8 +106,12 @@ struct Setup {
     bpf: PathBuf,
     me: PathBuf,
     quick: bool,
-    /// Records per guest poll (0: all that are waiting).
+    /// Records per guest read (0: all that are waiting).
     batch: u32,
+    /// Guest languages whose bench component exists (`<lang>-bench.wasm`).
+    langs: Vec<&'static str>,
+    /// Read events with poll batches instead of in place (`--poll`).
+    poll: bool,
 }
 
 impl Setup {
@@ -138,21 +146,38 @@ fn bench(f: &BTreeMap<String, String>) -> Result<()> {
         me: std::env::current_exe()?,
         quick: f.contains_key("quick"),
         batch: f.get("batch").map_or(Ok(DEFAULT_BATCH), |b| b.parse()).context("--batch")?,
+        langs: Vec::new(),
+        poll: f.contains_key("poll"),
     };
     for needed in [setup.bpflet.clone(), setup.guests.join("rust-bench.wasm"), setup.bpf.join("burst512.bpf.o")] {
         if !needed.exists() {
             bail!("{} is missing: `make bench` builds it", needed.display());
         }
     }
+    let wanted: Vec<&str> = f.get("guests").map_or(LANGS.to_vec(), |g| g.split(',').collect());
+    let mut setup = setup;
+    for lang in LANGS {
+        if !wanted.contains(&lang) {
+            continue;
+        }
+        if setup.guests.join(format!("{lang}-bench.wasm")).exists() {
+            setup.langs.push(lang);
+        } else {
+            eprintln!("no {lang}-bench.wasm: no {lang} events and maps rows");
+        }
+    }
+    let setup = setup;
     let only: Vec<&str> = f.get("only").map_or(vec!["events", "maps", "startup"], |o| o.split(',').collect());
     let out = f.get("out").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench/results.json"));
     let machine = report::machine();
     eprintln!("machine: {machine}");
     eprintln!("bpflet:  {}", setup.bpflet.display());
 
-    // Compile the bench guest into bpflet's cache first, so that no
-    // measured run (or its peak RSS) includes compiling it.
-    spawn(setup.bpflet("rust-bench.wasm", &["check".to_string()]))?.finish()?;
+    // Compile the bench guests into bpflet's cache first, so that no
+    // measured run (or its peak RSS) includes compiling them.
+    for lang in &setup.langs {
+        spawn(setup.bpflet(&format!("{lang}-bench.wasm"), &["check".to_string()]))?.finish()?;
+    }
 
     let mut rows = Vec::new();
     let mut notes = Vec::new();
@@ -160,24 +185,28 @@ fn bench(f: &BTreeMap<String, String>) -> Result<()> {
     let run512 = only.contains(&"events") || only.contains(&"events-512");
     let rss64 = if run64 { Some(events(&setup, 64, &mut rows)?) } else { None };
     let rss512 = if run512 { Some(events(&setup, 512, &mut rows)?) } else { None };
-    if let Some((native, bpflet)) = rss64 {
-        rows.push(Row {
-            bench: "rss",
-            guest: "rust",
-            native: native as f64 / 1024.0,
-            bpflet: bpflet as f64 / 1024.0,
-            unit: "MiB",
-            better: Better::Lower,
-            lost: None,
-            targets: vec![],
-        });
+    if let Some(rss) = rss64 {
+        for (lang, bpflet) in rss.guests {
+            rows.push(Row {
+                bench: "rss",
+                guest: lang,
+                native: rss.native as f64 / 1024.0,
+                bpflet: bpflet as f64 / 1024.0,
+                unit: "MiB",
+                better: Better::Lower,
+                lost: None,
+                targets: vec![],
+            });
+        }
     }
-    if let Some((native, bpflet)) = rss512 {
+    if let Some(rss) = rss512 {
+        let guests: Vec<String> =
+            rss.guests.iter().map(|(lang, kib)| format!("{lang} {:.1} MiB", *kib as f64 / 1024.0)).collect();
         notes.push(format!(
             "rss is the peak RSS of the events-64B processes (the largest per side); in the events-512B run \
-             (64 MiB ring) it was native {:.1} MiB, bpflet {:.1} MiB",
-            native as f64 / 1024.0,
-            bpflet as f64 / 1024.0
+             (64 MiB ring) it was native {:.1} MiB, bpflet {}",
+            rss.native as f64 / 1024.0,
+            guests.join(", ")
         ));
     }
     if only.contains(&"maps") {
@@ -311,8 +340,14 @@ fn pin_consumer(command: &mut Command) {
     }
 }
 
-/// One events row; returns the peak RSS (KiB) of the native and bpflet runs.
-fn events(setup: &Setup, size: u32, rows: &mut Vec<Row>) -> Result<(u64, u64)> {
+/// Peak RSS (KiB) of the native runs and of each guest's.
+struct Rss {
+    native: u64,
+    guests: Vec<(&'static str, u64)>,
+}
+
+/// One events row per guest language.
+fn events(setup: &Setup, size: u32, rows: &mut Vec<Row>) -> Result<Rss> {
     let original = affinity().context("reading the CPU affinity")?;
     // SAFETY: CPU_ISSET reads inside a valid cpu_set_t.
     let pinned = unsafe { libc::CPU_ISSET(0, &original) && libc::CPU_ISSET(1, &original) };
@@ -326,7 +361,7 @@ fn events(setup: &Setup, size: u32, rows: &mut Vec<Row>) -> Result<(u64, u64)> {
     result
 }
 
-fn events_pinned(setup: &Setup, size: u32, rows: &mut Vec<Row>, pinned: bool) -> Result<(u64, u64)> {
+fn events_pinned(setup: &Setup, size: u32, rows: &mut Vec<Row>, pinned: bool) -> Result<Rss> {
     // Rounds alternate native and bpflet processes so that a slow spell of
     // the machine (a shared VM) hits both sides alike.
     let (rounds, reps, warmup) = if setup.quick { (1, 3u32, 1u32) } else { (3, 7, 2) };
@@ -345,38 +380,55 @@ fn events_pinned(setup: &Setup, size: u32, rows: &mut Vec<Row>, pinned: bool) ->
         }
         args
     };
-    let mut native = EventsRun { rates: Vec::new(), lost: 0, max_rss_kib: 0 };
-    let mut guest = EventsRun { rates: Vec::new(), lost: 0, max_rss_kib: 0 };
+    let empty = || EventsRun { rates: Vec::new(), lost: 0, max_rss_kib: 0 };
+    let mut native = empty();
+    let mut guests: Vec<(&'static str, EventsRun)> = setup.langs.iter().map(|&lang| (lang, empty())).collect();
     for round in 1..=rounds {
-        eprintln!("events-{size}B: native, then bpflet (round {round} of {rounds})");
+        eprintln!("events-{size}B: native, then bpflet {} (round {round} of {rounds})", setup.langs.join(", "));
         let mut native_cmd = setup.native("native-events");
         native_cmd.args(common(&["--object", object.to_str().context("path")?]));
-        let mut guest_cmd = setup.bpflet(
-            "rust-bench.wasm",
-            &common(&["events", "--size", &size.to_string(), "--batch", &setup.batch.to_string()]),
-        );
-        if pinned {
-            pin_consumer(&mut native_cmd);
-            pin_consumer(&mut guest_cmd);
+        let mut commands = vec![native_cmd];
+        for lang in &setup.langs {
+            let size = size.to_string();
+            let batch = setup.batch.to_string();
+            let mut args = vec!["events", "--size", &size, "--batch", &batch];
+            if setup.poll {
+                args.extend(["--poll", "1"]);
+            }
+            commands.push(setup.bpflet(&format!("{lang}-bench.wasm"), &common(&args)));
         }
-        for (total, cmd) in [(&mut native, native_cmd), (&mut guest, guest_cmd)] {
+        let totals = std::iter::once(&mut native).chain(guests.iter_mut().map(|(_, run)| run));
+        for (total, mut cmd) in totals.zip(commands) {
+            if pinned {
+                pin_consumer(&mut cmd);
+            }
             let run = drive_events(spawn(cmd)?, reps + warmup)?;
             total.rates.extend(run.rates);
             total.lost += run.lost;
             total.max_rss_kib = total.max_rss_kib.max(run.max_rss_kib);
         }
     }
-    rows.push(Row {
-        bench: if size == 64 { "events-64B" } else { "events-512B" },
-        guest: "rust",
-        native: median(native.rates),
-        bpflet: median(guest.rates),
-        unit: "records/s",
-        better: Better::Higher,
-        lost: Some((native.lost, guest.lost)),
-        targets: if size == 64 { vec![Target::RatioAtLeast(0.90)] } else { vec![] },
-    });
-    Ok((native.max_rss_kib, guest.max_rss_kib))
+    let native_rate = median(native.rates);
+    let mut rss = Rss { native: native.max_rss_kib, guests: Vec::new() };
+    for (lang, run) in guests {
+        let targets = match (size, lang) {
+            (64, "go") => vec![Target::RatioAtLeast(0.75)],
+            (64, _) => vec![Target::RatioAtLeast(0.90)],
+            _ => vec![],
+        };
+        rows.push(Row {
+            bench: if size == 64 { "events-64B" } else { "events-512B" },
+            guest: lang,
+            native: native_rate,
+            bpflet: median(run.rates),
+            unit: "records/s",
+            better: Better::Higher,
+            lost: Some((native.lost, run.lost)),
+            targets,
+        });
+        rss.guests.push((lang, run.max_rss_kib));
+    }
+    Ok(rss)
 }
 
 /// ns per operation of each benchmark, from `NAME rep=I ops=N ns=T` lines.
@@ -409,59 +461,63 @@ fn maps(setup: &Setup, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<(
     // 1M new keys into an empty map.
     let (ops, rounds) = if setup.quick { ("100000", 1) } else { ("1000000", 5) };
     let object = setup.bpf.join("benchmaps.bpf.o");
-    let mut native: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut guest: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    type Samples = BTreeMap<String, Vec<f64>>;
+    let mut native = Samples::new();
+    let mut guests: Vec<(&'static str, Samples)> = setup.langs.iter().map(|&lang| (lang, Samples::new())).collect();
     for round in 1..=rounds {
-        eprintln!("maps: native, then bpflet (round {round} of {rounds})");
+        eprintln!("maps: native, then bpflet {} (round {round} of {rounds})", setup.langs.join(", "));
         let mut native_cmd = setup.native("native-maps");
         native_cmd.args(["--object", object.to_str().context("path")?, "--ops", ops, "--reps", "1"]);
         let args: Vec<String> = ["maps", "--ops", ops, "--reps", "1"].iter().map(|s| s.to_string()).collect();
-        let guest_cmd = setup.bpflet("rust-bench.wasm", &args);
-        for (total, cmd) in [(&mut native, native_cmd), (&mut guest, guest_cmd)] {
+        let mut commands = vec![native_cmd];
+        commands.extend(setup.langs.iter().map(|lang| setup.bpflet(&format!("{lang}-bench.wasm"), &args)));
+        let totals = std::iter::once(&mut native).chain(guests.iter_mut().map(|(_, samples)| samples));
+        for (total, cmd) in totals.zip(commands) {
             for (name, samples) in drive_maps(spawn(cmd)?, ops.parse()?)? {
                 total.entry(name).or_default().extend(samples);
             }
         }
     }
-    let take = |map: &mut BTreeMap<String, Vec<f64>>, name: &str| -> Result<f64> {
+    let take = |map: &mut Samples, name: &str| -> Result<f64> {
         Ok(median(map.remove(name).with_context(|| format!("no {name} lines"))?))
     };
     let native_lookup = take(&mut native, "map-lookup")?;
+    let native_update = take(&mut native, "map-update")?;
+    let native_percpu = take(&mut native, "percpu-lookup")?;
     let native_batch = take(&mut native, "map-lookup-batch")?;
-    if let Some(floor) = guest.remove("host-call") {
-        notes.push(format!(
-            "a guest host call that does no kernel work (bpf-object.loaded) costs {:.0} ns: the floor under \
-             every bpflet map operation",
-            median(floor)
-        ));
-    }
     notes.push(format!(
         "map-lookup-batch compares the guest's batched walk (256 per call) with native single lookups; a native \
          libbpf-rs batched walk (256 per call) costs {native_batch:.0} ns per element"
     ));
-    for (bench, native_ns, guest_ns, target) in [
-        ("map-lookup", native_lookup, take(&mut guest, "map-lookup")?, Some(Target::RatioAtMost(1.15))),
-        (
-            "map-update",
-            take(&mut native, "map-update")?,
-            take(&mut guest, "map-update")?,
-            Some(Target::RatioAtMost(1.15)),
-        ),
-        // Batch: the guest's per-element cost of a batched walk against a
-        // native single lookup.
-        ("map-lookup-batch", native_lookup, take(&mut guest, "map-lookup-batch")?, Some(Target::RatioBelow(1.0))),
-        ("percpu-lookup", take(&mut native, "percpu-lookup")?, take(&mut guest, "percpu-lookup")?, None),
-    ] {
-        rows.push(Row {
-            bench,
-            guest: "rust",
-            native: native_ns,
-            bpflet: guest_ns,
-            unit: "ns/op",
-            better: Better::Lower,
-            lost: None,
-            targets: target.into_iter().collect(),
-        });
+    for (lang, mut guest) in guests {
+        if let Some(floor) = guest.remove("host-call") {
+            notes.push(format!(
+                "a {lang} guest's host call that does no kernel work (bpf-object.loaded) costs {:.0} ns: the floor \
+                 under every bpflet map operation",
+                median(floor)
+            ));
+        }
+        // The issue sets map targets for the Rust guest.
+        let target = |t: Target| if lang == "rust" { vec![t] } else { vec![] };
+        for (bench, native_ns, guest_ns, targets) in [
+            ("map-lookup", native_lookup, take(&mut guest, "map-lookup")?, target(Target::RatioAtMost(1.15))),
+            ("map-update", native_update, take(&mut guest, "map-update")?, target(Target::RatioAtMost(1.15))),
+            // Batch: the guest's per-element cost of a batched walk against
+            // a native single lookup.
+            ("map-lookup-batch", native_lookup, take(&mut guest, "map-lookup-batch")?, target(Target::RatioBelow(1.0))),
+            ("percpu-lookup", native_percpu, take(&mut guest, "percpu-lookup")?, vec![]),
+        ] {
+            rows.push(Row {
+                bench,
+                guest: lang,
+                native: native_ns,
+                bpflet: guest_ns,
+                unit: "ns/op",
+                better: Better::Lower,
+                lost: None,
+                targets,
+            });
+        }
     }
     Ok(())
 }
