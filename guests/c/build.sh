@@ -74,8 +74,11 @@ for dir in "$here"/*/; do
 	name=$(basename "$dir")
 	src="$dir$name.c"
 	[ -f "$src" ] || continue
-	[ -f "$repo/target/bpf/$name.bpf.o" ] ||
-		die "target/bpf/$name.bpf.o is missing: run guests/bpf/build.sh (make bpf) first"
+	# The objects the guest embeds (#embed "x.bpf.o"; bench embeds several).
+	for bpf in $(sed -n 's/^[[:space:]]*#[[:space:]]*embed[[:space:]]*"\([^"]*\)".*/\1/p' "$src"); do
+		[ -f "$repo/target/bpf/$bpf" ] ||
+			die "target/bpf/$bpf is missing: run guests/bpf/build.sh (make bpf) first"
+	done
 	core="$work/obj/$name.core.wasm"
 	echo "  C    $out/c-$name.wasm"
 	"$clang" "${cflags[@]}" "${ldflags[@]}" "$src" "${sdk[@]}" "$work/bindings/program_component_type.o" \

@@ -121,6 +121,21 @@ bool bpflet_object_load(bpflet_object_t obj, bpflet_error_t *err);
 bool bpflet_object_open_load(const void *elf, size_t len, const bpflet_global_t *globals, size_t nglobals,
 			     bpflet_object_t *out, bpflet_error_t *err);
 
+/* Copies the global `name` into `value`, which must be exactly the
+ * global's size (`invalid-argument` otherwise): before load its initial
+ * value, after load its current value in the kernel. */
+bool bpflet_object_global(bpflet_object_t obj, const char *name, void *value, size_t size, bpflet_error_t *err);
+/* Sized from the pointed-to type: `BPFLET_OBJECT_GLOBAL(obj, "produced", &n, &err)`. */
+#define BPFLET_OBJECT_GLOBAL(obj, name, value, err) \
+	bpflet_object_global((obj), (name), (value), sizeof *(value), (err))
+
+/* Whether the object is loaded: a host call that does no kernel work. */
+static inline bool bpflet_object_loaded(bpflet_object_t obj)
+{
+	return bpflet_ebpf_ebpf_loader_method_bpf_object_loaded(
+		(bpflet_ebpf_ebpf_loader_borrow_bpf_object_t){ obj.__handle });
+}
+
 /* A handle to the map `name` of a loaded object. */
 bool bpflet_object_map(bpflet_object_t obj, const char *name, bpflet_map_t *out, bpflet_error_t *err);
 
@@ -230,10 +245,14 @@ typedef struct bpflet_record {
 } bpflet_record_t;
 
 /* The records of one poll, packed back to back in one list as the host
- * delivers them (one allocation and one copy per poll). */
+ * delivers them (one allocation and one copy per poll). Walking them
+ * allocates and copies nothing: a record points into the batch. */
 typedef struct bpflet_batch {
 	bpflet_ebpf_events_batch_t raw;
 	bpflet_record_t record;
+	/* The shortest record's length (0 when empty), from the poll's one
+	 * pass over the offsets: `bpflet_batch_expect` needs no pass of its own. */
+	size_t min_len;
 } bpflet_batch_t;
 
 /* Waits up to `timeout_ms` for records and returns at most `max_records`
@@ -254,21 +273,159 @@ static inline uint64_t bpflet_batch_lost(const bpflet_batch_t *batch)
 	return batch->raw.lost;
 }
 
+/* Record `index` (< bpflet_batch_len) by index, the cheapest walk: its
+ * first byte, and its length in `*len` unless `len` is NULL (after
+ * `bpflet_batch_expect(size)` every record holds at least `size` bytes).
+ *
+ *   for (size_t i = 0; i < bpflet_batch_len(&b); i++)
+ *           memcpy(&seq, bpflet_batch_at(&b, i, NULL), sizeof(seq));
+ */
+static inline const uint8_t *bpflet_batch_at(const bpflet_batch_t *batch, size_t index, size_t *len)
+{
+	const uint32_t *offsets = batch->raw.offsets.ptr;
+	size_t start = offsets[index];
+	if (len) {
+		size_t end = index + 1 < batch->raw.offsets.len ? offsets[index + 1] : batch->raw.data.len;
+		*len = end - start;
+	}
+	return batch->raw.data.ptr + start;
+}
+
+/* Names ending in `_` are the inline helpers' own, not API. Inline, so that
+ * walking a batch costs a few loads per record, not calls. */
+static inline const bpflet_record_t *bpflet_batch_record_at_(bpflet_batch_t *batch, size_t index)
+{
+	if (index >= batch->raw.offsets.len)
+		return NULL;
+	batch->record.data = bpflet_batch_at(batch, index, &batch->record.len);
+	batch->record.index = index;
+	return &batch->record;
+}
+
 /* for (rec = bpflet_batch_first(&b); rec; rec = bpflet_batch_next(&b, rec)) */
-const bpflet_record_t *bpflet_batch_first(bpflet_batch_t *batch);
-const bpflet_record_t *bpflet_batch_next(bpflet_batch_t *batch, const bpflet_record_t *record);
+static inline const bpflet_record_t *bpflet_batch_first(bpflet_batch_t *batch)
+{
+	return bpflet_batch_record_at_(batch, 0);
+}
+
+static inline const bpflet_record_t *bpflet_batch_next(bpflet_batch_t *batch, const bpflet_record_t *record)
+{
+	return bpflet_batch_record_at_(batch, record->index + 1);
+}
 
 /* Checks that every record holds at least `size` bytes (a perf buffer pads
  * records, so longer is fine): `invalid-argument` naming `type_name`
- * otherwise, for the whole batch before any record is used. */
-bool bpflet_batch_expect(const bpflet_batch_t *batch, size_t size, const char *type_name, bpflet_error_t *err);
+ * otherwise, for the whole batch before any record is used. Costs one
+ * comparison: the poll found the shortest record. */
+bool bpflet_batch_short_(const bpflet_batch_t *batch, size_t size, const char *type_name, bpflet_error_t *err);
+
+static inline bool bpflet_batch_expect(const bpflet_batch_t *batch, size_t size, const char *type_name,
+				       bpflet_error_t *err)
+{
+	return batch->min_len >= size || bpflet_batch_len(batch) == 0 ||
+	       bpflet_batch_short_(batch, size, type_name, err);
+}
 #define BPFLET_BATCH_EXPECT(batch, type, err) bpflet_batch_expect((batch), sizeof(type), #type, (err))
 
 /* Copies the first `size` bytes of a record into `out`; false if shorter. */
-bool bpflet_record_read(const bpflet_record_t *record, void *out, size_t size);
+static inline bool bpflet_record_read(const bpflet_record_t *record, void *out, size_t size)
+{
+	if (record->len < size)
+		return false;
+	memcpy(out, record->data, size);
+	return true;
+}
 #define BPFLET_RECORD_READ(record, out) bpflet_record_read((record), (out), sizeof *(out))
 
 void bpflet_batch_free(bpflet_batch_t *batch);
+
+/* ---- Ring buffers read in place ---------------------------------------- */
+
+/* A ring buffer whose pages the host mapped into this guest's memory
+ * (`event-buffer.map-ring`): a record is read where the BPF program wrote
+ * it, with no copy and no host call per batch. The fastest way to drain a
+ * busy ring buffer; `bpflet_events_poll` is the simple one, and reads perf
+ * buffers too.
+ *
+ *   bpflet_ring_t ring;
+ *   if (!bpflet_ring_open(map, &ring, &err)) ...
+ *   for (;;) {
+ *           bpflet_ring_wait(&ring, 1000);
+ *           while ((rec = bpflet_ring_next(&ring, &len))) ...  // len bytes at rec
+ *           bpflet_ring_release(&ring);
+ *   }
+ *   bpflet_ring_drop(&ring);
+ *
+ * Records stay where they are (and valid) until `bpflet_ring_release` hands
+ * their space back to the kernel: release after each batch, or the
+ * producer finds the ring full. Payloads are 8-byte aligned. */
+typedef struct bpflet_ring {
+	bpflet_events_t buffer; /* owned */
+	/* The guest memory the ring is mapped over: freed only after `buffer`
+	 * is dropped (which puts ordinary memory back). */
+	program_list_u8_t region;
+	volatile uint64_t *consumer;
+	const volatile uint64_t *producer;
+	const uint8_t *data;
+	uint64_t mask;
+	/* The next record to read, and the producer position last seen. */
+	uint64_t pos;
+	uint64_t end;
+} bpflet_ring_t;
+
+/* Opens the ring buffer `map` and maps it into guest memory. A perf buffer
+ * is `unsupported` (read it with `bpflet_events_poll`). */
+bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err);
+
+/* The header bits of a ring buffer record (the kernel's uapi linux/bpf.h). */
+#define BPFLET_RINGBUF_BUSY_BIT (UINT32_C(1) << 31)
+#define BPFLET_RINGBUF_DISCARD_BIT (UINT32_C(1) << 30)
+#define BPFLET_RINGBUF_HDR_SZ 8
+
+/* The next submitted record (its payload, `*len` bytes), or NULL when there
+ * is none yet: nothing written, or the next record not yet submitted.
+ * Discarded records are skipped. Inline: a few loads per record. */
+static inline const uint8_t *bpflet_ring_next(bpflet_ring_t *ring, size_t *len)
+{
+	for (;;) {
+		if (ring->pos >= ring->end) {
+			ring->end = *ring->producer;
+			if (ring->pos >= ring->end)
+				return NULL;
+		}
+		const uint8_t *header = ring->data + (ring->pos & ring->mask);
+		uint32_t word = *(const volatile uint32_t *)header;
+		if (word & BPFLET_RINGBUF_BUSY_BIT)
+			return NULL;
+		uint32_t size = word & ~(BPFLET_RINGBUF_BUSY_BIT | BPFLET_RINGBUF_DISCARD_BIT);
+		ring->pos += ((uint64_t)size + BPFLET_RINGBUF_HDR_SZ + 7) & ~UINT64_C(7);
+		if (!(word & BPFLET_RINGBUF_DISCARD_BIT)) {
+			*len = size;
+			return header + BPFLET_RINGBUF_HDR_SZ;
+		}
+	}
+}
+
+/* Hands the space of every record `bpflet_ring_next` returned back to the
+ * kernel; those records are no longer to be read. */
+static inline void bpflet_ring_release(bpflet_ring_t *ring)
+{
+	*ring->consumer = ring->pos;
+}
+
+/* Whether a record is ready for `bpflet_ring_next`. */
+static inline bool bpflet_ring_ready(const bpflet_ring_t *ring)
+{
+	uint64_t pos = ring->pos;
+	return pos < *ring->producer &&
+	       !(*(const volatile uint32_t *)(ring->data + (pos & ring->mask)) & BPFLET_RINGBUF_BUSY_BIT);
+}
+
+/* Waits up to `timeout_ms` for a record; true if one is ready. */
+bool bpflet_ring_wait(bpflet_ring_t *ring, uint32_t timeout_ms);
+
+/* Drops the event buffer (unmapping the ring), then frees its region. */
+void bpflet_ring_drop(bpflet_ring_t *ring);
 
 /* ---- Time -------------------------------------------------------------- */
 

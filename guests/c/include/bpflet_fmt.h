@@ -8,7 +8,7 @@
  *   UTF-8 sequence replaced by U+FFFD.
  * - `{:<16}` pads by characters (code points), not bytes.
  * - `{:?}` of a string, for error messages that quote an argument.
- * - Numbers parse as Rust's `u32::from_str`; seconds as `f64::from_str`
+ * - Numbers parse as Rust's `u32::from_str` (`u64::from_str`); seconds as `f64::from_str`
  *   then `Duration::try_from_secs_f64` (rounded to the nanosecond).
  */
 #ifndef BPFLET_FMT_H
@@ -44,6 +44,8 @@ void bpflet_fput_debug(FILE *f, const char *text);
 /* Rust's `u32::from_str`: an optional '+', then decimal digits, no spaces,
  * no overflow. */
 bool bpflet_parse_u32(const char *text, uint32_t *out);
+/* The same for `u64::from_str`. */
+bool bpflet_parse_u64(const char *text, uint64_t *out);
 
 /* A span of time, as Rust's std::time::Duration. */
 typedef struct bpflet_duration {

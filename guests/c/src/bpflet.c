@@ -196,6 +196,23 @@ fail:
 	return false;
 }
 
+bool bpflet_object_global(bpflet_object_t obj, const char *name, void *value, size_t size, bpflet_error_t *err)
+{
+	program_string_t n = bpflet_str(name);
+	program_list_u8_t bytes;
+	bool ok = true;
+
+	if (!bpflet_ebpf_ebpf_loader_method_bpf_object_global(borrow_object(obj), &n, &bytes, err))
+		return false;
+	if (bytes.len == size)
+		memcpy(value, bytes.ptr, size);
+	else
+		ok = bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+				      "global \"%s\" is %zu bytes, the caller's is %zu", name, bytes.len, size);
+	program_list_u8_free(&bytes);
+	return ok;
+}
+
 bool bpflet_object_map(bpflet_object_t obj, const char *name, bpflet_map_t *out, bpflet_error_t *err)
 {
 	program_string_t n = bpflet_str(name);
@@ -498,6 +515,24 @@ bool bpflet_events_open(bpflet_map_t map, bpflet_events_t *out, bpflet_error_t *
 	return bpflet_ebpf_events_static_event_buffer_open(borrow_map(map), NULL, out, err);
 }
 
+/* The first offset that goes backwards or past the data, as an error. */
+static bool bad_offsets(bpflet_batch_t *batch, bpflet_error_t *err)
+{
+	size_t len = batch->raw.data.len, previous = 0;
+	for (size_t i = 0; i < batch->raw.offsets.len; i++) {
+		size_t offset = batch->raw.offsets.ptr[i];
+		if (offset < previous || offset > len) {
+			bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+					 "host sent record offset %zu after %zu in a batch of %zu bytes", offset,
+					 previous, len);
+			break;
+		}
+		previous = offset;
+	}
+	bpflet_batch_free(batch);
+	return false;
+}
+
 bool bpflet_events_poll(bpflet_events_t events, uint32_t timeout_ms, uint32_t max_records, bpflet_batch_t *batch,
 			bpflet_error_t *err)
 {
@@ -506,61 +541,38 @@ bool bpflet_events_poll(bpflet_events_t events, uint32_t timeout_ms, uint32_t ma
 							 err))
 		return false;
 
-	size_t len = batch->raw.data.len, previous = 0;
-	for (size_t i = 0; i < batch->raw.offsets.len; i++) {
-		size_t offset = batch->raw.offsets.ptr[i];
-		if (offset < previous || offset > len) {
-			bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
-					 "host sent record offset %zu after %zu in a batch of %zu bytes", offset,
-					 previous, len);
-			bpflet_batch_free(batch);
-			return false;
-		}
+	/* One pass, without branches: the offsets must not go backwards or past
+	 * the data, and each record is measured on the way (for batch_expect). */
+	const uint32_t *offsets = batch->raw.offsets.ptr;
+	size_t count = batch->raw.offsets.len, len = batch->raw.data.len;
+	if (count == 0)
+		return true;
+	uint32_t previous = offsets[0], min_len = UINT32_MAX;
+	bool backwards = false;
+	for (size_t i = 1; i < count; i++) {
+		uint32_t offset = offsets[i];
+		uint32_t gap = offset - previous;
+		backwards |= offset < previous;
+		min_len = gap < min_len ? gap : min_len;
 		previous = offset;
 	}
+	if (backwards || previous > len)
+		return bad_offsets(batch, err);
+	batch->min_len = len - previous < min_len ? len - previous : min_len;
 	return true;
 }
 
-static const bpflet_record_t *batch_record(bpflet_batch_t *batch, size_t index)
+bool bpflet_batch_short_(const bpflet_batch_t *batch, size_t size, const char *type_name, bpflet_error_t *err)
 {
-	const program_list_u32_t *offsets = &batch->raw.offsets;
-	if (index >= offsets->len)
-		return NULL;
-	size_t start = offsets->ptr[index];
-	size_t end = index + 1 < offsets->len ? offsets->ptr[index + 1] : batch->raw.data.len;
-	batch->record = (bpflet_record_t){ .data = batch->raw.data.ptr + start, .len = end - start, .index = index };
-	return &batch->record;
-}
-
-const bpflet_record_t *bpflet_batch_first(bpflet_batch_t *batch)
-{
-	return batch_record(batch, 0);
-}
-
-const bpflet_record_t *bpflet_batch_next(bpflet_batch_t *batch, const bpflet_record_t *record)
-{
-	return batch_record(batch, record->index + 1);
-}
-
-bool bpflet_batch_expect(const bpflet_batch_t *batch, size_t size, const char *type_name, bpflet_error_t *err)
-{
-	const program_list_u32_t *offsets = &batch->raw.offsets;
-	for (size_t i = 0; i < offsets->len; i++) {
-		size_t end = i + 1 < offsets->len ? offsets->ptr[i + 1] : batch->raw.data.len;
-		size_t len = end - offsets->ptr[i];
+	/* The first short record, as the Rust SDK names it. */
+	for (size_t i = 0; i < bpflet_batch_len(batch); i++) {
+		size_t len;
+		bpflet_batch_at(batch, i, &len);
 		if (len < size)
 			return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
 						"record of %zu bytes is shorter than %s (%zu bytes)", len, type_name,
 						size);
 	}
-	return true;
-}
-
-bool bpflet_record_read(const bpflet_record_t *record, void *out, size_t size)
-{
-	if (record->len < size)
-		return false;
-	memcpy(out, record->data, size);
 	return true;
 }
 
@@ -572,6 +584,70 @@ void bpflet_batch_free(bpflet_batch_t *batch)
 	program_list_u8_free(&batch->raw.data);
 	program_list_u32_free(&batch->raw.offsets);
 	*batch = (bpflet_batch_t){ 0 };
+}
+
+/* ---- Ring buffers read in place ---------------------------------------- */
+
+bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
+{
+	bpflet_ebpf_events_ring_pages_t pages;
+
+	*out = (bpflet_ring_t){ 0 };
+	if (!bpflet_events_open(map, &out->buffer, err))
+		return false;
+	if (!bpflet_ebpf_events_method_event_buffer_map_ring(borrow_events(out->buffer), &pages, err)) {
+		bpflet_events_drop(&out->buffer);
+		return false;
+	}
+	out->region = pages.region;
+
+	/* The pages start at the region's first page boundary: consumer page,
+	 * producer page, then the data area mapped twice. */
+	size_t page = pages.page_size, size = pages.size, len = pages.region.len;
+	bool powers = page && !(page & (page - 1)) && size && !(size & (size - 1));
+	size_t at = powers ? (size_t)(-(uintptr_t)pages.region.ptr & (page - 1)) : 0;
+	if (!powers || len < at || (len - at) / 2 < page + size) {
+		bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+				 "host mapped a ring of %zu bytes (pages of %zu) into a region of %zu bytes", size,
+				 page, len);
+		bpflet_ring_drop(out);
+		return false;
+	}
+	uint8_t *consumer = pages.region.ptr + at;
+	out->consumer = (volatile uint64_t *)consumer;
+	out->producer = (const volatile uint64_t *)(consumer + page);
+	out->data = consumer + 2 * page;
+	out->mask = size - 1;
+	out->pos = out->end = *out->consumer;
+	return true;
+}
+
+bool bpflet_ring_wait(bpflet_ring_t *ring, uint32_t timeout_ms)
+{
+	if (bpflet_ring_ready(ring))
+		return true;
+	wasi_io_poll_own_pollable_t records =
+		bpflet_ebpf_events_method_event_buffer_subscribe(borrow_events(ring->buffer));
+	wasi_io_poll_own_pollable_t timer =
+		wasi_clocks_monotonic_clock_subscribe_duration((uint64_t)timeout_ms * 1000000);
+	wasi_io_poll_borrow_pollable_t both[] = { wasi_io_poll_borrow_pollable(records),
+						  wasi_io_poll_borrow_pollable(timer) };
+	wasi_io_poll_list_borrow_pollable_t list = { .ptr = both, .len = 2 };
+	program_list_u32_t ready;
+	wasi_io_poll_poll(&list, &ready);
+	program_list_u32_free(&ready);
+	wasi_io_poll_pollable_drop_own(timer);
+	wasi_io_poll_pollable_drop_own(records);
+	return bpflet_ring_ready(ring);
+}
+
+void bpflet_ring_drop(bpflet_ring_t *ring)
+{
+	/* The buffer first: dropping it puts ordinary memory back under the
+	 * region, which may only then go back to malloc. */
+	bpflet_events_drop(&ring->buffer);
+	program_list_u8_free(&ring->region);
+	*ring = (bpflet_ring_t){ 0 };
 }
 
 /* ---- Time --------------------------------------------------------------- */

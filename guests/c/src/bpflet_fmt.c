@@ -156,6 +156,27 @@ bool bpflet_parse_u32(const char *text, uint32_t *out)
 	return true;
 }
 
+bool bpflet_parse_u64(const char *text, uint64_t *out)
+{
+	const char *p = text;
+	uint64_t value = 0;
+
+	if (*p == '+')
+		p++;
+	if (!*p)
+		return false;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		uint64_t digit = (uint64_t)(*p - '0');
+		if (value > (UINT64_MAX - digit) / 10)
+			return false;
+		value = value * 10 + digit;
+	}
+	*out = value;
+	return true;
+}
+
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';

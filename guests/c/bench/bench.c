@@ -1,0 +1,429 @@
+/*
+ * bench: the C guest half of `make bench` (tests/bench), the same program as
+ * guests/rust/bench with the same command line and output lines, so that the
+ * harness can drive either one.
+ *
+ * `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1]`
+ *
+ * Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
+ * then for each of W + R bursts (the harness triggers them one at a time
+ * with getppid()): waits until the program has produced or dropped the
+ * whole burst, then times draining it, reading each record's `seq`, at
+ * most M records per call: in place with `bpflet_ring_next` (the default),
+ * or with `bpflet_events_poll` batches (`--poll 1`):
+ *
+ * `rep I records=N ns=T sum=S dropped=D`   (warm-up reps have negative I)
+ *
+ * `bench check` exits at once (the harness fills bpflet's compiled cache).
+ *
+ * `bench maps --ops N --reps R`
+ *
+ * Loads benchmaps.bpf.o and, per rep, times N updates then N lookups on the
+ * 8-byte hash map, one batched walk of it, N per-CPU array lookups, and N
+ * calls that do no kernel work (the cost of a host call alone):
+ *
+ * `map-update rep=I ops=N ns=T` (and map-lookup, map-lookup-batch,
+ * percpu-lookup, host-call)
+ *
+ * Every line is flushed at once: the harness reads them as they come.
+ */
+#include "bpflet.h"
+#include "bpflet_fmt.h"
+
+#include "burst.h"
+
+#include <stdarg.h>
+
+static const unsigned char burst_bpf[] = {
+#embed "burst.bpf.o"
+};
+
+static const unsigned char burst512_bpf[] = {
+#embed "burst512.bpf.o"
+};
+
+static const unsigned char benchmaps_bpf[] = {
+#embed "benchmaps.bpf.o"
+};
+
+/* The fixed head of `struct burst_record` (burst.h); the payload follows. */
+struct record_head {
+	uint64_t seq;
+	uint32_t cpu;
+	uint32_t pad;
+};
+
+/* What the map benchmark stores under key `k`, so lookups can be checked. */
+#define VALUE_XOR UINT64_C(0x5bd1e9955bd1e995)
+
+static const char usage[] =
+	"usage: bench events --trigger-pid PID [--size 64|512] [--count N] [--reps R] "
+	"[--warmup W] [--batch M] [--poll 1] | bench maps [--ops N] [--reps R] | bench check";
+
+/* Prints a line and hands it to the harness at once. */
+#define LINE(...) \
+	do { \
+		printf(__VA_ARGS__); \
+		putchar('\n'); \
+		fflush(stdout); \
+	} while (0)
+
+/* ---- Command line: `--name value` pairs, every value a u64 ---------------- */
+
+#define MAX_OPTS 16
+
+struct opts {
+	size_t len;
+	const char *names[MAX_OPTS];
+	uint64_t values[MAX_OPTS];
+};
+
+static int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail_msg(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Why `u64::from_str` rejects `text`, in its words. */
+static const char *parse_failure(const char *text)
+{
+	if (!*text)
+		return "cannot parse integer from empty string";
+	const char *p = text + (*text == '+');
+	if (*p && strspn(p, "0123456789") == strlen(p))
+		return "number too large to fit in target type";
+	return "invalid digit found in string";
+}
+
+/* As the Rust guest: a later flag replaces an earlier one of the same name;
+ * flags no mode reads are accepted and ignored. */
+static int parse_opts(int argc, char **argv, int first, struct opts *opts)
+{
+	opts->len = 0;
+	for (int i = first; i < argc; i += 2) {
+		const char *flag = argv[i];
+		if (strncmp(flag, "--", 2) != 0)
+			return fail_msg("unexpected argument \"%s\"", flag);
+		if (i + 1 >= argc)
+			return fail_msg("%s needs a value", flag);
+		uint64_t value;
+		if (!bpflet_parse_u64(argv[i + 1], &value))
+			return fail_msg("%s: %s", flag, parse_failure(argv[i + 1]));
+		size_t slot = 0;
+		while (slot < opts->len && strcmp(opts->names[slot], flag + 2) != 0)
+			slot++;
+		if (slot == opts->len) {
+			if (opts->len == MAX_OPTS)
+				return fail_msg("too many options");
+			opts->names[opts->len++] = flag + 2;
+		}
+		opts->values[slot] = value;
+	}
+	return 0;
+}
+
+/* The value of `--name`, or `fallback`; false (after saying so) when the
+ * flag is required (`required`) and absent. */
+static bool opt(const struct opts *opts, const char *name, bool required, uint64_t fallback, uint64_t *out)
+{
+	for (size_t i = 0; i < opts->len; i++) {
+		if (!strcmp(opts->names[i], name)) {
+			*out = opts->values[i];
+			return true;
+		}
+	}
+	if (required) {
+		fail_msg("--%s is required", name);
+		return false;
+	}
+	*out = fallback;
+	return true;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+/* Drains `produced` records in place, at most `max` (0: all ready) per
+ * release, as RingReader::consume_records does; false on a short record. */
+static bool drain_ring(bpflet_ring_t *ring, uint64_t produced, uint32_t max, uint64_t *records, uint64_t *sum,
+		       bpflet_error_t *err)
+{
+	size_t limit = max ? max : SIZE_MAX;
+	while (*records < produced) {
+		const uint8_t *rec;
+		size_t n = 0, len;
+		while (n < limit && (rec = bpflet_ring_next(ring, &len))) {
+			if (len < sizeof(struct record_head)) {
+				bpflet_ring_release(ring);
+				return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+							"record of %zu bytes is shorter than %s (%zu bytes)", len,
+							"struct record_head", sizeof(struct record_head));
+			}
+			uint64_t seq;
+			memcpy(&seq, rec, sizeof(seq));
+			*sum += seq;
+			n++;
+		}
+		bpflet_ring_release(ring);
+		*records += n;
+	}
+	return true;
+}
+
+/* Drains `produced` records with poll batches of at most `max` records. */
+static bool drain_poll(bpflet_events_t buffer, uint64_t produced, uint32_t max, uint64_t *records, uint64_t *sum,
+		       bpflet_error_t *err)
+{
+	bpflet_batch_t batch;
+	while (*records < produced) {
+		if (!bpflet_events_poll(buffer, 0, max, &batch, err) ||
+		    !BPFLET_BATCH_EXPECT(&batch, struct record_head, err)) {
+			bpflet_batch_free(&batch);
+			return false;
+		}
+		/* By index: every record holds a head (checked above). */
+		size_t n = bpflet_batch_len(&batch);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t seq;
+			memcpy(&seq, bpflet_batch_at(&batch, i, NULL), sizeof(seq));
+			*sum += seq;
+		}
+		*records += n;
+		bpflet_batch_free(&batch);
+	}
+	return true;
+}
+
+static int events(uint64_t size, uint32_t trigger_pid, uint32_t count, uint32_t reps, uint32_t warmup,
+		  uint32_t max_records, bool poll)
+{
+	const unsigned char *elf;
+	size_t elf_len;
+	switch (size) {
+	case 64: elf = burst_bpf; elf_len = sizeof(burst_bpf); break;
+	case 512: elf = burst512_bpf; elf_len = sizeof(burst512_bpf); break;
+	default: return fail_msg("--size takes 64 or 512, not %llu", (unsigned long long)size);
+	}
+
+	bpflet_error_t err;
+	bpflet_object_t obj = { 0 };
+	bpflet_map_t map = { 0 };
+	bpflet_events_t buffer = { 0 };
+	bpflet_ring_t ring = { 0 };
+	bpflet_links_t links = { 0 };
+	int status = 1;
+	uint32_t bursts = warmup + reps;
+	bpflet_global_t globals[] = {
+		BPFLET_GLOBAL("target_pid", trigger_pid),
+		BPFLET_GLOBAL("burst_count", count),
+		BPFLET_GLOBAL("bursts_max", bursts),
+	};
+
+	if (!bpflet_object_open_load(elf, elf_len, globals, sizeof(globals) / sizeof(globals[0]), &obj, &err) ||
+	    !bpflet_object_map(obj, "records", &map, &err) ||
+	    !(poll ? bpflet_events_open(map, &buffer, &err) : bpflet_ring_open(map, &ring, &err)) ||
+	    !bpflet_object_attach_all(obj, &links, &err))
+		goto fail;
+	LINE("ready");
+
+	uint64_t produced_before = 0, dropped_before = 0;
+	for (uint32_t burst = 0; burst < bursts; burst++) {
+		/* The burst is complete once every record is produced or dropped. */
+		uint64_t produced, dropped;
+		for (;;) {
+			if (!BPFLET_OBJECT_GLOBAL(obj, "produced", &produced, &err) ||
+			    !BPFLET_OBJECT_GLOBAL(obj, "dropped", &dropped, &err))
+				goto fail;
+			if (produced + dropped >= (uint64_t)count * ((uint64_t)burst + 1))
+				break;
+			bpflet_sleep_until(bpflet_monotonic_now() + 1000000);
+		}
+		produced -= produced_before;
+		dropped -= dropped_before;
+		produced_before += produced;
+		dropped_before += dropped;
+
+		uint64_t start = bpflet_monotonic_now();
+		uint64_t records = 0, sum = 0;
+		if (!(poll ? drain_poll(buffer, produced, max_records, &records, &sum, &err)
+			   : drain_ring(&ring, produced, max_records, &records, &sum, &err)))
+			goto fail;
+		uint64_t ns = bpflet_monotonic_now() - start;
+		int64_t rep = (int64_t)burst - (int64_t)warmup;
+		LINE("rep %lld records=%llu ns=%llu sum=%llu dropped=%llu", (long long)rep,
+		     (unsigned long long)records, (unsigned long long)ns, (unsigned long long)sum,
+		     (unsigned long long)dropped);
+	}
+	LINE("done");
+	status = 0;
+	goto out;
+fail:
+	status = bpflet_error_exit("bench", &err);
+out:
+	bpflet_links_drop(&links);
+	bpflet_ring_drop(&ring);
+	bpflet_events_drop(&buffer);
+	bpflet_map_drop(&map);
+	bpflet_object_drop(&obj);
+	return status;
+}
+
+/* ---- maps ----------------------------------------------------------------- */
+
+static int maps(uint64_t ops, uint64_t reps)
+{
+	bpflet_error_t err;
+	bpflet_object_t obj = { 0 };
+	bpflet_map_t hash = { 0 }, percpu = { 0 };
+	bpflet_map_info_t info;
+	bpflet_map_iter_t it = { 0 };
+	uint64_t *values = NULL;
+	int status = 1;
+
+	if (!bpflet_object_open_load(benchmaps_bpf, sizeof(benchmaps_bpf), NULL, 0, &obj, &err) ||
+	    !bpflet_object_map(obj, "hash", &hash, &err) ||
+	    !bpflet_map_check(hash, BPFLET_MAP_TYPE(HASH), sizeof(uint64_t), sizeof(uint64_t), NULL, &err) ||
+	    !bpflet_object_map(obj, "percpu", &percpu, &err) ||
+	    !bpflet_map_check(percpu, BPFLET_MAP_TYPE(PERCPU_ARRAY), sizeof(uint32_t), sizeof(uint64_t), &info,
+			      &err))
+		goto fail;
+	uint32_t len = info.max_entries, ncpus = info.possible_cpus;
+	bpflet_ebpf_maps_map_info_free(&info);
+	if (len == 0) {
+		bpflet_error_set(&err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT, "map \"percpu\" has no elements");
+		goto fail;
+	}
+	values = malloc((ncpus ? ncpus : 1) * sizeof(*values));
+	if (!values)
+		abort();
+	LINE("ready");
+
+	for (uint64_t rep = 0; rep < reps; rep++) {
+		uint64_t start = bpflet_monotonic_now();
+		for (uint64_t key = 0; key < ops; key++) {
+			uint64_t value = key ^ VALUE_XOR;
+			if (!BPFLET_MAP_UPDATE(hash, &key, &value, BPFLET_EBPF_MAPS_UPDATE_FLAG_ANY, &err))
+				goto fail;
+		}
+		LINE("map-update rep=%llu ops=%llu ns=%llu", (unsigned long long)rep, (unsigned long long)ops,
+		     (unsigned long long)(bpflet_monotonic_now() - start));
+
+		start = bpflet_monotonic_now();
+		for (uint64_t key = 0; key < ops; key++) {
+			uint64_t value;
+			int found = BPFLET_MAP_LOOKUP(hash, &key, &value, &err);
+			if (found < 0)
+				goto fail;
+			if (!found || value != (key ^ VALUE_XOR)) {
+				bpflet_error_set(&err, BPFLET_EBPF_TYPES_ERROR_INVALID_STATE,
+						 "lookup of %llu returned the wrong value", (unsigned long long)key);
+				goto fail;
+			}
+		}
+		LINE("map-lookup rep=%llu ops=%llu ns=%llu", (unsigned long long)rep, (unsigned long long)ops,
+		     (unsigned long long)(bpflet_monotonic_now() - start));
+
+		start = bpflet_monotonic_now();
+		uint64_t elements = 0;
+		if (!bpflet_map_iter_init(&it, hash, sizeof(uint64_t), sizeof(uint64_t), &err))
+			goto fail;
+		for (;;) {
+			uint64_t key, value;
+			int more = bpflet_map_iter_next(&it, &key, &value, &err);
+			if (more < 0)
+				goto fail;
+			if (!more)
+				break;
+			if (value != (key ^ VALUE_XOR)) {
+				bpflet_error_set(&err, BPFLET_EBPF_TYPES_ERROR_INVALID_STATE,
+						 "batch lookup of %llu returned the wrong value",
+						 (unsigned long long)key);
+				goto fail;
+			}
+			elements++;
+		}
+		bpflet_map_iter_free(&it);
+		LINE("map-lookup-batch rep=%llu ops=%llu ns=%llu", (unsigned long long)rep,
+		     (unsigned long long)elements, (unsigned long long)(bpflet_monotonic_now() - start));
+
+		start = bpflet_monotonic_now();
+		uint64_t total = 0;
+		for (uint64_t i = 0; i < ops; i++) {
+			uint32_t index = (uint32_t)(i % len);
+			int found = BPFLET_MAP_LOOKUP_PERCPU(percpu, &index, values, ncpus, &err);
+			if (found < 0)
+				goto fail;
+			if (!found) {
+				bpflet_error_set(&err, BPFLET_EBPF_TYPES_ERROR_NOT_FOUND,
+						 "index %u is out of range for map \"percpu\" of %u elements", index,
+						 len);
+				goto fail;
+			}
+			for (uint32_t cpu = 0; cpu < ncpus; cpu++)
+				total += values[cpu];
+		}
+		LINE("percpu-lookup rep=%llu ops=%llu ns=%llu sum=%llu", (unsigned long long)rep,
+		     (unsigned long long)ops, (unsigned long long)(bpflet_monotonic_now() - start),
+		     (unsigned long long)total);
+
+		/* The floor under every call above: a host call that does no
+		 * kernel work (borrow a resource, return a bool). */
+		start = bpflet_monotonic_now();
+		uint64_t loaded = 0;
+		for (uint64_t i = 0; i < ops; i++)
+			loaded += bpflet_object_loaded(obj);
+		LINE("host-call rep=%llu ops=%llu ns=%llu loaded=%llu", (unsigned long long)rep,
+		     (unsigned long long)ops, (unsigned long long)(bpflet_monotonic_now() - start),
+		     (unsigned long long)loaded);
+	}
+	LINE("done");
+	status = 0;
+	goto out;
+fail:
+	status = bpflet_error_exit("bench", &err);
+out:
+	bpflet_map_iter_free(&it);
+	free(values);
+	bpflet_map_drop(&percpu);
+	bpflet_map_drop(&hash);
+	bpflet_object_drop(&obj);
+	return status;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int bench_main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	struct opts opts;
+	uint64_t size, pid, count, reps, warmup, batch, poll, ops;
+
+	if (parse_opts(argc, argv, 2, &opts))
+		return 1;
+	if (!strcmp(mode, "events")) {
+		if (!opt(&opts, "size", false, 64, &size) || !opt(&opts, "trigger-pid", true, 0, &pid) ||
+		    !opt(&opts, "count", false, 100000, &count) || !opt(&opts, "reps", false, 5, &reps) ||
+		    !opt(&opts, "warmup", false, 1, &warmup) || !opt(&opts, "batch", false, 0, &batch) ||
+		    !opt(&opts, "poll", false, 0, &poll))
+			return 1;
+		return events(size, (uint32_t)pid, (uint32_t)count, (uint32_t)reps, (uint32_t)warmup,
+			      (uint32_t)batch, poll != 0);
+	}
+	if (!strcmp(mode, "maps")) {
+		if (!opt(&opts, "ops", false, 1000000, &ops) || !opt(&opts, "reps", false, 3, &reps))
+			return 1;
+		return maps(ops, reps);
+	}
+	/* Does nothing: the harness runs it once so that bpflet compiles and
+	 * caches the component before anything is measured. */
+	if (!strcmp(mode, "check"))
+		return 0;
+	return fail_msg("%s", usage);
+}
+
+BPFLET_MAIN(bench_main)
