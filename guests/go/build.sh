@@ -102,9 +102,14 @@ export GOTOOLCHAIN=$toolchain GOWORK="$here/go.work" GOFLAGS=-buildvcs=false
 cd "$here"
 for dir in cmd/*/; do
 	name=$(basename "$dir")
-	obj="$repo/target/bpf/$name.bpf.o"
-	[[ -f $obj ]] || die "$obj is missing: run guests/bpf/build.sh"
-	cp "$obj" "$dir"
+	# The kernel objects the example embeds (//go:embed NAME.bpf.o ...).
+	objects=$(sed -n 's|^[[:space:]]*//go:embed[[:space:]]||p' "$dir"*.go | tr -s ' \t' '\n' | grep '\.bpf\.o$' | sort -u) ||
+		die "$name embeds no kernel object (//go:embed NAME.bpf.o)"
+	for object in $objects; do
+		obj="$repo/target/bpf/$object"
+		[[ -f $obj ]] || die "$obj is missing: run guests/bpf/build.sh"
+		cp "$obj" "$dir"
+	done
 	echo "  GO   $out/go-$name.wasm"
 	# c-shared: a reactor whose wasi:cli/run export (bindings/exports)
 	# runs the program. -checklinkname=0: the bindings' runtime links to

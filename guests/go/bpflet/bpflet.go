@@ -10,7 +10,10 @@
 //   - [HashMap], [PerCpuHashMap], [Array], [PerCpuArray]: maps with Go key
 //     and value types, checked against the map's real type and sizes.
 //   - [EventBuffer]: ring and perf buffers that deliver a [Batch] of records,
-//     as bytes ([Batch.Records]) or decoded ([Decode], [RecordsOf]).
+//     as bytes ([Batch.Records]) or decoded ([Decode], [RecordsOf]);
+//     [EventBuffer.PollInto] reuses one batch's memory from poll to poll.
+//   - [RingReader]: a ring buffer read in place, mapped into guest memory,
+//     with no copy and no host call per record or batch.
 //   - [Timer], [Wait], [Sleep], [Now]: timers and waiting on several sources
 //     at once with wasi:io/poll and the monotonic clock.
 //   - [Error]: the WIT error variant as a Go error.
@@ -49,12 +52,23 @@
 // Go memory layout is that encoding (no bool, no padding) are copied as
 // they are instead of going through reflection.
 //
+// # Hot loops
+//
+// A function call costs more in Go on WebAssembly than the rest of a loop
+// over records: the iterators ([Batch.Records], [RecordsOf], the map
+// walks) and callbacks ([RingReader.Consume]) make one per element. Loops
+// over many records read them with [RingReader.Next] or [Batch.Len] and
+// [Batch.Record], which inline. Typed map calls pass plain keys and values
+// where they are and receive results into memory each map reuses: they
+// allocate nothing but what they return (per-CPU values).
+//
 // # Handles
 //
 // Objects, links, maps and buffers are host resources. Close them (defer)
 // when done: besides freeing them early, the deferred call keeps the Go
 // value reachable, because the garbage collector drops an unreachable handle
 // and with it the kernel object (an unreachable link detaches its program).
+// A [RingReader] is the exception: it stays mapped until closed.
 package bpflet
 
 import (
@@ -81,20 +95,33 @@ func Main(main func()) {
 // memory (every string, list and error), working around two traits of the
 // wit-bindgen go 0.63 runtime:
 //
-//   - The host allocates results through cabi_realloc, which may run the
-//     garbage collector; a collection that ends there reads the wall clock,
-//     and the component model forbids calling an import (the clock) from
-//     inside cabi_realloc: the guest traps ("cannot leave component
-//     instance"). Collection is therefore held off for the call; disabling it
-//     first waits for a collection under way to finish.
+//   - The host allocates results through cabi_realloc (cabi_import_realloc,
+//     see abi.go), which may run the garbage collector; a collection that
+//     ends there reads the wall clock, and the component model forbids
+//     calling an import (the clock) from inside cabi_realloc: the guest traps
+//     ("cannot leave component instance"). Collection is therefore held off
+//     for the call; disabling it first waits for a collection under way to
+//     finish.
 //   - cabi_realloc pins every allocation in a package-level pinner that the
-//     import bindings never release, so each call would leak its results.
+//     import bindings never release, so each call would leak its results
+//     (importRealloc pins what it allocates outside an arena the same way).
 //     Unpinning once the call has returned is safe: the results are ordinary
 //     Go memory, kept alive by the values that refer to them.
 func hostCall[T any](call func() T) T {
-	gcPercent := debug.SetGCPercent(-1)
+	gc := holdGC()
 	result := call()
-	witRuntime.Unpin()
-	debug.SetGCPercent(gcPercent)
+	releaseGC(gc)
 	return result
+}
+
+// holdGC holds off the garbage collector for a host call (see hostCall);
+// releaseGC, once the results are lifted, lets it run again.
+func holdGC() (gcPercent int) {
+	return debug.SetGCPercent(-1)
+}
+
+func releaseGC(gcPercent int) {
+	witRuntime.Unpin()
+	pinner.Unpin()
+	debug.SetGCPercent(gcPercent)
 }

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"math"
 	"time"
+	"unsafe"
 
 	events "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_events"
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
@@ -27,6 +28,8 @@ type EventBuffer struct {
 	// What Subscribe returned: the host refuses to drop a buffer while a
 	// pollable of it lives, so the buffer owns the one it hands out.
 	ready *Pollable
+	// Bytes the last poll received: what Poll sizes a new batch for.
+	lastPoll int
 }
 
 // OpenEventBuffer opens m, a ring or perf buffer (other map types are
@@ -58,21 +61,45 @@ func (b *EventBuffer) Kind() BufferKind {
 
 // Poll waits up to timeout (rounded up to a millisecond) for records and
 // returns at most maxRecords of them (0: all that are waiting). An empty
-// batch means the time ran out.
+// batch means the time ran out. The batch is the caller's to keep; to
+// drain a buffer without allocating, reuse one batch with PollInto.
 func (b *EventBuffer) Poll(timeout time.Duration, maxRecords uint32) (*Batch, error) {
+	batch := new(Batch)
+	// Fresh memory, sized as the previous poll needed it.
+	batch.results.reserve(b.lastPoll)
+	if err := b.PollInto(batch, timeout, maxRecords); err != nil {
+		return nil, err
+	}
+	return batch, nil
+}
+
+// PollInto is Poll into batch: the records land in the memory that batch
+// held, overwriting its previous records (copy what must outlive them),
+// which spares an allocation and the garbage collector's work per poll
+// once the batch has grown to the size of a poll. A failed poll leaves
+// batch empty.
+//
+//	var batch bpflet.Batch
+//	for {
+//		if err := ring.PollInto(&batch, time.Second, 0); err != nil { ... }
+//		for record := range batch.Records() { ... }
+//	}
+func (b *EventBuffer) PollInto(batch *Batch, timeout time.Duration, maxRecords uint32) error {
 	ms := uint32(math.MaxUint32)
 	if timeout <= 0 {
 		ms = 0
 	} else if rounded := (timeout + time.Millisecond - 1) / time.Millisecond; rounded < math.MaxUint32 {
 		ms = uint32(rounded)
 	}
-	raw, err := result(hostCall(func() witTypes.Result[events.Batch, witError] {
-		return b.raw.Poll(ms, maxRecords)
-	}))
-	if err != nil {
-		return nil, err
+	raw, err := eventBufferPoll(b.raw, &batch.results, ms, maxRecords)
+	b.lastPoll = batch.results.used
+	if err == nil {
+		err = batch.set(raw)
 	}
-	return newBatch(raw)
+	if err != nil {
+		batch.set(events.Batch{})
+	}
+	return err
 }
 
 // Lost is the number of records the kernel dropped since the buffer was
@@ -107,25 +134,37 @@ func (b *EventBuffer) Close() {
 }
 
 // Batch is the records one Poll returned. They live back to back in one
-// byte slice (one allocation and one copy per poll, not one per record),
-// so a record is a sub-slice with no alignment guarantee.
+// byte slice (one copy per poll, not one per record; one allocation too,
+// none with PollInto), so a record is a sub-slice with no alignment
+// guarantee.
 type Batch struct {
 	data    []byte
 	offsets []uint32
 	lost    uint64
+	// The memory the host writes the records into (see PollInto).
+	results arena
 }
 
 // newBatch checks the offsets once so that reading records cannot fail.
 func newBatch(raw events.Batch) (*Batch, error) {
+	batch := new(Batch)
+	if err := batch.set(raw); err != nil {
+		return nil, err
+	}
+	return batch, nil
+}
+
+func (b *Batch) set(raw events.Batch) error {
 	previous := uint32(0)
 	for _, offset := range raw.Offsets {
 		if offset < previous || int(offset) > len(raw.Data) {
-			return nil, invalidArgument("host sent record offset %d after %d in a batch of %d bytes",
+			return invalidArgument("host sent record offset %d after %d in a batch of %d bytes",
 				offset, previous, len(raw.Data))
 		}
 		previous = offset
 	}
-	return &Batch{data: raw.Data, offsets: raw.Offsets, lost: raw.Lost}, nil
+	b.data, b.offsets, b.lost = raw.Data, raw.Offsets, raw.Lost
+	return nil
 }
 
 // Len is the number of records.
@@ -172,7 +211,9 @@ func (b *Batch) Offsets() []uint32 { return b.offsets }
 // program writes, read from the start of each record (see [Decode]). A
 // record shorter than T means T is not what the program writes: that is an
 // invalid-argument error for the whole batch, checked before any record is
-// yielded.
+// yielded. A T of integers, floats, and arrays and structs of them without
+// padding is read with a load per record (a copy where a record is not
+// aligned for it), with no allocation.
 //
 //	records, err := bpflet.RecordsOf[event](batch)
 //	if err != nil { ... }
@@ -182,14 +223,33 @@ func RecordsOf[T any](batch *Batch) (iter.Seq[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	for record := range batch.Records() {
-		if len(record) < l.size {
-			return nil, invalidArgument("record of %d bytes is shorter than %v (%d bytes)", len(record), l.typ, l.size)
+	// One pass over the offsets: the shortest record decides, and whether
+	// every record is aligned for T, to be read with a load.
+	data, offsets := batch.data, batch.offsets
+	base := unsafe.Pointer(unsafe.SliceData(data))
+	direct := l.direct(base)
+	for i, start := range offsets {
+		end := uint32(len(data))
+		if i+1 < len(offsets) {
+			end = offsets[i+1]
 		}
+		if int(end-start) < l.size {
+			return nil, invalidArgument("record of %d bytes is shorter than %v (%d bytes)", end-start, l.typ, l.size)
+		}
+		direct = direct && uintptr(start)&l.alignMask == 0
+	}
+	if direct {
+		return func(yield func(T) bool) {
+			for _, start := range offsets {
+				if !yield(*(*T)(unsafe.Add(base, start))) {
+					return
+				}
+			}
+		}, nil
 	}
 	return func(yield func(T) bool) {
-		for record := range batch.Records() {
-			if !yield(decode[T](l, record)) {
+		for _, start := range offsets {
+			if !yield(decode[T](l, data[start:])) {
 				return
 			}
 		}

@@ -16,6 +16,10 @@ type layout struct {
 	// floats and arrays and structs of them, no padding; WebAssembly is
 	// little-endian), so values are copied as they are.
 	plain bool
+	// A non-empty plain value whose bytes are aligned for it (address &
+	// alignMask == 0) is read with a load instead of a copy (see decode).
+	load      bool
+	alignMask uintptr
 }
 
 var layouts sync.Map // reflect.Type → *layout
@@ -38,7 +42,8 @@ func layoutOf[T any]() (*layout, error) {
 	if size < 0 {
 		return nil, invalidArgument("%v has no fixed size: use fixed-size integers, floats, bools, and arrays and structs of them", typ)
 	}
-	l := &layout{typ: typ, size: size, plain: isPlain(typ) && int(typ.Size()) == size}
+	l := &layout{typ: typ, size: size, plain: isPlain(typ) && int(typ.Size()) == size, alignMask: uintptr(typ.Align() - 1)}
+	l.load = l.plain && size > 0
 	layouts.Store(typ, l)
 	return l, nil
 }
@@ -67,6 +72,15 @@ func encode[T any](l *layout, value T) []byte {
 	if l.plain {
 		return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&value)), l.size)...)
 	}
+	return encodeSlow(l, value)
+}
+
+// encodeSlow is encode through reflection, apart (and not inlined) so
+// that value escapes to the heap only here: binary.Encode takes it as an
+// interface.
+//
+//go:noinline
+func encodeSlow[T any](l *layout, value T) []byte {
 	buf := make([]byte, l.size)
 	// Cannot fail: the buffer has the size binary.Size reported.
 	binary.Encode(buf, binary.LittleEndian, value)
@@ -74,8 +88,29 @@ func encode[T any](l *layout, value T) []byte {
 }
 
 // decode reads a T from the first l.size bytes of data, which must hold
-// at least that many.
+// at least that many. A plain type aligned in data (records are, in
+// practice) is read with a load: no copy, no allocation. (copy is a
+// memory.copy call in WebAssembly, which costs several times the loads of
+// a small struct; loops over records use direct, which also spares the
+// call.)
 func decode[T any](l *layout, data []byte) T {
+	if p := unsafe.Pointer(unsafe.SliceData(data)); l.direct(p) {
+		return *(*T)(p)
+	}
+	return decodeSlow[T](l, data)
+}
+
+// direct reports whether a value of the type can be read at p with a load.
+func (l *layout) direct(p unsafe.Pointer) bool {
+	return l.load && uintptr(p)&l.alignMask == 0
+}
+
+// decodeSlow is decode of a plain type by copy (unaligned data), or of
+// any other through reflection; apart (see encodeSlow), since &value goes
+// to binary.Decode as an interface.
+//
+//go:noinline
+func decodeSlow[T any](l *layout, data []byte) T {
 	var value T
 	if l.plain {
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&value)), l.size), data)

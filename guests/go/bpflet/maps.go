@@ -1,6 +1,7 @@
 package bpflet
 
 import (
+	"bytes"
 	"fmt"
 	"iter"
 	"slices"
@@ -92,6 +93,10 @@ const page = 256
 // layout. The typed maps build on it.
 type Map struct {
 	raw *maps.BpfMap
+	// Where lookups and updates receive their results (see abi.go), and
+	// how many bytes of results a call can have: set on first use.
+	results     arena
+	resultBytes int
 }
 
 // Info describes the map: type, sizes, kernel id, possible CPUs.
@@ -99,25 +104,59 @@ func (m *Map) Info() MapInfo {
 	return hostCall(m.raw.Info)
 }
 
+// size sizes the result arena from the map's info: lookup-percpu returns
+// one (pointer, length) pair and one value per CPU.
+func (m *Map) size(info MapInfo) {
+	cpus := int(max(info.PossibleCpus, 1))
+	m.resultBytes = cpus * (8 + (int(info.ValueSize)+7)&^7)
+	m.results.reserve(m.resultBytes)
+}
+
+// acquire is the arena for one call's results, to release once they are
+// copied out: the map's own, or, if a goroutine switched out meanwhile is
+// still reading its results from it, a new one.
+func (m *Map) acquire() *arena {
+	if m.resultBytes == 0 {
+		m.size(m.Info())
+	}
+	a := &m.results
+	if a.busy {
+		a = new(arena)
+		a.reserve(m.resultBytes)
+	}
+	a.busy = true
+	return a
+}
+
+func (a *arena) release() {
+	a.busy = false
+}
+
 // Lookup returns the value under key; false when there is none.
 func (m *Map) Lookup(key []byte) ([]byte, bool, error) {
-	value, err := result(hostCall(func() witTypes.Result[witTypes.Option[[]byte], witError] {
-		return m.raw.Lookup(key)
-	}))
-	return value.SomeOr(nil), value.IsSome(), err
+	a := m.acquire()
+	defer a.release()
+	pointer, length := bytesArg(key)
+	value, ok, err := mapLookup(m.raw, a, pointer, length)
+	return bytes.Clone(value), ok, err
 }
 
 // Update stores value under key; flag says whether key must be new or
 // present.
 func (m *Map) Update(key, value []byte, flag UpdateFlag) error {
-	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
-		return m.raw.Update(key, value, flag)
-	}))
+	a := m.acquire()
+	defer a.release()
+	keyPointer, keyLength := bytesArg(key)
+	valuePointer, valueLength := bytesArg(value)
+	return mapUpdate(m.raw, a, keyPointer, keyLength, valuePointer, valueLength, flag)
 }
 
 // Delete removes key; a not-found error when it was absent.
 func (m *Map) Delete(key []byte) error {
-	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] { return m.raw.Delete(key) }))
+	a := m.acquire()
+	defer a.release()
+	pointer, length := bytesArg(key)
+	return mapDelete(m.raw, a, pointer, length)
 }
 
 // LookupAndDelete removes key and returns what it held (hash maps, queues,
@@ -132,10 +171,14 @@ func (m *Map) LookupAndDelete(key []byte) ([]byte, bool, error) {
 // LookupPerCPU returns the values of a per-CPU map under key, one per
 // possible CPU; false when there are none.
 func (m *Map) LookupPerCPU(key []byte) ([][]byte, bool, error) {
-	values, err := result(hostCall(func() witTypes.Result[witTypes.Option[[][]byte], witError] {
-		return m.raw.LookupPercpu(key)
-	}))
-	return values.SomeOr(nil), values.IsSome(), err
+	a := m.acquire()
+	defer a.release()
+	pointer, length := bytesArg(key)
+	values, ok, err := mapLookupPerCPU(m.raw, a, pointer, length, nil)
+	for cpu, value := range values {
+		values[cpu] = bytes.Clone(value)
+	}
+	return values, ok, err
 }
 
 // UpdatePerCPU stores one value per possible CPU under key.
@@ -234,7 +277,57 @@ func newView[K, V any](m *Map, wrapper string, types ...MapType) (view, error) {
 	if int(info.ValueSize) != value.size {
 		return view{}, invalidArgument("map %q has %d-byte values, %v is %d bytes", info.Name, info.ValueSize, value.typ, value.size)
 	}
+	m.size(info)
 	return view{m: m, info: info, key: key, value: value}, nil
+}
+
+// lookup decodes the value under key; false when there is none.
+func lookup[K, V any](v *view, key K) (V, bool, error) {
+	var zero V
+	a := v.m.acquire()
+	defer a.release()
+	pointer, length := argOf(v.key, &key)
+	bytes, ok, err := mapLookup(v.m.raw, a, pointer, length)
+	if err != nil || !ok {
+		return zero, false, err
+	}
+	value, err := decodeExact[V](v.value, bytes)
+	return value, err == nil, err
+}
+
+// lookupPerCPU decodes the values of every CPU under key.
+func lookupPerCPU[K, V any](v *view, key K) ([]V, bool, error) {
+	a := v.m.acquire()
+	defer a.release()
+	pointer, length := argOf(v.key, &key)
+	var lists [maxStackCPUs][]byte
+	values, ok, err := mapLookupPerCPU(v.m.raw, a, pointer, length, lists[:0])
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	decoded, err := decodeLists[V](v.value, values)
+	return decoded, err == nil, err
+}
+
+// maxStackCPUs is how many per-CPU values a lookup lists without
+// allocating.
+const maxStackCPUs = 64
+
+// update stores value under key as flag says.
+func update[K, V any](v *view, key K, value V, flag UpdateFlag) error {
+	a := v.m.acquire()
+	defer a.release()
+	keyPointer, keyLength := argOf(v.key, &key)
+	valuePointer, valueLength := argOf(v.value, &value)
+	return mapUpdate(v.m.raw, a, keyPointer, keyLength, valuePointer, valueLength, flag)
+}
+
+// remove deletes key.
+func remove[K any](v *view, key K) error {
+	a := v.m.acquire()
+	defer a.release()
+	pointer, length := argOf(v.key, &key)
+	return mapDelete(v.m.raw, a, pointer, length)
 }
 
 // Map is the untyped map, for calls the view does not offer.
@@ -283,9 +376,11 @@ func keys[K any](v *view) iter.Seq2[K, error] {
 // error.
 func entries[K, V any](v *view, decodeValue func([]byte) (V, error)) iter.Seq2[Entry[K, V], error] {
 	return func(yield func(Entry[K, V], error) bool) {
+		// The pages land in one arena (the cursor is copied out of it).
+		var results arena
 		var cursor []byte
 		for {
-			batch, err := v.m.LookupBatch(cursor, page)
+			batch, err := mapLookupBatch(v.m.raw, &results, cursor, page)
 			if err != nil {
 				yield(Entry[K, V]{}, err)
 				return
@@ -318,7 +413,7 @@ func entries[K, V any](v *view, decodeValue func([]byte) (V, error)) iter.Seq2[E
 			if !batch.Next.IsSome() {
 				return
 			}
-			cursor = batch.Next.Some()
+			cursor = append(cursor[:0], batch.Next.Some()...)
 		}
 	}
 }
@@ -382,13 +477,7 @@ func NewHashMap[K, V any](m *Map) (*HashMap[K, V], error) {
 
 // Get returns the value under key; false when there is none.
 func (h *HashMap[K, V]) Get(key K) (V, bool, error) {
-	var zero V
-	bytes, ok, err := h.m.Lookup(encode(h.key, key))
-	if err != nil || !ok {
-		return zero, false, err
-	}
-	value, err := decodeExact[V](h.value, bytes)
-	return value, err == nil, err
+	return lookup[K, V](&h.view, key)
 }
 
 // Put stores value under key, replacing what was there.
@@ -399,12 +488,12 @@ func (h *HashMap[K, V]) Put(key K, value V) error {
 // Update stores value under key; flag says whether key must be new
 // (already-exists otherwise) or present (not-found otherwise).
 func (h *HashMap[K, V]) Update(key K, value V, flag UpdateFlag) error {
-	return h.m.Update(encode(h.key, key), encode(h.value, value), flag)
+	return update(&h.view, key, value, flag)
 }
 
 // Delete removes key; a not-found error when it was absent.
 func (h *HashMap[K, V]) Delete(key K) error {
-	return h.m.Delete(encode(h.key, key))
+	return remove(&h.view, key)
 }
 
 // Keys walks the keys a page at a time; not a snapshot: keys added or
@@ -445,12 +534,7 @@ func NewPerCpuHashMap[K, V any](m *Map) (*PerCpuHashMap[K, V], error) {
 // Get returns the values under key, one per possible CPU; false when there
 // are none.
 func (h *PerCpuHashMap[K, V]) Get(key K) ([]V, bool, error) {
-	lists, ok, err := h.m.LookupPerCPU(encode(h.key, key))
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	values, err := decodeLists[V](h.value, lists)
-	return values, err == nil, err
+	return lookupPerCPU[K, V](&h.view, key)
 }
 
 // Put stores one value per possible CPU (Info().PossibleCpus of them)
@@ -466,7 +550,7 @@ func (h *PerCpuHashMap[K, V]) Update(key K, values []V, flag UpdateFlag) error {
 
 // Delete removes key; a not-found error when it was absent.
 func (h *PerCpuHashMap[K, V]) Delete(key K) error {
-	return h.m.Delete(encode(h.key, key))
+	return remove(&h.view, key)
 }
 
 // Keys walks the keys a page at a time; not a snapshot.
@@ -506,20 +590,16 @@ func (a *Array[V]) Len() uint32 {
 // Get returns the value at index; a not-found error when index is out of
 // range.
 func (a *Array[V]) Get(index uint32) (V, error) {
-	var zero V
-	bytes, ok, err := a.m.Lookup(encode(a.key, index))
-	if err != nil {
-		return zero, err
+	value, ok, err := lookup[uint32, V](&a.view, index)
+	if err == nil && !ok {
+		err = outOfRange(index, a.info)
 	}
-	if !ok {
-		return zero, outOfRange(index, a.info)
-	}
-	return decodeExact[V](a.value, bytes)
+	return value, err
 }
 
 // Set writes the value at index.
 func (a *Array[V]) Set(index uint32, value V) error {
-	return a.m.Update(encode(a.key, index), encode(a.value, value), UpdateAny)
+	return update(&a.view, index, value, UpdateAny)
 }
 
 // PerCpuArray is a BPF_MAP_TYPE_PERCPU_ARRAY: like Array, with one V per
@@ -546,14 +626,14 @@ func (a *PerCpuArray[V]) Len() uint32 {
 // Get returns the values at index, one per possible CPU; a not-found error
 // when index is out of range.
 func (a *PerCpuArray[V]) Get(index uint32) ([]V, error) {
-	lists, ok, err := a.m.LookupPerCPU(encode(a.key, index))
+	values, ok, err := lookupPerCPU[uint32, V](&a.view, index)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, outOfRange(index, a.info)
 	}
-	return decodeLists[V](a.value, lists)
+	return values, nil
 }
 
 // Set writes one value per possible CPU at index.

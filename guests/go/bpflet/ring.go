@@ -1,0 +1,226 @@
+package bpflet
+
+import (
+	"time"
+	"unsafe"
+)
+
+// RingReader reads a ring buffer (BPF_MAP_TYPE_RINGBUF) in place: the host
+// maps the ring's own pages into guest memory (event-buffer.map-ring), so a
+// record is read where the BPF program wrote it, with no copy and no host
+// call per record or per batch. The fastest way to drain a busy ring
+// buffer; [EventBuffer.Poll] is the simple one, and reads perf buffers too.
+//
+//	ring, err := bpflet.OpenRingReader(events)
+//	...
+//	defer ring.Close()
+//	for {
+//		ring.Wait(time.Second)
+//		for record := ring.Next(); record != nil; record = ring.Next() {
+//			... // the record's bytes, read-only
+//		}
+//		ring.Release()
+//	}
+//
+// Records stay where they are (and valid) until Release hands their space
+// back to the kernel: release after each batch, or the producer finds the
+// ring full. A record's bytes are the ring's read-only pages: writing to
+// them traps. Payloads are 8-byte aligned.
+type RingReader struct {
+	buffer *EventBuffer
+	// The guest memory the ring is mapped over (see mappedRings).
+	region   []byte
+	consumer *uint64
+	producer *uint64
+	data     unsafe.Pointer
+	mask     uint64
+	// The next record to read, and the producer position last seen.
+	pos, end uint64
+}
+
+// The header of a ring buffer record (the kernel's uapi linux/bpf.h).
+const (
+	ringBusyBit    = 1 << 31
+	ringDiscardBit = 1 << 30
+	ringHeaderLen  = 8
+)
+
+// mappedRings holds every open RingReader until Close. Its region is Go
+// heap memory with the ring's pages mapped over it, which the garbage
+// collector must not free (and hand out again) while they are there: only
+// dropping the event buffer puts ordinary memory back. A reader that is
+// never closed stays mapped until the program ends.
+var mappedRings = map[*RingReader]struct{}{}
+
+// OpenRingReader opens the ring buffer m and maps it into guest memory. A
+// perf buffer is unsupported (Poll it).
+func OpenRingReader(m *Map) (*RingReader, error) {
+	buffer, err := OpenEventBuffer(m)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := result(hostCall(buffer.raw.MapRing))
+	if err != nil {
+		buffer.Close()
+		return nil, err
+	}
+	// The pages start at the region's first page boundary: consumer page,
+	// producer page, then the data area mapped twice.
+	region := pages.Region
+	page, size := uintptr(pages.PageSize), uintptr(pages.Size)
+	base := unsafe.Pointer(unsafe.SliceData(region))
+	powers := page != 0 && page&(page-1) == 0 && size != 0 && size&(size-1) == 0
+	var at uintptr
+	if powers {
+		at = -uintptr(base) & (page - 1)
+	}
+	if !powers || uintptr(len(region)) < at || (uintptr(len(region))-at)/2 < page+size {
+		// Whatever the host mapped, closing the buffer puts it back.
+		r := &RingReader{buffer: buffer, region: region}
+		r.Close()
+		return nil, invalidArgument("host mapped a ring of %d bytes (pages of %d) into a region of %d bytes",
+			size, page, len(region))
+	}
+	start := unsafe.Add(base, at)
+	r := &RingReader{
+		buffer:   buffer,
+		region:   region,
+		consumer: (*uint64)(start),
+		producer: (*uint64)(unsafe.Add(start, page)),
+		data:     unsafe.Add(start, 2*page),
+		mask:     uint64(size - 1),
+	}
+	r.pos = *r.consumer
+	r.end = r.pos
+	mappedRings[r] = struct{}{}
+	return r, nil
+}
+
+// Next returns the next submitted record, or nil when there is none yet:
+// nothing written, or the next record not yet submitted. Discarded records
+// are skipped. The slice is the ring's memory, valid until Release.
+//
+// Positions and headers are plain loads of the mapped pages (Go has no
+// volatile): neither Go's compiler nor the host's moves a load out of a
+// loop, so each Next sees where the kernel is. Next inlines: a loop over
+// it makes no call per record.
+func (r *RingReader) Next() []byte {
+	for {
+		if r.pos >= r.end {
+			if r.end = *r.producer; r.pos >= r.end {
+				return nil
+			}
+		}
+		header := unsafe.Add(r.data, r.pos&r.mask)
+		word := *(*uint32)(header)
+		if word&ringBusyBit != 0 {
+			return nil
+		}
+		size := word &^ (ringBusyBit | ringDiscardBit)
+		r.pos += (uint64(size) + ringHeaderLen + 7) &^ 7
+		if word&ringDiscardBit == 0 {
+			// Not unsafe.Slice, whose overflow check is a call in
+			// WebAssembly: sizes are below the ring's, under 4 GiB.
+			return (*[1 << 32]byte)(unsafe.Add(header, ringHeaderLen))[:size:size]
+		}
+	}
+}
+
+// Release hands the space of every record Next returned back to the
+// kernel; those records are no longer to be read.
+func (r *RingReader) Release() {
+	*r.consumer = r.pos
+}
+
+// Consume calls f with each waiting record, at most max of them (0: all
+// that are there), then releases them; it returns how many there were. The
+// slice is only valid during the call.
+func (r *RingReader) Consume(max int, f func(record []byte)) int {
+	count := 0
+	for ; max == 0 || count < max; count++ {
+		record := r.Next()
+		if record == nil {
+			break
+		}
+		f(record)
+	}
+	r.Release()
+	return count
+}
+
+// ConsumeRecords is Consume with each record read as a T from its start
+// (see [Decode]). A record shorter than T is an invalid-argument error and
+// stops: the records before it are consumed, it and the ones after are not.
+func ConsumeRecords[T any](r *RingReader, max int, f func(T)) (int, error) {
+	l, err := layoutOf[T]()
+	if err != nil {
+		return 0, err
+	}
+	count := 0
+	for ; max == 0 || count < max; count++ {
+		pos := r.pos
+		record := r.Next()
+		if record == nil {
+			break
+		}
+		if len(record) < l.size {
+			r.pos = pos
+			r.Release()
+			return count, invalidArgument("record of %d bytes is shorter than %v (%d bytes)", len(record), l.typ, l.size)
+		}
+		// Payloads are 8-byte aligned: a plain T is a load.
+		if p := unsafe.Pointer(unsafe.SliceData(record)); l.direct(p) {
+			f(*(*T)(p))
+		} else {
+			f(decodeSlow[T](l, record))
+		}
+	}
+	r.Release()
+	return count, nil
+}
+
+// Ready reports whether a record is waiting for Next.
+func (r *RingReader) Ready() bool {
+	pos := r.pos
+	return pos < *r.producer && *(*uint32)(unsafe.Add(r.data, pos&r.mask))&ringBusyBit == 0
+}
+
+// Wait waits up to timeout for a record; true if one is waiting.
+func (r *RingReader) Wait(timeout time.Duration) bool {
+	if r.Ready() {
+		return true
+	}
+	timer := Timer(timeout)
+	Wait(r.Subscribe(), timer)
+	timer.Drop()
+	return r.Ready()
+}
+
+// Subscribe returns a pollable that is ready when records are waiting (the
+// buffer's, see [EventBuffer.Subscribe]): to [Wait] on the ring together
+// with other sources.
+func (r *RingReader) Subscribe() *Pollable {
+	return r.buffer.Subscribe()
+}
+
+// Buffer is the event buffer underneath; Poll works on it too, and sees the
+// same positions.
+func (r *RingReader) Buffer() *EventBuffer {
+	return r.buffer
+}
+
+// Close drops the event buffer, which unmaps the ring and puts ordinary
+// memory back under its region; the region is then the garbage
+// collector's, and the reader is empty. Safe to call more than once.
+func (r *RingReader) Close() {
+	r.buffer.Close()
+	r.detach()
+}
+
+// detach points the reader at its own position, where no record ever is,
+// and lets the region go.
+func (r *RingReader) detach() {
+	r.consumer, r.producer, r.data = &r.pos, &r.pos, unsafe.Pointer(&r.pos)
+	r.mask, r.end = 0, r.pos
+	delete(mappedRings, r)
+}

@@ -1,0 +1,431 @@
+// bench is the Go guest half of `make bench` (tests/bench), the twin of
+// guests/rust/bench: same command line, same output lines, same timing
+// boundaries, so the harness runs either and compares both with native
+// libbpf-rs line for line.
+//
+//	bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1]
+//
+// Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
+// then for each of W + R bursts (the harness triggers them one at a time
+// with getppid()): waits until the program has produced or dropped the
+// whole burst, then times draining it, reading each record's seq, at most
+// M records per call: in place with a RingReader (the default), or with
+// EventBuffer.PollInto batches (`--poll 1`):
+//
+//	rep I records=N ns=T sum=S dropped=D   (warm-up reps have negative I)
+//
+// `bench check` exits at once (the harness fills bpflet's compiled cache).
+//
+//	bench maps --ops N --reps R
+//
+// Loads benchmaps.bpf.o and, per rep, times N updates then N lookups on the
+// 8-byte hash map, one batched walk of it, N per-CPU array lookups, and N
+// calls that do no kernel work (the cost of a host call alone):
+//
+//	map-update rep=I ops=N ns=T   (and map-lookup, map-lookup-batch,
+//	                               percpu-lookup, host-call)
+//
+// The record loops read seq from each record's bytes (RingReader.Next,
+// Batch.Record) rather than through ConsumeRecords or RecordsOf: those
+// call a function per record, which costs more than the rest of the loop
+// in Go on WebAssembly.
+package main
+
+import (
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"time"
+	"unsafe"
+
+	"bpflet.dev/guests/go/bpflet"
+	"bpflet.dev/guests/go/internal/cli"
+)
+
+// The kernel halves, which build.sh copies here from target/bpf.
+var (
+	//go:embed burst.bpf.o
+	burst []byte
+	//go:embed burst512.bpf.o
+	burst512 []byte
+	//go:embed benchmaps.bpf.o
+	benchmaps []byte
+)
+
+// recordHead is the fixed head of struct burst_record (guests/bpf/burst.h);
+// the payload follows. The loops read only seq, the first 8 bytes
+// (little-endian), of records at least this long.
+type recordHead struct {
+	Seq uint64
+	CPU uint32
+	_   uint32
+}
+
+const recordHeadSize = int(unsafe.Sizeof(recordHead{}))
+
+// valueXor is what the map benchmark stores under key k (k ^ valueXor), so
+// that lookups can be checked.
+const valueXor = 0x5bd1_e995_5bd1_e995
+
+const usage = "usage: bench events --trigger-pid PID [--size 64|512] [--count N] [--reps R] " +
+	"[--warmup W] [--batch M] [--poll 1] | bench maps [--ops N] [--reps R] | bench check"
+
+func init() { bpflet.Main(main) }
+
+// main parses and fails as the Rust twin's main does: `Error: {:?}` on
+// stderr, exit 1.
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %s\n", debug(err))
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	mode := ""
+	if len(args) > 0 {
+		mode, args = args[0], args[1:]
+	}
+	opts := map[string]uint64{}
+	for len(args) > 0 {
+		flag := args[0]
+		args = args[1:]
+		name, ok := strings.CutPrefix(flag, "--")
+		if !ok {
+			return fmt.Errorf("unexpected argument %s", cli.Quote(flag))
+		}
+		if len(args) == 0 {
+			return fmt.Errorf("%s needs a value", flag)
+		}
+		value, err := parseU64(args[0])
+		args = args[1:]
+		if err != nil {
+			return fmt.Errorf("%s: %v", flag, err)
+		}
+		opts[name] = value
+	}
+	var missing error
+	opt := func(name string, fallback ...uint64) uint64 {
+		if value, ok := opts[name]; ok {
+			return value
+		}
+		if len(fallback) > 0 {
+			return fallback[0]
+		}
+		if missing == nil {
+			missing = fmt.Errorf("--%s is required", name)
+		}
+		return 0
+	}
+	switch mode {
+	case "events":
+		// In the Rust twin's order, so that the first missing option is the
+		// one reported; `as u32` truncates as Rust's does.
+		size, pid, count := opt("size", 64), uint32(opt("trigger-pid")), uint32(opt("count", 100_000))
+		reps, warmup, batch := uint32(opt("reps", 5)), uint32(opt("warmup", 1)), uint32(opt("batch", 0))
+		poll := opt("poll", 0) != 0
+		if missing != nil {
+			return missing
+		}
+		return events(size, pid, count, reps, warmup, batch, poll)
+	case "maps":
+		return maps(opt("ops", 1_000_000), opt("reps", 3))
+	case "check":
+		// Does nothing: the harness runs it once so that bpflet compiles
+		// and caches the component before anything is measured.
+		return nil
+	}
+	return errors.New(usage)
+}
+
+func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll bool) error {
+	var elf []byte
+	switch size {
+	case 64:
+		elf = burst
+	case 512:
+		elf = burst512
+	default:
+		return fmt.Errorf("--size takes 64 or 512, not %d", size)
+	}
+	bursts := warmup + reps
+	obj, err := bpflet.Open(elf)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	for _, global := range []struct {
+		name  string
+		value uint32
+	}{{"target_pid", triggerPid}, {"burst_count", count}, {"bursts_max", bursts}} {
+		if err := obj.SetGlobal(global.name, global.value); err != nil {
+			return err
+		}
+	}
+	if err := obj.Load(); err != nil {
+		return err
+	}
+	recordsMap, err := obj.Map("records")
+	if err != nil {
+		return err
+	}
+	defer recordsMap.Close()
+	// One of the two readers; a poll batch whose memory every poll reuses.
+	var ring *bpflet.RingReader
+	var buffer *bpflet.EventBuffer
+	var batch bpflet.Batch
+	if poll {
+		buffer, err = bpflet.OpenEventBuffer(recordsMap)
+		if err != nil {
+			return err
+		}
+		defer buffer.Close()
+	} else {
+		ring, err = bpflet.OpenRingReader(recordsMap)
+		if err != nil {
+			return err
+		}
+		defer ring.Close()
+	}
+	links, err := obj.AttachAll()
+	if err != nil {
+		return err
+	}
+	defer links.Close()
+	fmt.Println("ready")
+
+	var producedBefore, droppedBefore uint64
+	for burst := range bursts {
+		// The burst is complete once every record is produced or dropped.
+		var produced, dropped uint64
+		for {
+			p, err := bpflet.Global[uint64](obj, "produced")
+			if err != nil {
+				return err
+			}
+			d, err := bpflet.Global[uint64](obj, "dropped")
+			if err != nil {
+				return err
+			}
+			if p+d >= uint64(count)*uint64(burst+1) {
+				produced, dropped = p-producedBefore, d-droppedBefore
+				break
+			}
+			bpflet.Sleep(time.Millisecond)
+		}
+		producedBefore += produced
+		droppedBefore += dropped
+
+		start := bpflet.Now()
+		var records, sum uint64
+		if poll {
+			records, sum, err = drainPoll(buffer, &batch, produced, batchMax)
+		} else {
+			records, sum, err = drainRing(ring, produced, batchMax)
+		}
+		if err != nil {
+			return err
+		}
+		ns := bpflet.Now().Sub(start).Nanoseconds()
+		rep := int64(burst) - int64(warmup)
+		fmt.Printf("rep %d records=%d ns=%d sum=%d dropped=%d\n", rep, records, ns, sum, dropped)
+	}
+	fmt.Println("done")
+	return nil
+}
+
+// drainRing reads produced records in place, releasing them every max
+// (0: whenever none is ready), as RingReader::consume_records does.
+func drainRing(ring *bpflet.RingReader, produced uint64, max uint32) (records, sum uint64, err error) {
+	limit := max
+	if limit == 0 {
+		limit = math.MaxUint32
+	}
+	for records < produced {
+		n := uint32(0)
+		for ; n < limit; n++ {
+			record := ring.Next()
+			if len(record) < recordHeadSize {
+				if record == nil {
+					break
+				}
+				ring.Release()
+				return records, sum, shortRecord(len(record))
+			}
+			sum += binary.LittleEndian.Uint64(record)
+		}
+		ring.Release()
+		records += uint64(n)
+	}
+	return records, sum, nil
+}
+
+// drainPoll reads produced records in batches of at most max, polled into
+// batch.
+func drainPoll(buffer *bpflet.EventBuffer, batch *bpflet.Batch, produced uint64, max uint32) (records, sum uint64, err error) {
+	for records < produced {
+		if err := buffer.PollInto(batch, 0, max); err != nil {
+			return records, sum, err
+		}
+		for i := range batch.Len() {
+			record := batch.Record(i)
+			if len(record) < recordHeadSize {
+				return records, sum, shortRecord(len(record))
+			}
+			sum += binary.LittleEndian.Uint64(record)
+		}
+		records += uint64(batch.Len())
+	}
+	return records, sum, nil
+}
+
+// shortRecord is the SDK's error for a record shorter than recordHead.
+func shortRecord(length int) error {
+	_, err := bpflet.Decode[recordHead](make([]byte, length))
+	return err
+}
+
+func maps(ops, reps uint64) error {
+	obj, err := bpflet.Open(benchmaps)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	if err := obj.Load(); err != nil {
+		return err
+	}
+	hashMap, err := obj.Map("hash")
+	if err != nil {
+		return err
+	}
+	hash, err := bpflet.NewHashMap[uint64, uint64](hashMap)
+	if err != nil {
+		return err
+	}
+	defer hash.Close()
+	percpuMap, err := obj.Map("percpu")
+	if err != nil {
+		return err
+	}
+	percpu, err := bpflet.NewPerCpuArray[uint64](percpuMap)
+	if err != nil {
+		return err
+	}
+	defer percpu.Close()
+	fmt.Println("ready")
+
+	for rep := range reps {
+		start := bpflet.Now()
+		for key := range ops {
+			if err := hash.Put(key, key^valueXor); err != nil {
+				return err
+			}
+		}
+		fmt.Printf("map-update rep=%d ops=%d ns=%d\n", rep, ops, since(start))
+
+		start = bpflet.Now()
+		for key := range ops {
+			value, ok, err := hash.Get(key)
+			if err != nil {
+				return err
+			}
+			if !ok || value != key^valueXor {
+				return fmt.Errorf("lookup of %d returned the wrong value", key)
+			}
+		}
+		fmt.Printf("map-lookup rep=%d ops=%d ns=%d\n", rep, ops, since(start))
+
+		start = bpflet.Now()
+		var elements uint64
+		for entry, err := range hash.All() {
+			if err != nil {
+				return err
+			}
+			if entry.Value != entry.Key^valueXor {
+				return fmt.Errorf("batch lookup of %d returned the wrong value", entry.Key)
+			}
+			elements++
+		}
+		fmt.Printf("map-lookup-batch rep=%d ops=%d ns=%d\n", rep, elements, since(start))
+
+		length := uint64(percpu.Len())
+		start = bpflet.Now()
+		var total uint64
+		for i := range ops {
+			values, err := percpu.Get(uint32(i % length))
+			if err != nil {
+				return err
+			}
+			for _, value := range values {
+				total += value
+			}
+		}
+		fmt.Printf("percpu-lookup rep=%d ops=%d ns=%d sum=%d\n", rep, ops, since(start), total)
+
+		// The floor under every call above: a host call that does no
+		// kernel work (borrow a resource, return a bool).
+		start = bpflet.Now()
+		var loaded uint64
+		for range ops {
+			if obj.Loaded() {
+				loaded++
+			}
+		}
+		fmt.Printf("host-call rep=%d ops=%d ns=%d loaded=%d\n", rep, ops, since(start), loaded)
+	}
+	fmt.Println("done")
+	return nil
+}
+
+// since is the time from start, in nanoseconds.
+func since(start bpflet.Instant) int64 {
+	return bpflet.Now().Sub(start).Nanoseconds()
+}
+
+// parseU64 parses s as Rust's u64::from_str does, with its messages.
+func parseU64(s string) (uint64, error) {
+	digits := strings.TrimPrefix(s, "+")
+	if s == "" {
+		return 0, errors.New("cannot parse integer from empty string")
+	}
+	if digits == "" {
+		return 0, errors.New("invalid digit found in string")
+	}
+	var n uint64
+	for _, c := range []byte(digits) {
+		if c < '0' || c > '9' {
+			return 0, errors.New("invalid digit found in string")
+		}
+		d := uint64(c - '0')
+		if n > (1<<64-1-d)/10 {
+			return 0, errors.New("number too large to fit in target type")
+		}
+		n = n*10 + d
+	}
+	return n, nil
+}
+
+// debug is err as Rust's {:?} shows the twin's errors: a message as a quoted
+// string, a bpflet error as the SDK's derived Debug of its variant.
+func debug(err error) string {
+	var e *bpflet.Error
+	if !errors.As(err, &e) {
+		return cli.Quote(err.Error())
+	}
+	switch e.Case() {
+	case bpflet.OS:
+		return fmt.Sprintf("Os(OsError { errno: %d, message: %s })", e.Errno(), cli.Quote(e.Message()))
+	case bpflet.LoadFailed:
+		return fmt.Sprintf("LoadFailed(LoadFailure { message: %s, verifier_log: %s })",
+			cli.Quote(e.Message()), cli.Quote(e.VerifierLog()))
+	}
+	var name strings.Builder
+	for word := range strings.SplitSeq(string(e.Case()), "-") {
+		name.WriteString(strings.ToUpper(word[:1]) + word[1:])
+	}
+	return fmt.Sprintf("%s(%s)", name.String(), cli.Quote(e.Message()))
+}
