@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/bpflet/target
 CARGO ?= cargo
 BPFLET := $(CARGO_TARGET_DIR)/debug/bpflet
 GUEST_OUT := $(ROOT)/target/guests
-RUST_GUESTS := execsnoop syscount conformance burst faults
+RUST_GUESTS := execsnoop syscount conformance burst faults bench
 
 .PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test guest-table bench clean
 
@@ -56,13 +56,11 @@ guest-table: guests
 
 # bpflet against native libbpf-rs on the same BPF programs (tests/bench), as
 # root: prints a table and writes target/bench/results.json. Release builds
-# of bpflet and of the harness; the bench guest is built here, not by
-# rust-guests, so `make guests` stays as it was.
+# of bpflet and of the harness; `guests` builds the bench guests
+# (<lang>-bench.wasm), which the tests also run.
 bench: guests
 	$(CARGO) build --release -p bpflet
 	$(CARGO) build --release -p bpflet-bench
-	cd guests/rust && $(CARGO) build --release -p bench
-	cp $(CARGO_TARGET_DIR)/wasm32-wasip2/release/bench.wasm $(GUEST_OUT)/rust-bench.wasm
 	$(CARGO_TARGET_DIR)/release/bpflet-bench --bpflet $(CARGO_TARGET_DIR)/release/bpflet
 
 clean:
