@@ -497,6 +497,12 @@ fn maps(setup: &Setup, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<(
                 median(floor)
             ));
         }
+        if let Some(free) = guest.remove("host-call-free") {
+            notes.push(format!(
+                "the same for a free function (signals.stop-requested), with no resource to borrow: {:.0} ns",
+                median(free)
+            ));
+        }
         // The issue sets map targets for the Rust guest.
         let target = |t: Target| if lang == "rust" { vec![t] } else { vec![] };
         for (bench, native_ns, guest_ns, targets) in [

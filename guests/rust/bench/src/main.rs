@@ -22,7 +22,7 @@
 //! calls that do no kernel work (the cost of a host call alone):
 //!
 //! `map-update rep=I ops=N ns=T` (and map-lookup, map-lookup-batch,
-//! percpu-lookup, host-call)
+//! percpu-lookup, host-call, host-call-free)
 
 use std::error::Error;
 use std::time::{Duration, Instant};
@@ -194,6 +194,15 @@ fn maps(ops: u64, reps: u64) -> Result<(), Box<dyn Error>> {
             loaded += u64::from(obj.raw().loaded());
         }
         println!("host-call rep={rep} ops={ops} ns={} loaded={loaded}", start.elapsed().as_nanos());
+
+        // The same without a resource: a free function (signals), so the
+        // part of the floor that is wasmtime's borrow bookkeeping shows.
+        let start = Instant::now();
+        let mut stops = 0u64;
+        for _ in 0..ops {
+            stops += u64::from(bpflet_sdk::bindings::bpflet::ebpf::signals::stop_requested());
+        }
+        println!("host-call-free rep={rep} ops={ops} ns={} stops={stops}", start.elapsed().as_nanos());
     }
     println!("done");
     Ok(())
