@@ -110,9 +110,18 @@ fn every_wit_function_answers_as_specified() {
         );
     }
     // Every attach kind this kernel offers was attached and fired.
-    for kind in
-        ["tp-btf", "xdp", "raw-tracepoint", "uprobe", "uretprobe", "tc-ingress", "tc-egress", "cgroup", "perf-event"]
-    {
+    for kind in [
+        "tp-btf",
+        "xdp",
+        "raw-tracepoint",
+        "uprobe",
+        "uretprobe",
+        "tc-ingress",
+        "tc-egress",
+        "cgroup",
+        "perf-event",
+        "socket-filter",
+    ] {
         line(&format!("attach-{kind}"));
         line(&format!("fired-{kind}"));
     }

@@ -208,6 +208,46 @@ fn log2_histogram_counts_the_writes_the_test_makes() {
     before.assert_nothing_new_left();
 }
 
+/// A socket filter (SEC("socket")) on lo: the runner attaches it to a
+/// packet socket on --ifname; it counts exactly the UDP datagrams the test
+/// sends to its port, by payload size.
+#[test]
+fn socket_filter_histogram_counts_the_datagrams_the_test_sends() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = receiver.local_addr().unwrap().port().to_string();
+    let mut run = run_object(&object("pktsize"), &["--ifname", "lo", "--port", &port, "--json"]);
+    attached(&mut run);
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Payloads of 1 and 1000 bytes land in the slots starting at 0 and 512.
+    let plan: [(usize, u64); 2] = [(1, 10), (1000, 20)];
+    for (size, times) in plan {
+        for _ in 0..times {
+            sender.send_to(&vec![7u8; size], receiver.local_addr().unwrap()).unwrap();
+        }
+    }
+    // Datagrams to another port are not counted.
+    let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.send_to(b"elsewhere", other.local_addr().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    run.signal(SIGINT);
+    let (status, lines, stderr) = run.finish_all(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    let hist =
+        lines.iter().rev().find(|l| l.contains("\"total\"")).unwrap_or_else(|| panic!("no histogram: {lines:?}"));
+    let hist: serde_json::Value = serde_json::from_str(hist).unwrap();
+    let text = hist.to_string();
+    assert_eq!(hist["total"], 30, "{text}");
+    let count_at = |low: u64| {
+        let buckets = hist.pointer("/buckets").or_else(|| hist.pointer("/hist/buckets")).expect("buckets");
+        buckets.as_array().unwrap().iter().find(|b| b["low"] == low).map(|b| b["count"].as_u64().unwrap()).unwrap_or(0)
+    };
+    assert_eq!(count_at(0), 10, "1-byte payloads: {text}");
+    assert_eq!(count_at(512), 20, "1000-byte payloads: {text}");
+    before.assert_nothing_new_left();
+}
+
 #[test]
 fn bad_flags_and_missing_targets_are_refused_and_leave_nothing() {
     let _serial = serial();

@@ -27,6 +27,7 @@ __u64 uretprobe_hits = 0;
 __u64 switch_hits = 0;
 __u32 switch_next_pid = 0;
 __u64 xdp_packets = 0;
+__u64 socket_packets = 0;
 __u64 tc_ingress_packets = 0;
 __u64 tc_egress_packets = 0;
 __u64 cgroup_egress_packets = 0;
@@ -108,6 +109,14 @@ int xdp_pass(struct xdp_md *ctx)
 {
 	__sync_fetch_and_add(&xdp_packets, 1);
 	return XDP_PASS;
+}
+
+/* A socket filter: counts what crosses the interface, keeps nothing. */
+SEC("socket")
+int socket_count(struct __sk_buff *skb)
+{
+	__sync_fetch_and_add(&socket_packets, 1);
+	return 0;
 }
 
 /* The guest turns this one off to test set-autoload; raw_sys_enter is the

@@ -65,6 +65,9 @@ enum Attachment {
     Libbpf(Link),
     /// A bpf_link fd made with bpf_link_create (XDP with a mode, tcx).
     Fd(OwnedFd),
+    /// The packet socket a socket filter is attached to (no kernel link:
+    /// closing the socket detaches the program).
+    Socket(#[allow(dead_code, reason = "held to be closed on drop")] OwnedFd),
 }
 
 impl Attachment {
@@ -72,6 +75,7 @@ impl Attachment {
         let fd = match self {
             Attachment::Libbpf(link) => link.as_fd().as_raw_fd(),
             Attachment::Fd(fd) => fd.as_raw_fd(),
+            Attachment::Socket(_) => return 0,
         };
         let mut info = libbpf_sys::bpf_link_info::default();
         let mut len = std::mem::size_of_val(&info) as u32;
@@ -366,6 +370,11 @@ impl BpfObject {
                     let section = prog.section().to_string_lossy();
                     if section.starts_with("kprobe") || section.starts_with("kretprobe") {
                         kprobe_error(e, &format!("{ctx} ({section})"))
+                    } else if section == "socket" || section.starts_with("socket/") {
+                        Error::invalid_argument(format!(
+                            "{ctx}: a socket filter has no attach point of its own; attach it with \
+                             socket-filter(interface)"
+                        ))
                     } else {
                         e
                     }
@@ -470,6 +479,9 @@ impl BpfObject {
                     })?]
             }
             AttachTarget::PerfEvent(pe) => attach_perf_event(raw, &pe, &ctx)?,
+            AttachTarget::SocketFilter(ifname) => {
+                vec![attach_socket_filter(prog_fd, ifname, &format!("{ctx} as a socket filter on {ifname}"))?]
+            }
         };
         Ok(BpfLink { program: program.to_string(), attachments })
     }
@@ -525,6 +537,60 @@ fn link_create(
     }
     // SAFETY: a non-negative result is a new fd that we own.
     Ok(Attachment::Fd(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Opens a raw packet socket bound to `ifname` and attaches the socket
+/// filter `prog_fd` to it. The socket is never read, so its receive buffer
+/// is made as small as the kernel allows: what the filter keeps is dropped
+/// once that is full.
+fn attach_socket_filter(prog_fd: i32, ifname: &str, context: &str) -> Result<Attachment> {
+    let index = ifindex(ifname)?;
+    let protocol = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: no pointers; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(protocol)) };
+    if fd < 0 {
+        return Err(Error::last_os_error(&format!("{context}: opening a packet socket")));
+    }
+    // SAFETY: a new fd that we own.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let setsockopt = |option: i32, value: i32, what: &str| -> Result<()> {
+        // SAFETY: a valid socket and a 4-byte option value.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&raw const value).cast(),
+                std::mem::size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(Error::last_os_error(&format!("{context}: {what}")));
+        }
+        Ok(())
+    };
+    // Attach before binding, so no packet reaches the socket unfiltered.
+    setsockopt(libc::SO_ATTACH_BPF, prog_fd, "SO_ATTACH_BPF")?;
+    setsockopt(libc::SO_RCVBUF, 0, "SO_RCVBUF")?;
+    let address = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: protocol,
+        sll_ifindex: index as i32,
+        // SAFETY: all-zero is valid for the remaining plain fields.
+        ..unsafe { std::mem::zeroed() }
+    };
+    // SAFETY: a valid socket and a sockaddr_ll of the size given.
+    let rc = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&raw const address).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::last_os_error(&format!("{context}: binding the packet socket")));
+    }
+    Ok(Attachment::Socket(socket))
 }
 
 /// Opens one sampling perf event per CPU and attaches the program to each.

@@ -29,6 +29,8 @@ pub enum Plan {
     Cgroup,
     /// `perf_event`: sampling every CPU at `--perf-freq`.
     PerfEvent,
+    /// `socket`: a socket filter on a packet socket bound to `--ifname`.
+    SocketFilter,
 }
 
 pub fn plan(section: &str) -> Plan {
@@ -39,6 +41,7 @@ pub fn plan(section: &str) -> Plan {
         "uprobe" | "uprobe.s" => Plan::Uprobe { retprobe: false },
         "uretprobe" | "uretprobe.s" => Plan::Uprobe { retprobe: true },
         "perf_event" => Plan::PerfEvent,
+        "socket" => Plan::SocketFilter,
         "sockops" => Plan::Cgroup,
         s if s.starts_with("cgroup_skb/") || s.starts_with("cgroup/") => Plan::Cgroup,
         _ => Plan::Auto,
@@ -48,7 +51,7 @@ pub fn plan(section: &str) -> Plan {
 /// The option a program needs and was not given, as `--flag VALUE`.
 pub fn missing_option(plan: Plan, options: &Options) -> Option<&'static str> {
     match plan {
-        Plan::Xdp | Plan::Tc(_) if options.ifname.is_none() => Some("--ifname IF"),
+        Plan::Xdp | Plan::Tc(_) | Plan::SocketFilter if options.ifname.is_none() => Some("--ifname IF"),
         Plan::Uprobe { .. } if options.uprobe.is_none() => Some("--uprobe BINARY:SYMBOL"),
         _ => None,
     }
@@ -69,7 +72,7 @@ pub fn check_options(programs: &[ProgramInfo], options: &Options) -> Result<(), 
 }
 
 /// Attaches every loaded program. A program whose section names no target
-/// that the runner knows (`socket`, `raw_tp`, ...) is left loaded but
+/// that the runner knows (a bare `raw_tp`, ...) is left loaded but
 /// unattached, with a note on stderr.
 pub fn attach_all(object: &BpfObject, programs: &[ProgramInfo], options: &Options) -> Result<Vec<Link>, String> {
     let mut links = Vec::new();
@@ -81,7 +84,7 @@ pub fn attach_all(object: &BpfObject, programs: &[ProgramInfo], options: &Option
         };
         match attached {
             Ok(link) => links.push(link),
-            // libbpf cannot attach a bare `raw_tp`, `socket`, ... by itself.
+            // libbpf cannot attach a bare `raw_tp`, ... by itself.
             Err(Error::Unsupported(why)) if !program.section.contains('/') => {
                 eprintln!(
                     "note: program {} (SEC(\"{}\")) is loaded but not attached: {why}",
@@ -100,6 +103,7 @@ fn target(plan: Plan, options: &Options) -> AttachTarget {
         Plan::Auto | Plan::Cgroup => AttachTarget::Auto,
         Plan::Xdp => AttachTarget::Xdp(XdpTarget { ifname, mode: XdpMode::Generic }),
         Plan::Tc(direction) => AttachTarget::Tc(TcTarget { ifname, direction }),
+        Plan::SocketFilter => AttachTarget::SocketFilter(ifname),
         Plan::Uprobe { retprobe } => {
             let (binary, symbol) = options.uprobe.clone().unwrap_or_default();
             AttachTarget::Uprobe(UprobeTarget { binary, symbol: Some(symbol), offset: 0, pid: None, retprobe })
@@ -136,6 +140,7 @@ mod tests {
         assert_eq!(plan("tp/sched/sched_process_exec"), Plan::Auto);
         assert_eq!(plan("uprobe//bin/bash:readline"), Plan::Auto);
         assert_eq!(plan("xdp"), Plan::Xdp);
+        assert_eq!(plan("socket"), Plan::SocketFilter);
         assert_eq!(plan("tc"), Plan::Tc(TcDirection::Ingress));
         assert_eq!(plan("tcx/egress"), Plan::Tc(TcDirection::Egress));
         assert_eq!(plan("tc/egress"), Plan::Tc(TcDirection::Egress));

@@ -64,7 +64,7 @@ const RUNNER_OPTIONS: [(&str, Option<&str>, &str); 9] = [
     ("interval", Some("SECS"), "also print histograms (and --print-maps maps) every SECS seconds"),
     ("duration", Some("SECS"), "stop after SECS seconds, as Ctrl-C does"),
     ("print-maps", None, "at exit, print every map that is not a buffer or a histogram"),
-    ("ifname", Some("IF"), "network interface for xdp and tc programs"),
+    ("ifname", Some("IF"), "network interface for xdp, tc and socket programs"),
     ("uprobe", Some("BINARY:SYMBOL"), "where uprobe/uretprobe programs without a target attach"),
     ("cgroup", Some("PATH"), "cgroup v2 directory for cgroup programs [default: /sys/fs/cgroup]"),
     ("perf-freq", Some("HZ"), "samples per second on every CPU for perf_event programs [default: 99]"),

@@ -94,6 +94,13 @@ func AttachTC(ifname string, direction TCDirection) AttachTarget {
 // AttachCgroup attaches to a cgroup v2 directory, e.g. /sys/fs/cgroup.
 func AttachCgroup(path string) AttachTarget { return loader.MakeAttachTargetCgroup(path) }
 
+// AttachSocketFilter attaches a socket filter (SEC("socket")) to a packet
+// socket the host opens on ifname; the program sees every packet crossing
+// it. Dropping the link closes the socket.
+func AttachSocketFilter(ifname string) AttachTarget {
+	return loader.MakeAttachTargetSocketFilter(ifname)
+}
+
 // PerfFrequency samples hz times a second.
 func PerfFrequency(hz uint64) PerfSample { return loader.MakePerfSampleFrequency(hz) }
 

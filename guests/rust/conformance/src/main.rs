@@ -360,6 +360,23 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
         link: c.ok("attach-xdp", object.attach("xdp_pass", &xdp("lo"))),
     });
     c.err("attach-xdp-missing-interface", object.attach("xdp_pass", &xdp("nope0")), &[]);
+    firing.push(Firing {
+        check: "socket-filter",
+        counter: "socket_packets",
+        required: args.expect_packets,
+        link: c.ok("attach-socket-filter", object.attach("socket_count", &AttachTarget::SocketFilter("lo".into()))),
+    });
+    c.err(
+        "attach-socket-filter-missing-interface",
+        object.attach("socket_count", &AttachTarget::SocketFilter("nope0".into())),
+        &["not-found"],
+    );
+    c.err("attach-socket-filter-auto", object.attach("socket_count", &AttachTarget::Auto), &["invalid-argument"]);
+    c.err(
+        "attach-socket-filter-wrong-program",
+        object.attach("xdp_pass", &AttachTarget::SocketFilter("lo".into())),
+        &["invalid-argument"],
+    );
     c.err(
         "attach-uprobe-missing-binary",
         object.attach("on_getppid", &uprobe("/nonexistent", "main", None, false)),
@@ -870,6 +887,7 @@ fn check_programs(c: &mut Checks, object: &BpfObject) {
     let expected = [
         ("on_getppid", "tp/syscalls/sys_enter_getppid", ProgramType::Tracepoint, true),
         ("xdp_pass", "xdp", ProgramType::Xdp, true),
+        ("socket_count", "socket", ProgramType::SocketFilter, true),
         ("raw_enter", "raw_tp/sys_enter", ProgramType::RawTracepoint, false),
         ("on_switch", "tp_btf/sched_switch", ProgramType::Tracing, true),
         ("raw_sys_enter", "raw_tp", ProgramType::RawTracepoint, true),
