@@ -5,6 +5,7 @@
 //! Every attachment is fd-based (bpf_link, perf event fd), so even a killed
 //! bpflet leaves nothing attached: the kernel closes the fds.
 
+use crate::policy::Policy;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
@@ -347,12 +348,13 @@ impl BpfObject {
         BpfMap::new(handle)
     }
 
-    fn attach(&self, program: &str, target: AttachTarget) -> Result<BpfLink> {
+    fn attach(&self, program: &str, target: AttachTarget, policy: &Policy) -> Result<BpfLink> {
         let obj = self.loaded()?;
         let prog = obj
             .progs()
             .find(|p| p.name() == program)
             .ok_or_else(|| Error::not_found(format!("no program {program:?} in the object")))?;
+        policy.check_attach(program, &prog.section().to_string_lossy(), &target).map_err(Error::PermissionDenied)?;
         if !prog.autoload() {
             return Err(Error::invalid_state(format!("program {program:?} was not loaded (autoload is off)")));
         }
@@ -836,7 +838,7 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
         program: String,
         target: AttachTarget,
     ) -> WasmResult<Resource<BpfLink>> {
-        Ok(match self.table.get(&obj)?.attach(&program, target) {
+        Ok(match self.table.get(&obj)?.attach(&program, target, &self.ctx.policy) {
             Ok(link) => Ok(self.table.push(link)?),
             Err(e) => Err(e),
         })

@@ -1,6 +1,7 @@
 //! Engine and store set-up, the compiled-component cache, and running a
 //! component's `wasi:cli/run`.
 
+use crate::policy::{show_size, MemoryLimiter, Policy};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -48,6 +49,7 @@ pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     bpf: BpfCtx,
+    limiter: MemoryLimiter,
 }
 
 impl WasiView for State {
@@ -77,6 +79,8 @@ pub struct RunOptions {
     pub verbose: bool,
     /// BPF object files offered to the guest by file name (`open-packaged`).
     pub objects: Vec<PathBuf>,
+    /// What the guest may do.
+    pub policy: Policy,
 }
 
 pub fn new_engine() -> anyhow::Result<Engine> {
@@ -159,6 +163,15 @@ fn explain_compile_error(err: wasmtime::Error) -> anyhow::Error {
     anyhow::Error::from(err).context("the component is malformed or uses features bpflet does not support")
 }
 
+/// Why a guest failed after bpflet refused it memory.
+fn memory_refused(refused: u64, max: Option<u64>) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the guest ran out of memory: it asked for {} of linear memory, and --max-memory allows {}",
+        show_size(refused),
+        max.map_or("no limit".into(), show_size)
+    )
+}
+
 /// Runs the component's `wasi:cli/run` and returns the process exit code.
 pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
     crate::kernel::init_libbpf_log(options.verbose);
@@ -196,19 +209,25 @@ pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         packaged.push((name, std::sync::Arc::<[u8]>::from(bytes)));
     }
-    let bpf = BpfCtx { verbose: options.verbose, packaged };
-    let state = State { wasi: wasi.build(), table: ResourceTable::new(), bpf };
+    let bpf = BpfCtx { verbose: options.verbose, packaged, policy: options.policy.clone() };
+    let limiter = MemoryLimiter { max: options.policy.max_memory, refused: None };
+    let state = State { wasi: wasi.build(), table: ResourceTable::new(), bpf, limiter };
     let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_trap();
 
     let command = Command::instantiate(&mut store, &component, &linker).map_err(|e| {
+        if let Some(refused) = store.data().limiter.refused {
+            return memory_refused(refused, options.policy.max_memory);
+        }
         anyhow::Error::from(e).context(
             "the component does not fit the bpflet:ebpf/program world (it must export wasi:cli/run \
              and import only bpflet:ebpf and WASI 0.2 interfaces)",
         )
     })?;
     let result = command.wasi_cli_run().call_run(&mut store);
+    let refused = store.data().limiter.refused;
     // Dropping the store releases every link, map and object the guest held
     // before bpflet reports anything.
     drop(store);
@@ -222,7 +241,11 @@ pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
             if interrupted() {
                 return Ok(128 + SIGNAL.load(Ordering::Relaxed));
             }
-            Err(anyhow::Error::from(err).context("the guest trapped"))
+            let err = anyhow::Error::from(err).context("the guest trapped");
+            match refused {
+                Some(refused) => Err(err.context(memory_refused(refused, options.policy.max_memory))),
+                None => Err(err),
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod events;
 pub mod kernel;
 pub mod lower;
 pub mod maps;
+pub mod policy;
 pub mod runner;
 pub mod signals;
 pub mod types;
@@ -47,6 +48,8 @@ pub struct BpfCtx {
     pub verbose: bool,
     /// BPF objects that came with the program, by name (`open-packaged`).
     pub packaged: Vec<(String, std::sync::Arc<[u8]>)>,
+    /// What the guest may do (`bpflet run --allow-attach`, ...).
+    pub policy: policy::Policy,
 }
 
 /// What the bpflet interfaces' host implementations see of a store.

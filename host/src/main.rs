@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use bpflet::engine::{self, RunOptions};
+use bpflet::policy::{parse_size, AttachKind, Policy};
 
 /// Run eBPF programs whose user-space half is a WebAssembly component.
 ///
@@ -88,6 +89,17 @@ enum Command {
         /// Print libbpf's log to stderr.
         #[arg(long, short)]
         verbose: bool,
+        /// Allow only these kinds of attachment (comma-separated; repeatable).
+        /// Any other attach fails with permission-denied. Without this
+        /// option every kind is allowed. An `auto` attachment counts as the
+        /// kind its section names (SEC("tp/...") is a tracepoint).
+        #[arg(long = "allow-attach", value_name = "KIND,...", value_delimiter = ',')]
+        allow_attach: Option<Vec<AttachKind>>,
+        /// Limit each linear memory of the guest to SIZE (bytes, or with a
+        /// K, M or G suffix). Growth beyond it is refused; a ring mapped
+        /// with map-ring counts (twice its size).
+        #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
     },
 }
 
@@ -108,7 +120,7 @@ fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
 /// FILE goes to the guest untouched (`bpflet run prog.bpf.o --help` is the
 /// program's help, not bpflet's). A `--` right after FILE is dropped.
 fn split_guest_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
-    const TAKES_VALUE: [&str; 4] = ["-e", "--env", "--dir", "--object"];
+    const TAKES_VALUE: [&str; 6] = ["-e", "--env", "--dir", "--object", "--allow-attach", "--max-memory"];
     if argv.get(1).and_then(|a| a.to_str()) != Some("run") {
         return (argv, Vec::new());
     }
@@ -149,8 +161,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run { component, args, env, dirs, no_cache, verbose, objects } => {
-            let options = RunOptions { component, args, env, dirs, no_cache, verbose, objects };
+        Command::Run { component, args, env, dirs, no_cache, verbose, objects, allow_attach, max_memory } => {
+            let policy = Policy { attach: allow_attach, max_memory };
+            let options = RunOptions { component, args, env, dirs, no_cache, verbose, objects, policy };
             match run(&options) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
                 Err(err) => {

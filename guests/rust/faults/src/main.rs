@@ -10,6 +10,8 @@
 //! - `block`: waits in a host call forever (stopped by a signal)
 //! - `ring-write`: maps the ring buffer into its memory (`map-ring`) and
 //!   writes to its read-only data pages, which traps
+//! - `alloc MIB`: allocates and fills MIB MiB, then returns normally
+//!   (so `--max-memory` can refuse it)
 //! - `graceful`: handles the stop itself: waits for SIGINT/SIGTERM through
 //!   `signals.subscribe-stop`, then says so and returns normally
 
@@ -35,6 +37,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["block"] => loop {
             events.poll(60_000, 1)?;
         },
+        ["alloc", mib] => {
+            let mut block = vec![0u8; mib.parse::<usize>()? << 20];
+            block.fill(1);
+            println!("allocated {} MiB", std::hint::black_box(&block).len() >> 20);
+            Ok(())
+        }
         ["ring-write"] => {
             let pages = events.raw().map_ring()?;
             let mut region = pages.region;
@@ -54,6 +62,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("stopping cleanly");
             Ok(())
         }
-        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block|ring-write|graceful, got {how:?}").into()),
+        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block|alloc MIB|ring-write|graceful, got {how:?}").into()),
     }
 }

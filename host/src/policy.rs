@@ -1,0 +1,251 @@
+//! What a run lets its guest do, beyond what WASI grants (`--dir`, `--env`):
+//! which kinds of attachment it may make, and how much memory it may use.
+//! A denied attach is the WIT error `permission-denied`, which the guest
+//! sees and reports; memory over the limit is refused to the guest's
+//! allocator, and bpflet says so if the guest then fails.
+
+use std::fmt;
+
+use crate::bindings::ebpf_loader::AttachTarget;
+
+/// The kinds of attachment a policy can allow, as `--allow-attach` names
+/// them. `auto` attachments count as the kind their section names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum AttachKind {
+    /// `tracepoint`, and `tp/`/`tracepoint/` sections.
+    Tracepoint,
+    /// `raw-tracepoint`, and `raw_tp`/`raw_tracepoint` sections.
+    RawTracepoint,
+    /// `tp-btf`, and `tp_btf/` sections.
+    TpBtf,
+    /// `fentry/`, `fexit/`, `fmod_ret/`, `freplace/` and `iter/` sections.
+    Fentry,
+    /// `lsm/` sections.
+    Lsm,
+    /// `kprobe`, `kretprobe`, and kprobe/kretprobe/ksyscall sections.
+    Kprobe,
+    /// `uprobe` (uprobes and uretprobes), and uprobe/usdt sections.
+    Uprobe,
+    /// `xdp`, and `xdp` sections.
+    Xdp,
+    /// `tc` (tcx ingress and egress), and tc/tcx sections.
+    Tc,
+    /// `cgroup`, and cgroup, sockops and sk_msg sections.
+    Cgroup,
+    /// `perf-event`, and `perf_event` sections.
+    PerfEvent,
+    /// `socket-filter` (`socket` sections).
+    SocketFilter,
+    /// Any section not named above (struct_ops, sk_lookup, netfilter, ...).
+    Other,
+}
+
+impl AttachKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AttachKind::Tracepoint => "tracepoint",
+            AttachKind::RawTracepoint => "raw-tracepoint",
+            AttachKind::TpBtf => "tp-btf",
+            AttachKind::Fentry => "fentry",
+            AttachKind::Lsm => "lsm",
+            AttachKind::Kprobe => "kprobe",
+            AttachKind::Uprobe => "uprobe",
+            AttachKind::Xdp => "xdp",
+            AttachKind::Tc => "tc",
+            AttachKind::Cgroup => "cgroup",
+            AttachKind::PerfEvent => "perf-event",
+            AttachKind::SocketFilter => "socket-filter",
+            AttachKind::Other => "other",
+        }
+    }
+
+    /// The kind of an attachment to `target` of a program in `section`.
+    pub fn of(target: &AttachTarget, section: &str) -> Self {
+        match target {
+            AttachTarget::Auto => Self::of_section(section),
+            AttachTarget::Tracepoint(_) => AttachKind::Tracepoint,
+            AttachTarget::RawTracepoint(_) => AttachKind::RawTracepoint,
+            AttachTarget::TpBtf => AttachKind::TpBtf,
+            AttachTarget::Uprobe(_) => AttachKind::Uprobe,
+            AttachTarget::Xdp(_) => AttachKind::Xdp,
+            AttachTarget::Tc(_) => AttachKind::Tc,
+            AttachTarget::Cgroup(_) => AttachKind::Cgroup,
+            AttachTarget::PerfEvent(_) => AttachKind::PerfEvent,
+            AttachTarget::Kprobe(_) | AttachTarget::Kretprobe(_) => AttachKind::Kprobe,
+            AttachTarget::SocketFilter(_) => AttachKind::SocketFilter,
+        }
+    }
+
+    /// The kind libbpf's auto-attach makes of a section (its SEC names).
+    pub fn of_section(section: &str) -> Self {
+        let prefix = section.split('/').next().unwrap_or_default();
+        let prefix = prefix.strip_suffix(".s").unwrap_or(prefix);
+        match prefix {
+            "tp" | "tracepoint" => AttachKind::Tracepoint,
+            "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => AttachKind::RawTracepoint,
+            "tp_btf" => AttachKind::TpBtf,
+            "fentry" | "fexit" | "fmod_ret" | "freplace" | "iter" => AttachKind::Fentry,
+            "lsm" | "lsm_cgroup" => AttachKind::Lsm,
+            "kprobe" | "kretprobe" | "ksyscall" | "kretsyscall" | "kprobe.multi" | "kretprobe.multi"
+            | "kprobe.session" => AttachKind::Kprobe,
+            "uprobe" | "uretprobe" | "usdt" | "uprobe.multi" | "uretprobe.multi" | "uprobe.session" => {
+                AttachKind::Uprobe
+            }
+            "xdp" | "xdp.frags" => AttachKind::Xdp,
+            "tc" | "tcx" | "classifier" | "action" | "netkit" => AttachKind::Tc,
+            "cgroup" | "cgroup_skb" | "sockops" | "sk_msg" => AttachKind::Cgroup,
+            "perf_event" => AttachKind::PerfEvent,
+            "socket" => AttachKind::SocketFilter,
+            _ => AttachKind::Other,
+        }
+    }
+}
+
+impl fmt::Display for AttachKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A run's policy. The default allows everything (root running its own
+/// tools); `bpflet run --allow-attach`/`--max-memory` narrow it.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// The attachment kinds allowed; None allows every kind.
+    pub attach: Option<Vec<AttachKind>>,
+    /// The most bytes one linear memory of the guest may grow to.
+    pub max_memory: Option<u64>,
+}
+
+impl Policy {
+    /// Whether the guest may attach `program` (in `section`) to `target`;
+    /// the error says what to allow.
+    pub fn check_attach(&self, program: &str, section: &str, target: &AttachTarget) -> Result<(), String> {
+        let Some(allowed) = &self.attach else {
+            return Ok(());
+        };
+        let kind = AttachKind::of(target, section);
+        if allowed.contains(&kind) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
+        Err(format!(
+            "attaching {program:?} (SEC(\"{section}\")) is a {kind} attachment, which this run does not allow \
+             (bpflet run --allow-attach {}; allowed: {})",
+            if allowed.is_empty() { kind.name().to_string() } else { format!("{},{kind}", allowed.join(",")) },
+            if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") },
+        ))
+    }
+}
+
+/// Enforces `--max-memory` and remembers a refusal, so that a guest that
+/// then fails can be told why.
+#[derive(Default)]
+pub struct MemoryLimiter {
+    pub max: Option<u64>,
+    /// The largest size a refused growth asked for.
+    pub refused: Option<u64>,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        match self.max {
+            Some(max) if desired as u64 > max => {
+                self.refused = Some(self.refused.unwrap_or(0).max(desired as u64));
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// Parses a size: a number of bytes with an optional K, M or G suffix
+/// (powers of 1024; `KiB`, `MB` and the like are read the same).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size (e.g. 512M, 2G, 65536)"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("{text:?} has an unknown unit (use K, M or G)")),
+    };
+    number.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// A byte count for messages, in the largest binary unit that fits.
+pub fn show_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift {
+            return if bytes % (1 << shift) == 0 {
+                format!("{} {unit}", bytes >> shift)
+            } else {
+                format!("{:.1} {unit}", bytes as f64 / (1u64 << shift) as f64)
+            };
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_map_to_the_kinds_libbpf_attaches_them_as() {
+        for (section, kind) in [
+            ("tp/syscalls/sys_enter_execve", AttachKind::Tracepoint),
+            ("tracepoint/sched/sched_switch", AttachKind::Tracepoint),
+            ("raw_tp/sys_enter", AttachKind::RawTracepoint),
+            ("raw_tp", AttachKind::RawTracepoint),
+            ("tp_btf/sched_switch", AttachKind::TpBtf),
+            ("fentry/do_nanosleep", AttachKind::Fentry),
+            ("fexit.s/x", AttachKind::Fentry),
+            ("lsm/file_open", AttachKind::Lsm),
+            ("kprobe/do_nanosleep", AttachKind::Kprobe),
+            ("ksyscall/execve", AttachKind::Kprobe),
+            ("uprobe//bin/bash:readline", AttachKind::Uprobe),
+            ("uretprobe", AttachKind::Uprobe),
+            ("usdt/x", AttachKind::Uprobe),
+            ("xdp", AttachKind::Xdp),
+            ("tc/ingress", AttachKind::Tc),
+            ("cgroup_skb/egress", AttachKind::Cgroup),
+            ("perf_event", AttachKind::PerfEvent),
+            ("socket", AttachKind::SocketFilter),
+            ("struct_ops/x", AttachKind::Other),
+        ] {
+            assert_eq!(AttachKind::of_section(section), kind, "{section}");
+        }
+    }
+
+    #[test]
+    fn a_denied_attach_says_what_to_allow() {
+        let policy = Policy { attach: Some(vec![AttachKind::Xdp]), max_memory: None };
+        let target = AttachTarget::Auto;
+        let err = policy.check_attach("handle_exec", "tp/sched/sched_process_exec", &target).unwrap_err();
+        assert!(err.contains("tracepoint attachment"), "{err}");
+        assert!(err.contains("--allow-attach xdp,tracepoint"), "{err}");
+        assert!(policy.check_attach("pass", "xdp", &target).is_ok());
+        assert!(Policy::default().check_attach("any", "kprobe/x", &target).is_ok());
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("M").is_err());
+        assert_eq!(show_size(64 << 10), "64 KiB");
+        assert_eq!(show_size(32 << 20), "32 MiB");
+        assert_eq!(show_size((1 << 20) + (1 << 19)), "1.5 MiB");
+    }
+}

@@ -1,0 +1,86 @@
+//! Host policy on `bpflet run`: attachment kinds (`--allow-attach`) and
+//! guest memory (`--max-memory`). A denial reaches the guest as
+//! `permission-denied` or a refused allocation, bpflet says what to allow,
+//! exits non-zero, and nothing stays loaded.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// Runs `bpflet run OPTIONS FILE -- ARGS` to the end: (exit code, stdout, stderr).
+fn run(options: &[&str], file: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(bpflet()).arg("run").args(options).arg(file).arg("--").args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn attach_kinds_outside_the_policy_are_denied() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    // The faults guest attaches execsnoop.bpf.o: one tracepoint program.
+    let (code, stdout, stderr) = run(&["--allow-attach", "xdp,tc"], &guest("rust-faults"), &["ok"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("attached"), "{stdout}");
+    // The guest prints the error (Rust's `Error: PermissionDenied(...)`).
+    assert!(stderr.contains("PermissionDenied"), "{stderr}");
+    assert!(stderr.contains("tracepoint attachment, which this run does not allow"), "{stderr}");
+    assert!(stderr.contains("--allow-attach xdp,tc,tracepoint"), "says what to allow: {stderr}");
+    before.assert_nothing_new_left();
+
+    // The kernel-only runner is a guest like any other.
+    let (code, _, stderr) = run(&["--allow-attach", "kprobe"], &repo_root().join("target/bpf/exectrace.bpf.o"), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("permission-denied") && stderr.contains("tracepoint attachment"), "{stderr}");
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn attach_kinds_inside_the_policy_attach() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let (code, stdout, stderr) =
+        run(&["--allow-attach", "xdp", "--allow-attach", "tracepoint"], &guest("rust-faults"), &["ok"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("attached"), "{stdout}");
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn memory_beyond_the_limit_is_refused_and_reported() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let (code, stdout, stderr) = run(&["--max-memory", "32M"], &guest("rust-faults"), &["alloc", "64"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("allocated"), "{stdout}");
+    assert!(stderr.contains("the guest ran out of memory"), "{stderr}");
+    assert!(stderr.contains("--max-memory allows 32 MiB"), "{stderr}");
+    before.assert_nothing_new_left();
+
+    let (code, stdout, stderr) = run(&["--max-memory", "32M"], &guest("rust-faults"), &["alloc", "8"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("allocated 8 MiB"), "{stdout}");
+
+    // Too little for the guest to start at all.
+    let (code, _, stderr) = run(&["--max-memory", "64K"], &guest("rust-faults"), &["ok"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--max-memory allows 64 KiB"), "{stderr}");
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn bad_policy_values_are_refused_with_the_choices() {
+    let out = Command::new(bpflet())
+        .args(["run", "--allow-attach", "everything"])
+        .arg(guest("rust-faults"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("possible values") && stderr.contains("socket-filter"), "{stderr}");
+    let out = Command::new(bpflet()).args(["run", "--max-memory", "lots"]).arg(guest("rust-faults")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a size"), "{stderr}");
+}
