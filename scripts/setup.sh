@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   clang-19 lld-19 llvm-19 bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config make  # BPF + host
   wasi-libc libclang-rt-19-dev-wasm32                                              # C guests
+  docker-registry skopeo                                                           # OCI tests: a registry, a second client
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -81,6 +81,9 @@ pub struct RunOptions {
     pub objects: Vec<PathBuf>,
     /// What the guest may do.
     pub policy: Policy,
+    /// The program pulled from a registry (`bpflet run oci://...`), which
+    /// `component` then only names.
+    pub pulled: Option<std::sync::Arc<crate::oci::Artifact>>,
 }
 
 pub fn new_engine() -> anyhow::Result<Engine> {
@@ -147,7 +150,8 @@ fn write_cache(component: &Component, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_header(bytes: &[u8]) -> anyhow::Result<()> {
+/// Checks that `bytes` are a component, saying what they are if not.
+pub fn check_header(bytes: &[u8]) -> anyhow::Result<()> {
     match bytes.get(..8) {
         Some([0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00]) => Ok(()),
         Some([0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00]) => bail!(
@@ -175,14 +179,35 @@ fn memory_refused(refused: u64, max: Option<u64>) -> anyhow::Error {
 /// Runs the component's `wasi:cli/run` and returns the process exit code.
 pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
     crate::kernel::init_libbpf_log(options.verbose);
-    let bytes =
-        std::fs::read(&options.component).with_context(|| format!("cannot read {}", options.component.display()))?;
-    let file_name = options.component.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut packaged = Vec::new();
+    let (bytes, file_name) = match &options.pulled {
+        // A kernel-only artifact runs its first object; all are packaged.
+        Some(artifact) => {
+            for (name, bytes) in &artifact.objects {
+                packaged.push((name.clone(), std::sync::Arc::<[u8]>::from(bytes.as_slice())));
+            }
+            match (&artifact.component, artifact.objects.first()) {
+                (Some(component), _) => {
+                    let name = options.component.file_name().map(|n| n.to_string_lossy().into_owned());
+                    (component.clone(), name.unwrap_or_default())
+                }
+                (None, Some((name, object))) => (object.clone(), name.clone()),
+                (None, None) => bail!("the pulled artifact holds no program"),
+            }
+        }
+        None => {
+            let bytes = std::fs::read(&options.component)
+                .with_context(|| format!("cannot read {}", options.component.display()))?;
+            let name = options.component.file_name().map(|n| n.to_string_lossy().into_owned());
+            (bytes, name.unwrap_or_default())
+        }
+    };
     // A bare BPF object runs under the embedded kernel-only runner, which
     // finds it among the packaged objects.
     let (component_bytes, argv0) = if bytes.starts_with(b"\x7fELF") {
-        packaged.push((file_name.clone(), std::sync::Arc::<[u8]>::from(bytes)));
+        if !packaged.iter().any(|(name, _)| *name == file_name) {
+            packaged.push((file_name.clone(), std::sync::Arc::<[u8]>::from(bytes)));
+        }
         (crate::runner::RUNNER.to_vec(), file_name)
     } else {
         let stem = options.component.file_stem().map(|s| s.to_string_lossy().into_owned());

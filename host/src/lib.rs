@@ -15,6 +15,7 @@ pub mod events;
 pub mod kernel;
 pub mod lower;
 pub mod maps;
+pub mod oci;
 pub mod policy;
 pub mod runner;
 pub mod signals;

@@ -1,13 +1,15 @@
 //! The `bpflet` command line.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use bpflet::engine::{self, RunOptions};
+use bpflet::oci;
 use bpflet::policy::{parse_size, AttachKind, Policy};
 
 /// Run eBPF programs whose user-space half is a WebAssembly component.
@@ -66,7 +68,8 @@ enum Command {
         after_help = "Examples:\n  bpflet run target/guests/rust-execsnoop.wasm\n  bpflet run target/guests/rust-syscount.wasm -- --top 5 --interval 2"
     )]
     Run {
-        /// The component file (.wasm), or a BPF object (.bpf.o).
+        /// The component file (.wasm), a BPF object (.bpf.o), or a program
+        /// in an OCI registry: oci://REGISTRY/REPOSITORY[:TAG|@DIGEST].
         component: PathBuf,
         /// Arguments passed to the guest (for a component after `--`; for a
         /// BPF object directly, e.g. `bpflet run prog.bpf.o --pid 42`).
@@ -100,6 +103,48 @@ enum Command {
         /// with map-ring counts (twice its size).
         #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
+        /// Talk plain HTTP to the registry of an oci:// program (a
+        /// registry on localhost gets it without asking).
+        #[arg(long)]
+        plain_http: bool,
+    },
+    /// Push a program to an OCI registry: a component, with the BPF objects
+    /// it opens with open-packaged (--object), or a bare BPF object.
+    ///
+    /// The component goes up as a standard Wasm OCI artifact (config
+    /// application/vnd.wasm.config.v0+json, one application/wasm layer),
+    /// each object as a layer of type application/vnd.bpflet.bpf-object.v1
+    /// named by its file name. Credentials, if the registry needs them:
+    /// BPFLET_REGISTRY_USER and BPFLET_REGISTRY_PASSWORD.
+    #[command(
+        after_help = "Examples:\n  bpflet push target/guests/rust-execsnoop.wasm localhost:5000/tools/execsnoop:1.0\n  \
+                            bpflet push exectrace.bpf.o registry.example.com/tools/exectrace:1.0\n  \
+                            bpflet run oci://localhost:5000/tools/execsnoop:1.0"
+    )]
+    Push {
+        /// The component (.wasm) or BPF object (.bpf.o).
+        file: PathBuf,
+        /// Where: REGISTRY/REPOSITORY[:TAG] (oci:// optional).
+        reference: String,
+        /// A BPF object to ship with the component (repeatable).
+        #[arg(long = "object", value_name = "FILE.bpf.o")]
+        objects: Vec<PathBuf>,
+        /// Talk plain HTTP to the registry (a registry on localhost gets it
+        /// without asking).
+        #[arg(long)]
+        plain_http: bool,
+    },
+    /// Pull a program from an OCI registry into files: the component as
+    /// REPOSITORY-NAME.wasm and each BPF object under its own name.
+    Pull {
+        /// REGISTRY/REPOSITORY[:TAG|@DIGEST] (oci:// optional).
+        reference: String,
+        /// The directory to write into.
+        #[arg(short, long, default_value = ".")]
+        output: PathBuf,
+        /// Talk plain HTTP to the registry.
+        #[arg(long)]
+        plain_http: bool,
     },
 }
 
@@ -147,7 +192,16 @@ fn main() -> ExitCode {
     if let Command::Run { args, .. } = &mut cli.command {
         args.extend(guest_args);
     }
+    let report = |result: anyhow::Result<()>| match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bpflet: error: {err:#}");
+            ExitCode::from(1)
+        }
+    };
     match cli.command {
+        Command::Push { file, reference, objects, plain_http } => report(push(&file, &reference, &objects, plain_http)),
+        Command::Pull { reference, output, plain_http } => report(pull(&reference, &output, plain_http)),
         Command::Build { source, output, btf, includes, cflags } => {
             let options = bpflet::compile::BuildOptions { source, output, btf, includes, cflags };
             match bpflet::compile::build(&options) {
@@ -161,10 +215,21 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run { component, args, env, dirs, no_cache, verbose, objects, allow_attach, max_memory } => {
+        Command::Run {
+            component,
+            args,
+            env,
+            dirs,
+            no_cache,
+            verbose,
+            objects,
+            allow_attach,
+            max_memory,
+            plain_http,
+        } => {
             let policy = Policy { attach: allow_attach, max_memory };
-            let options = RunOptions { component, args, env, dirs, no_cache, verbose, objects, policy };
-            match run(&options) {
+            let options = RunOptions { component, args, env, dirs, no_cache, verbose, objects, policy, pulled: None };
+            match run(options, plain_http) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
                 Err(err) => {
                     eprintln!("bpflet: error: {err:#}");
@@ -175,10 +240,40 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(options: &RunOptions) -> anyhow::Result<i32> {
+fn run(mut options: RunOptions, plain_http: bool) -> anyhow::Result<i32> {
+    let path = options.component.to_string_lossy().into_owned();
+    if path.starts_with("oci://") {
+        let artifact = oci::pull(&path, plain_http)?;
+        options.component = PathBuf::from(oci::component_file_name(&path));
+        options.pulled = Some(std::sync::Arc::new(artifact));
+    }
     let engine = engine::new_engine()?;
     watch_signals(engine.clone())?;
-    engine::run(&engine, options)
+    engine::run(&engine, &options)
+}
+
+fn push(file: &Path, reference: &str, objects: &[PathBuf], plain_http: bool) -> anyhow::Result<()> {
+    let url = oci::push(file, objects, reference, plain_http)?;
+    println!("pushed {} to {url}", file.display());
+    Ok(())
+}
+
+fn pull(reference: &str, output: &Path, plain_http: bool) -> anyhow::Result<()> {
+    let artifact = oci::pull(reference, plain_http)?;
+    std::fs::create_dir_all(output).with_context(|| format!("cannot create {}", output.display()))?;
+    let mut files = Vec::new();
+    if let Some(component) = &artifact.component {
+        files.push((output.join(oci::component_file_name(reference)), component));
+    }
+    for (name, bytes) in &artifact.objects {
+        files.push((output.join(name), bytes));
+    }
+    for (path, bytes) in files {
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    eprintln!("bpflet: pulled {} ({})", oci::strip_scheme(reference), artifact.digest);
+    Ok(())
 }
 
 /// SIGINT/SIGTERM interrupt the guest so its resources are dropped in
