@@ -68,23 +68,33 @@ impl EventBuffer {
 /// happen to be aligned and copies the record where they are not.
 pub struct Batch {
     raw: wit::Batch,
+    /// The length of the shortest record (usize::MAX when there is none),
+    /// found while checking the offsets, so `records` checks in O(1).
+    shortest: usize,
 }
 
 impl Batch {
-    /// Checks the offsets once so that reading records never panics.
+    /// Checks the offsets once so that reading records never panics, and
+    /// notes the shortest record on the way.
     fn new(raw: wit::Batch) -> Result<Self> {
         let len = raw.data.len();
-        let mut previous = 0usize;
-        for &offset in &raw.offsets {
+        let (mut previous, mut shortest) = (0usize, usize::MAX);
+        for (index, &offset) in raw.offsets.iter().enumerate() {
             let offset = offset as usize;
             if offset < previous || offset > len {
                 return Err(Error::invalid(format!(
                     "host sent record offset {offset} after {previous} in a batch of {len} bytes"
                 )));
             }
+            if index > 0 {
+                shortest = shortest.min(offset - previous);
+            }
             previous = offset;
         }
-        Ok(Self { raw })
+        if !raw.offsets.is_empty() {
+            shortest = shortest.min(len - previous);
+        }
+        Ok(Self { raw, shortest })
     }
 
     /// Number of records.
@@ -126,16 +136,14 @@ impl Batch {
     /// whole batch, checked here so the iteration itself cannot fail.
     pub fn records<T: AnyBitPattern>(&self) -> Result<Records<'_, T>> {
         let size = core::mem::size_of::<T>();
-        // One pass over the offsets: the shortest record decides.
-        let (data, offsets) = self.as_parts();
-        let ends = offsets.iter().skip(1).copied().chain(core::iter::once(data.len() as u32));
-        if let Some((start, end)) = offsets.iter().zip(ends).find(|(&start, end)| ((end - start) as usize) < size) {
+        if self.shortest < size {
             return Err(Error::invalid(format!(
                 "record of {} bytes is shorter than {} ({size} bytes)",
-                end - start,
+                self.shortest,
                 core::any::type_name::<T>()
             )));
         }
+        let (data, offsets) = self.as_parts();
         Ok(Records { data, offsets, index: 0, _record: PhantomData })
     }
 
@@ -161,8 +169,9 @@ impl<'a, T: AnyBitPattern> Iterator for Records<'a, T> {
     fn next(&mut self) -> Option<Self::Item> {
         let start = *self.offsets.get(self.index)? as usize;
         self.index += 1;
-        // `Batch::records` checked that every record holds a `T`.
-        let bytes = &self.data[start..start + core::mem::size_of::<T>()];
+        // `Batch::records` checked that every record holds a `T`, so this
+        // slice is in bounds (`get` keeps the check cheap and panic-free).
+        let bytes = self.data.get(start..start + core::mem::size_of::<T>())?;
         Some(match bytemuck::try_from_bytes(bytes) {
             Ok(record) => Cow::Borrowed(record),
             Err(_) => Cow::Owned(bytemuck::pod_read_unaligned(bytes)),
