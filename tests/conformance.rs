@@ -146,6 +146,8 @@ fn every_wit_function_answers_as_specified() {
     ] {
         line(check);
     }
+    line("percpu-readback");
+    line("percpu-small-readback");
     line("load-btf-path");
     line("load-btf-path-missing");
     line("load-fentry");

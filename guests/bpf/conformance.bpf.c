@@ -58,6 +58,15 @@ struct {
 	__type(value, __u64);
 } percpu SEC(".maps");
 
+/* 4-byte per-CPU values: the kernel pads each CPU's to 8 bytes, the WIT's
+ * flat list does not. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} percpu_small SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);

@@ -13,8 +13,7 @@
 
 use std::mem::MaybeUninit;
 
-use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LowerContext};
-use wasmtime::component::{ComponentType, Lower};
+use wasmtime::component::__internal::LowerContext;
 use wasmtime::ValRaw;
 
 /// Writes a list's (pointer, length) pair as a flat lowering does.
@@ -119,6 +118,14 @@ impl ValueBuf {
         }
     }
 
+    /// Keeps the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        match self {
+            ValueBuf::Inline { len: current, .. } => *current = (*current).min(len),
+            ValueBuf::Heap(v) => v.truncate(len),
+        }
+    }
+
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         match self {
             ValueBuf::Inline { bytes, len } => &mut bytes[..*len],
@@ -133,65 +140,3 @@ impl ValueBuf {
 }
 
 lower_as_bytes!(ValueBuf);
-
-/// A per-CPU value read by the host (one slot per possible CPU, `stride`
-/// bytes apart), lowered as WIT `list<list<u8>>` of `size`-byte values.
-pub struct PerCpuValues {
-    pub raw: ValueBuf,
-    pub stride: usize,
-    pub size: usize,
-}
-
-// SAFETY: the ABI and type check of `[Vec<u8>]`; lowered as it would be.
-unsafe impl ComponentType for PerCpuValues {
-    type Lower = [ValRaw; 2];
-    const ABI: CanonicalAbiInfo = <[Vec<u8>] as ComponentType>::ABI;
-
-    fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
-        <[Vec<u8>] as ComponentType>::typecheck(ty, types)
-    }
-}
-
-impl PerCpuValues {
-    /// One vector per CPU.
-    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
-        self.raw.as_slice().chunks(self.stride).map(|slot| slot[..self.size].to_vec()).collect()
-    }
-
-    fn lower_lists<T>(&self, cx: &mut LowerContext<'_, T>) -> wasmtime::Result<(usize, usize)> {
-        let raw = self.raw.as_slice();
-        let count = raw.len() / self.stride;
-        // The outer list of (pointer, length) pairs, then each value.
-        let outer = cx.realloc(0, 0, 4, count * 8)?;
-        for index in 0..count {
-            let slot = &raw[index * self.stride..][..self.size];
-            let inner = alloc_and_fill(cx, slot.len(), 1, |dst| dst.copy_from_slice(slot))?;
-            pointer_pair_to_memory(cx, outer + index * 8, inner, slot.len())?;
-        }
-        Ok((outer, count))
-    }
-}
-
-// SAFETY: see the ComponentType impl.
-unsafe impl Lower for PerCpuValues {
-    fn linear_lower_to_flat<T>(
-        &self,
-        cx: &mut LowerContext<'_, T>,
-        _ty: InterfaceType,
-        dst: &mut MaybeUninit<[ValRaw; 2]>,
-    ) -> wasmtime::Result<()> {
-        let (ptr, len) = self.lower_lists(cx)?;
-        pointer_pair_to_flat(dst, ptr, len);
-        Ok(())
-    }
-
-    fn linear_lower_to_memory<T>(
-        &self,
-        cx: &mut LowerContext<'_, T>,
-        _ty: InterfaceType,
-        offset: usize,
-    ) -> wasmtime::Result<()> {
-        let (ptr, len) = self.lower_lists(cx)?;
-        pointer_pair_to_memory(cx, offset, ptr, len)
-    }
-}

@@ -10,7 +10,7 @@ use wasmtime::component::{Linker, Resource, WasmList};
 use wasmtime::StoreContextMut;
 
 use crate::bindings::maps::{Entries, MapInfo, MapType, UpdateFlag};
-use crate::lower::{PerCpuValues, ValueBuf};
+use crate::lower::ValueBuf;
 use crate::types::Error;
 use crate::{kernel, BpfCtxView, BpfView};
 
@@ -249,7 +249,9 @@ impl BpfMap {
         }
     }
 
-    pub fn lookup_percpu(&self, key: &[u8]) -> Result<Option<PerCpuValues>> {
+    /// The values of every possible CPU, back to back: the kernel pads
+    /// each to 8 bytes, the WIT does not.
+    pub fn lookup_percpu(&self, key: &[u8]) -> Result<Option<ValueBuf>> {
         self.require_percpu(true, "lookup-percpu")?;
         self.check_key(key)?;
         let mut raw = ValueBuf::zeroed(self.value_buffer_size());
@@ -257,21 +259,37 @@ impl BpfMap {
             return Ok(None);
         }
         let size = self.info.value_size as usize;
-        Ok(Some(PerCpuValues { raw, stride: size.next_multiple_of(8), size }))
+        let stride = size.next_multiple_of(8);
+        if stride != size {
+            let bytes = raw.as_mut_slice();
+            let cpus = bytes.len() / stride;
+            for cpu in 1..cpus {
+                bytes.copy_within(cpu * stride..cpu * stride + size, cpu * size);
+            }
+            raw.truncate(cpus * size);
+        }
+        Ok(Some(raw))
     }
 
-    pub fn update_percpu(&self, key: &[u8], values: &[Vec<u8>], flag: UpdateFlag) -> Result<()> {
+    pub fn update_percpu(&self, key: &[u8], values: &[u8], flag: UpdateFlag) -> Result<()> {
         self.require_percpu(true, "update-percpu")?;
         self.check_key(key)?;
         let cpus = kernel::possible_cpus();
-        if values.len() != cpus {
-            return Err(Error::invalid_argument(format!("{} values given for {cpus} possible CPUs", values.len())));
+        let size = self.info.value_size as usize;
+        if size == 0 || values.len() != size * cpus {
+            return Err(Error::invalid_argument(format!(
+                "map {:?} takes {cpus} values of {size} bytes (one per possible CPU), got {} bytes",
+                self.info.name,
+                values.len()
+            )));
         }
-        let stride = (self.info.value_size as usize).next_multiple_of(8);
+        let stride = size.next_multiple_of(8);
+        if stride == size {
+            return self.raw_update(key, values, flag);
+        }
         let mut raw = vec![0u8; stride * cpus];
-        for (slot, value) in raw.chunks_mut(stride).zip(values) {
-            self.check_value(value)?;
-            slot[..value.len()].copy_from_slice(value);
+        for (slot, value) in raw.chunks_mut(stride).zip(values.chunks(size)) {
+            slot[..size].copy_from_slice(value);
         }
         self.raw_update(key, &raw, flag)
     }
@@ -416,15 +434,15 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
         Ok(self.table.get(&map)?.lookup_and_delete(&key))
     }
 
-    fn lookup_percpu(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<Option<Vec<Vec<u8>>>> {
-        Ok(self.table.get(&map)?.lookup_percpu(&key).map(|v| v.map(|v| v.to_vecs())))
+    fn lookup_percpu(&mut self, map: Resource<BpfMap>, key: Vec<u8>) -> WasmResult<Option<Vec<u8>>> {
+        Ok(self.table.get(&map)?.lookup_percpu(&key).map(|v| v.map(|v| v.as_slice().to_vec())))
     }
 
     fn update_percpu(
         &mut self,
         map: Resource<BpfMap>,
         key: Vec<u8>,
-        values: Vec<Vec<u8>>,
+        values: Vec<u8>,
         flag: UpdateFlag,
     ) -> WasmResult<()> {
         Ok(self.table.get(&map)?.update_percpu(&key, &values, flag))
@@ -496,7 +514,7 @@ pub fn add_fast_calls<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime:
             "[method]bpf-map.lookup-percpu",
             |mut store: StoreContextMut<'_, T>,
              (map, key): (Resource<BpfMap>, WasmList<u8>)|
-             -> Out<Option<PerCpuValues>> {
+             -> Out<Option<ValueBuf>> {
                 let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
                 // SAFETY: as above.
                 Ok((unsafe { &*map }.lookup_percpu(key.as_le_slice(&store)),))

@@ -201,7 +201,8 @@ fn read_by_keys(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
 /// The value under `key`, one per CPU for per-CPU maps.
 fn lookup(typed: &TypedMap, key: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
     if is_per_cpu(&typed.info) {
-        typed.map.lookup_percpu(key)
+        let size = typed.info.value_size.max(1) as usize;
+        Ok(typed.map.lookup_percpu(key)?.map(|values| values.chunks(size).map(<[u8]>::to_vec).collect()))
     } else {
         Ok(typed.map.lookup(key)?.map(|value| vec![value]))
     }

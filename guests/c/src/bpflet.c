@@ -397,28 +397,23 @@ int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size,
 			     size_t ncpus, bpflet_error_t *err)
 {
 	program_list_u8_t k = bpflet_bytes(key, key_size);
-	program_option_list_list_u8_t found;
+	program_option_list_u8_t found;
 	int result = 1;
 
 	if (!bpflet_ebpf_maps_method_bpf_map_lookup_percpu(borrow_map(map), &k, &found, err))
 		return -1;
 	if (!found.is_some)
 		return 0;
-	if (found.val.len != ncpus) {
+	/* One flat list: the value of every possible CPU, back to back. */
+	if (found.val.len != ncpus * value_size) {
 		bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
-				 "host returned %zu per-CPU values, the caller expects %zu", found.val.len, ncpus);
+				 "host returned %zu bytes of per-CPU values, the caller expects %zu values of %zu bytes",
+				 found.val.len, ncpus, value_size);
 		result = -1;
+	} else {
+		memcpy(values, found.val.ptr, found.val.len);
 	}
-	for (size_t cpu = 0; cpu < found.val.len && result > 0; cpu++) {
-		const program_list_u8_t *v = &found.val.ptr[cpu];
-		if (v->len != value_size) {
-			wrong_size(v->len, value_size, err);
-			result = -1;
-		} else {
-			memcpy((uint8_t *)values + cpu * value_size, v->ptr, value_size);
-		}
-	}
-	program_option_list_list_u8_free(&found);
+	program_option_list_u8_free(&found);
 	return result;
 }
 

@@ -217,10 +217,10 @@ func mapLookup(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32) ([]b
 	return ret.bytes(8), true, nil
 }
 
-// mapLookupPerCPU is bpf-map.lookup-percpu, appending the values to lists;
-// they live in a until a's next call. Results:
-// result<option<list<list<u8>>>, error>.
-func mapLookupPerCPU(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32, lists [][]byte) ([][]byte, bool, error) {
+// mapLookupPerCPU is bpf-map.lookup-percpu, appending the values (of
+// valueSize bytes each) to lists; they live in a until a's next call.
+// Results: result<option<list<u8>>, error>, the values back to back.
+func mapLookupPerCPU(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32, valueSize int, lists [][]byte) ([][]byte, bool, error) {
 	arm(a)
 	importMapLookupPerCPU(m.Handle(), key, keyLen, unsafe.Pointer(&retArea))
 	disarm()
@@ -231,9 +231,13 @@ func mapLookupPerCPU(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32
 	case ret.tag(4) == 0:
 		return nil, false, nil
 	}
-	// (pointer, length) pairs, one per CPU.
-	for _, pair := range unsafe.Slice((*[2]uint32)(guestPointer(ret.u32(8))), ret.u32(12)) {
-		lists = append(lists, unsafe.Slice((*byte)(guestPointer(pair[0])), pair[1]))
+	flat := unsafe.Slice((*byte)(guestPointer(ret.u32(8))), ret.u32(12))
+	if valueSize <= 0 || len(flat)%valueSize != 0 {
+		return nil, false, invalidArgument("host returned %d bytes of per-CPU values of %d bytes", len(flat), valueSize)
+	}
+	for len(flat) > 0 {
+		lists = append(lists, flat[:valueSize:valueSize])
+		flat = flat[valueSize:]
 	}
 	return lists, true, nil
 }

@@ -97,6 +97,9 @@ type Map struct {
 	// how many bytes of results a call can have: set on first use.
 	results     arena
 	resultBytes int
+	// The size of one value (of one CPU, for per-CPU maps): set on first
+	// use, with resultBytes.
+	valueSize int
 }
 
 // Info describes the map: type, sizes, kernel id, possible CPUs.
@@ -105,10 +108,11 @@ func (m *Map) Info() MapInfo {
 }
 
 // size sizes the result arena from the map's info: lookup-percpu returns
-// one (pointer, length) pair and one value per CPU.
+// one value per CPU, back to back.
 func (m *Map) size(info MapInfo) {
 	cpus := int(max(info.PossibleCpus, 1))
-	m.resultBytes = cpus * (8 + (int(info.ValueSize)+7)&^7)
+	m.valueSize = int(info.ValueSize)
+	m.resultBytes = cpus * ((int(info.ValueSize) + 7) &^ 7)
 	m.results.reserve(m.resultBytes)
 }
 
@@ -174,7 +178,7 @@ func (m *Map) LookupPerCPU(key []byte) ([][]byte, bool, error) {
 	a := m.acquire()
 	defer a.release()
 	pointer, length := bytesArg(key)
-	values, ok, err := mapLookupPerCPU(m.raw, a, pointer, length, nil)
+	values, ok, err := mapLookupPerCPU(m.raw, a, pointer, length, m.valueSize, nil)
 	for cpu, value := range values {
 		values[cpu] = bytes.Clone(value)
 	}
@@ -183,8 +187,10 @@ func (m *Map) LookupPerCPU(key []byte) ([][]byte, bool, error) {
 
 // UpdatePerCPU stores one value per possible CPU under key.
 func (m *Map) UpdatePerCPU(key []byte, values [][]byte, flag UpdateFlag) error {
+	// The WIT takes them back to back.
+	flat := bytes.Join(values, nil)
 	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
-		return m.raw.UpdatePercpu(key, values, flag)
+		return m.raw.UpdatePercpu(key, flat, flag)
 	}))
 }
 
@@ -301,7 +307,7 @@ func lookupPerCPU[K, V any](v *view, key K) ([]V, bool, error) {
 	defer a.release()
 	pointer, length := argOf(v.key, &key)
 	var lists [maxStackCPUs][]byte
-	values, ok, err := mapLookupPerCPU(v.m.raw, a, pointer, length, lists[:0])
+	values, ok, err := mapLookupPerCPU(v.m.raw, a, pointer, length, v.m.valueSize, lists[:0])
 	if err != nil || !ok {
 		return nil, false, err
 	}

@@ -457,7 +457,7 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     check_hash(c, &hash);
     check_batches(c, &hash);
     check_array(c, &array);
-    check_percpu(c, &percpu, &hash, trigger);
+    check_percpu(c, &percpu, object.get_map("percpu_small").ok().as_ref(), &hash, trigger);
     check_typed(c, &object);
     check_freeze(c, &array);
     check_rejected(c);
@@ -1177,11 +1177,12 @@ fn check_array(c: &mut Checks, array: &BpfMap) {
     c.err("array-delete", array.delete(&key(3)), &[]);
 }
 
-fn check_percpu(c: &mut Checks, percpu: &BpfMap, hash: &BpfMap, trigger: u32) {
+fn check_percpu(c: &mut Checks, percpu: &BpfMap, small: Option<&BpfMap>, hash: &BpfMap, trigger: u32) {
     let cpus = percpu.info().possible_cpus as usize;
     match percpu.lookup_percpu(&key(0)) {
-        Ok(Some(values)) => {
-            let fits = values.len() == cpus && values.iter().all(|v| v.len() == 8);
+        Ok(Some(flat)) => {
+            let values: Vec<&[u8]> = flat.chunks(8).collect();
+            let fits = flat.len() == cpus * 8;
             c.check("percpu-values", fits, format!("{} values for {cpus} cpus", values.len()));
             let sum: u64 = values.iter().filter_map(|v| as_u64(v)).sum();
             c.check("percpu-sum", fits && (trigger == 0 || sum > 0), format!("percpu[0] sums to {sum}"));
@@ -1192,15 +1193,29 @@ fn check_percpu(c: &mut Checks, percpu: &BpfMap, hash: &BpfMap, trigger: u32) {
         }
     }
 
-    let written: Vec<Vec<u8>> = (0..cpus as u64).map(|cpu| value(cpu + 1).to_vec()).collect();
+    let written: Vec<u8> = (0..cpus as u64).flat_map(|cpu| value(cpu + 1)).collect();
     c.ok("percpu-update", percpu.update_percpu(&key(1), &written, UpdateFlag::Any));
     let read = percpu.lookup_percpu(&key(1));
     c.check(
         "percpu-readback",
         matches!(&read, Ok(Some(values)) if *values == written),
-        format!("{} values", read.as_ref().map_or(0, |v| v.as_ref().map_or(0, Vec::len))),
+        format!("{} bytes", read.as_ref().map_or(0, |v| v.as_ref().map_or(0, Vec::len))),
     );
-    let wrong_count: Vec<Vec<u8>> = vec![value(0).to_vec(); cpus + 1];
+    // Values whose size is no multiple of 8 come back unpadded.
+    match small {
+        Some(small) => {
+            let written: Vec<u8> = (0..cpus as u32).flat_map(|cpu| (cpu * 7 + 1).to_ne_bytes()).collect();
+            c.ok("percpu-small-update", small.update_percpu(&key(1), &written, UpdateFlag::Any));
+            let read = small.lookup_percpu(&key(1));
+            c.check(
+                "percpu-small-readback",
+                matches!(&read, Ok(Some(values)) if *values == written),
+                format!("wrote {written:?}, read {read:?}"),
+            );
+        }
+        None => c.fail("percpu-small-readback", "no percpu_small map"),
+    }
+    let wrong_count: Vec<u8> = vec![0; (cpus + 1) * 8];
     c.err(
         "percpu-update-wrong-count",
         percpu.update_percpu(&key(1), &wrong_count, UpdateFlag::Any),

@@ -62,6 +62,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("stopping cleanly");
             Ok(())
         }
-        _ => Err(format!("usage: faults ok|error|exit N|trap|spin|block|alloc MIB|ring-write|graceful, got {how:?}").into()),
+        _ => {
+            Err(format!("usage: faults ok|error|exit N|trap|spin|block|alloc MIB|ring-write|graceful, got {how:?}")
+                .into())
+        }
     }
 }

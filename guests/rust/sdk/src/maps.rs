@@ -63,8 +63,13 @@ fn read<T: Pod>(bytes: &[u8]) -> Result<T> {
 
 /// Reads one value per CPU. Each CPU's value comes as its own list, exactly
 /// the map's value size.
-fn read_per_cpu<V: Pod>(values: Vec<Vec<u8>>) -> Result<Vec<V>> {
-    values.iter().map(|v| read(v)).collect()
+/// Reads the values of every CPU from `lookup-percpu`'s flat list.
+fn read_per_cpu<V: Pod>(values: Vec<u8>) -> Result<Vec<V>> {
+    let size = size_of::<V>();
+    if size == 0 || !values.len().is_multiple_of(size) {
+        return Err(Error::invalid(format!("host returned {} bytes of per-CPU values of {size} bytes", values.len())));
+    }
+    Ok(values.chunks_exact(size).map(bytemuck::pod_read_unaligned).collect())
 }
 
 /// Reads the per-CPU values of one element of a batch page, `cpus` values
@@ -185,8 +190,7 @@ impl<K: Pod, V: Pod> PerCpuHashMap<K, V> {
     /// Stores one value per possible CPU under `key`
     /// ([`MapInfo::possible_cpus`] of them).
     pub fn insert(&self, key: &K, values: &[V], flag: UpdateFlag) -> Result<()> {
-        let values: Vec<Vec<u8>> = values.iter().map(|v| bytemuck::bytes_of(v).to_vec()).collect();
-        self.map.update_percpu(bytemuck::bytes_of(key), &values, flag)
+        self.map.update_percpu(bytemuck::bytes_of(key), bytemuck::cast_slice(values), flag)
     }
 
     /// Removes `key`; `not-found` when it was absent.
@@ -301,8 +305,7 @@ impl<V: Pod> PerCpuArray<V> {
 
     /// Writes one value per possible CPU at `index`.
     pub fn set(&self, index: u32, values: &[V]) -> Result<()> {
-        let values: Vec<Vec<u8>> = values.iter().map(|v| bytemuck::bytes_of(v).to_vec()).collect();
-        self.map.update_percpu(&index.to_ne_bytes(), &values, UpdateFlag::Any)
+        self.map.update_percpu(&index.to_ne_bytes(), bytemuck::cast_slice(values), UpdateFlag::Any)
     }
 
     common!();
