@@ -48,6 +48,25 @@ fn run_object(object: &Path, args: &[&str]) -> Running {
     spawn_with(&[], Path::new(all[0]), &all[1..])
 }
 
+/// Stops a --json histogram run with Ctrl-C and returns the histogram it
+/// printed last (and its text, for messages).
+fn final_histogram(run: Running) -> (serde_json::Value, String) {
+    run.signal(SIGINT);
+    let (status, lines, stderr) = run.finish_all(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    let hist =
+        lines.iter().rev().find(|l| l.contains("\"total\"")).unwrap_or_else(|| panic!("no histogram: {lines:?}"));
+    let hist: serde_json::Value = serde_json::from_str(hist).unwrap();
+    let text = hist.to_string();
+    (hist, text)
+}
+
+/// The count of the bucket that starts at `low` (0 when it is absent).
+fn bucket_count(hist: &serde_json::Value, low: u64) -> u64 {
+    let buckets = hist.pointer("/buckets").or_else(|| hist.pointer("/hist/buckets")).expect("buckets");
+    buckets.as_array().unwrap().iter().find(|b| b["low"] == low).map_or(0, |b| b["count"].as_u64().unwrap())
+}
+
 fn attached(run: &mut Running) {
     run.wait_for_stderr(Duration::from_secs(60), |l| l.contains("attached; Ctrl-C to stop"));
 }
@@ -190,18 +209,9 @@ fn log2_histogram_counts_the_writes_the_test_makes() {
             assert_eq!(null.write(&buf).unwrap(), size);
         }
     }
-    run.signal(SIGINT);
-    let (status, lines, stderr) = run.finish_all(Duration::from_secs(15));
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
-    let hist =
-        lines.iter().rev().find(|l| l.contains("\"total\"")).unwrap_or_else(|| panic!("no histogram: {lines:?}"));
-    let hist: serde_json::Value = serde_json::from_str(hist).unwrap();
-    let text = hist.to_string();
+    let (hist, text) = final_histogram(run);
     assert_eq!(hist["total"], 35, "{text}");
-    let count_at = |low: u64| {
-        let buckets = hist.pointer("/buckets").or_else(|| hist.pointer("/hist/buckets")).expect("buckets");
-        buckets.as_array().unwrap().iter().find(|b| b["low"] == low).map(|b| b["count"].as_u64().unwrap()).unwrap_or(0)
-    };
+    let count_at = |low| bucket_count(&hist, low);
     assert_eq!(count_at(0), 10, "1-byte writes: {text}");
     assert_eq!(count_at(512), 20, "1000-byte writes: {text}");
     assert_eq!(count_at(65536), 5, "70000-byte writes: {text}");
@@ -231,18 +241,9 @@ fn socket_filter_histogram_counts_the_datagrams_the_test_sends() {
     let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sender.send_to(b"elsewhere", other.local_addr().unwrap()).unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    run.signal(SIGINT);
-    let (status, lines, stderr) = run.finish_all(Duration::from_secs(15));
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
-    let hist =
-        lines.iter().rev().find(|l| l.contains("\"total\"")).unwrap_or_else(|| panic!("no histogram: {lines:?}"));
-    let hist: serde_json::Value = serde_json::from_str(hist).unwrap();
-    let text = hist.to_string();
+    let (hist, text) = final_histogram(run);
     assert_eq!(hist["total"], 30, "{text}");
-    let count_at = |low: u64| {
-        let buckets = hist.pointer("/buckets").or_else(|| hist.pointer("/hist/buckets")).expect("buckets");
-        buckets.as_array().unwrap().iter().find(|b| b["low"] == low).map(|b| b["count"].as_u64().unwrap()).unwrap_or(0)
-    };
+    let count_at = |low| bucket_count(&hist, low);
     assert_eq!(count_at(0), 10, "1-byte payloads: {text}");
     assert_eq!(count_at(512), 20, "1000-byte payloads: {text}");
     before.assert_nothing_new_left();

@@ -11,10 +11,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "log2.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define PKTSIZE_SLOTS 32
 #define ETH_HLEN 14
 #define ETH_P_IP 0x0800
 #define PACKET_HOST 0
@@ -22,38 +22,20 @@ char LICENSE[] SEC("license") = "GPL";
 /// UDP destination port to count (0 counts every UDP datagram).
 const volatile __u16 port = 0;
 
-struct hist {
-	__u64 slots[PKTSIZE_SLOTS];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct hist);
+	__type(value, struct log2_hist);
 } hist SEC(".maps") __attribute__((btf_decl_tag("bpflet.unit=bytes")));
-
-/* floor(log2(v)), 0 for v <= 1. */
-static __always_inline __u32 log2_floor(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r;
-}
 
 SEC("socket")
 int udp_sizes(struct __sk_buff *skb)
 {
 	struct iphdr ip;
 	struct udphdr udp;
-	__u32 zero = 0, slot;
-	struct hist *h;
+	__u32 zero = 0;
+	struct log2_hist *h;
 
 	/* A packet socket sees what the interface sends and what it receives
 	 * (on lo: every datagram twice); count arrivals only. */
@@ -67,11 +49,8 @@ int udp_sizes(struct __sk_buff *skb)
 		return 0;
 
 	/* The UDP length counts its 8-byte header. */
-	slot = log2_floor(bpf_ntohs(udp.len) - sizeof(udp));
-	if (slot >= PKTSIZE_SLOTS)
-		slot = PKTSIZE_SLOTS - 1;
 	h = bpf_map_lookup_elem(&hist, &zero);
 	if (h)
-		__sync_fetch_and_add(&h->slots[slot], 1);
+		log2_count(h, bpf_ntohs(udp.len) - sizeof(udp));
 	return 0;
 }

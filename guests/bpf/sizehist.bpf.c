@@ -10,18 +10,14 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "log2.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define SIZEHIST_SLOTS 32
 
 /// Process (thread-group id) whose writes to count; 0 counts every process.
 const volatile __u32 target_pid = 0;
-
-struct hist {
-	__u64 slots[SIZEHIST_SLOTS];
-};
 
 /* One histogram: an array of one element. The decl tag names the unit the
  * runner prints above the buckets. */
@@ -29,39 +25,22 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct hist);
+	__type(value, struct log2_hist);
 } hist SEC(".maps") __attribute__((btf_decl_tag("bpflet.unit=bytes")));
-
-/* floor(log2(v)), 0 for v <= 1: halve the search range five times. */
-static __always_inline __u32 log2_floor(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r;
-}
 
 SEC("tp/syscalls/sys_enter_write")
 int on_write(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	__u32 zero = 0, slot;
-	struct hist *h;
+	__u32 zero = 0;
+	struct log2_hist *h;
 
 	if (target_pid && pid != target_pid)
 		return 0;
 
 	/* write(fd, buf, count): the size is the third argument. */
-	slot = log2_floor(ctx->args[2]);
-	if (slot >= SIZEHIST_SLOTS)
-		slot = SIZEHIST_SLOTS - 1;
 	h = bpf_map_lookup_elem(&hist, &zero);
 	if (h)
-		__sync_fetch_and_add(&h->slots[slot], 1);
+		log2_count(h, ctx->args[2]);
 	return 0;
 }
