@@ -147,6 +147,9 @@ fn every_wit_function_answers_as_specified() {
         line(check);
     }
     line("percpu-readback");
+    for check in ["word-handle", "word-handle-stable", "update-word", "lookup-word", "lookup-word-absent"] {
+        line(check);
+    }
     line("percpu-small-readback");
     line("load-btf-path");
     line("load-btf-path-missing");

@@ -234,7 +234,7 @@ pub fn run(engine: &Engine, options: &RunOptions) -> anyhow::Result<i32> {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         packaged.push((name, std::sync::Arc::<[u8]>::from(bytes)));
     }
-    let bpf = BpfCtx { verbose: options.verbose, packaged, policy: options.policy.clone() };
+    let bpf = BpfCtx { verbose: options.verbose, packaged, policy: options.policy.clone(), word_maps: Vec::new() };
     let limiter = MemoryLimiter { max: options.policy.max_memory, refused: None };
     let state = State { wasi: wasi.build(), table: ResourceTable::new(), bpf, limiter };
     let mut store = Store::new(engine, state);

@@ -51,6 +51,8 @@ pub struct BpfCtx {
     pub packaged: Vec<(String, std::sync::Arc<[u8]>)>,
     /// What the guest may do (`bpflet run --allow-attach`, ...).
     pub policy: policy::Policy,
+    /// The maps `bpf-map.word-handle` gave out, by handle.
+    pub word_maps: Vec<maps::BpfMap>,
 }
 
 /// What the bpflet interfaces' host implementations see of a store.

@@ -21,6 +21,8 @@ pub struct BpfMap {
     handle: MapHandle,
     info: MapInfo,
     percpu: bool,
+    /// The handle `word-handle` gave out for this map, if it did.
+    word_handle: std::cell::Cell<Option<u32>>,
 }
 
 const MAP_TYPES: [MapType; 34] = {
@@ -106,7 +108,7 @@ impl BpfMap {
             id: info.id,
             possible_cpus: kernel::possible_cpus() as u32,
         };
-        Ok(BpfMap { handle, info, percpu })
+        Ok(BpfMap { handle, info, percpu, word_handle: std::cell::Cell::new(None) })
     }
 
     pub fn info(&self) -> &MapInfo {
@@ -404,6 +406,33 @@ impl BpfMap {
         check(rc, || format!("batch delete of map {:?}", self.info.name)).map(|()| count)
     }
 
+    /// Whether `lookup-word`/`update-word` can serve this map.
+    fn check_word_sized(&self) -> Result<()> {
+        let (key, value) = (self.info.key_size, self.info.value_size);
+        if self.percpu || self.keyless() || key == 0 || key > 8 || value == 0 || value > 8 {
+            return Err(Error::invalid_argument(format!(
+                "map {:?} ({:?}, {key}-byte keys, {value}-byte values) has no word handle: it takes maps with \
+                 keys and values of 1 to 8 bytes, not per-CPU",
+                self.info.name, self.info.map_type
+            )));
+        }
+        Ok(())
+    }
+
+    /// `lookup-word`: key and value as the low bytes of little-endian numbers.
+    pub fn lookup_word(&self, key: u64) -> Result<Option<u64>> {
+        let key = key.to_le_bytes();
+        let mut value = [0u8; 8];
+        let (key_size, value_size) = (self.info.key_size as usize, self.info.value_size as usize);
+        Ok(self.raw_lookup(&key[..key_size], &mut value[..value_size], "lookup")?.then(|| u64::from_le_bytes(value)))
+    }
+
+    /// `update-word`, numbers as for `lookup_word`.
+    pub fn update_word(&self, key: u64, value: u64, flag: UpdateFlag) -> Result<()> {
+        let (key, value) = (key.to_le_bytes(), value.to_le_bytes());
+        self.raw_update(&key[..self.info.key_size as usize], &value[..self.info.value_size as usize], flag)
+    }
+
     pub fn freeze(&self) -> Result<()> {
         self.handle.freeze().map_err(|e| Error::from_libbpf(&e, &format!("freezing map {:?}", self.info.name)))
     }
@@ -411,9 +440,47 @@ impl BpfMap {
 
 type WasmResult<T> = wasmtime::Result<Result<T>>;
 
-impl crate::bindings::maps::Host for BpfCtxView<'_> {}
+impl crate::bindings::maps::Host for BpfCtxView<'_> {
+    fn lookup_word(&mut self, map: u32, key: u64) -> WasmResult<Option<u64>> {
+        Ok(self.word_map(map).and_then(|m| m.lookup_word(key)))
+    }
+
+    fn update_word(&mut self, map: u32, key: u64, value: u64, flag: UpdateFlag) -> WasmResult<()> {
+        Ok(self.word_map(map).and_then(|m| m.update_word(key, value, flag)))
+    }
+}
+
+impl BpfCtxView<'_> {
+    fn word_map(&self, handle: u32) -> Result<&BpfMap> {
+        self.ctx.word_maps.get(handle as usize).ok_or_else(|| {
+            Error::invalid_argument(format!("{handle} is not a map handle (bpf-map.word-handle gives them)"))
+        })
+    }
+}
 
 impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
+    fn word_handle(&mut self, map: Resource<BpfMap>) -> WasmResult<u32> {
+        let map = self.table.get(&map)?;
+        if let Some(handle) = map.word_handle.get() {
+            return Ok(Ok(handle));
+        }
+        if let Err(e) = map.check_word_sized() {
+            return Ok(Err(e));
+        }
+        // A map of its own (the same kernel map, opened again), so the
+        // handle outlives the guest's bpf-map.
+        let reopened = match MapHandle::from_map_id(map.info.id) {
+            Ok(handle) => BpfMap::new(handle),
+            Err(e) => Err(Error::from_libbpf(&e, "opening the map again for its word handle")),
+        };
+        Ok(reopened.map(|copy| {
+            let handle = self.ctx.word_maps.len() as u32;
+            self.ctx.word_maps.push(copy);
+            map.word_handle.set(Some(handle));
+            handle
+        }))
+    }
+
     fn info(&mut self, map: Resource<BpfMap>) -> wasmtime::Result<MapInfo> {
         Ok(self.table.get(&map)?.info.clone())
     }

@@ -459,6 +459,7 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     check_array(c, &array);
     check_percpu(c, &percpu, object.get_map("percpu_small").ok().as_ref(), &hash, trigger);
     check_typed(c, &object);
+    check_words(c, &hash, &percpu);
     check_freeze(c, &array);
     check_rejected(c);
     check_btf_path(c);
@@ -1270,6 +1271,33 @@ fn check_typed(c: &mut Checks, object: &BpfObject) {
         }
         Err(e) => c.error("typed-percpu-array", &e),
     }
+}
+
+/// `word-handle`, `lookup-word`, `update-word`: the same elements as the
+/// methods see, by number.
+fn check_words(c: &mut Checks, hash: &BpfMap, percpu: &BpfMap) {
+    use bpflet_sdk::bindings::bpflet::ebpf::maps::{lookup_word, update_word};
+    let Some(handle) = c.ok("word-handle", hash.word_handle()) else {
+        return;
+    };
+    c.check("word-handle-stable", matches!(hash.word_handle(), Ok(h) if h == handle), format!("{handle} twice"));
+    c.ok("update-word", update_word(handle, 77, 7700, UpdateFlag::Any));
+    let by_method = hash.lookup(&key(77));
+    c.check(
+        "lookup-word",
+        matches!(lookup_word(handle, 77), Ok(Some(7700)))
+            && matches!(&by_method, Ok(Some(v)) if as_u64(v) == Some(7700)),
+        format!("word {:?}, method {by_method:?}", lookup_word(handle, 77)),
+    );
+    c.check(
+        "lookup-word-absent",
+        matches!(lookup_word(handle, 78), Ok(None)),
+        format!("{:?}", lookup_word(handle, 78)),
+    );
+    c.err("update-word-no-exist", update_word(handle, 77, 1, UpdateFlag::NoExist), &["already-exists"]);
+    c.err("lookup-word-bad-handle", lookup_word(handle + 1000, 77), &["invalid-argument"]);
+    c.err("word-handle-percpu", percpu.word_handle(), &["invalid-argument"]);
+    c.ok("word-cleanup", hash.delete(&key(77)));
 }
 
 fn check_freeze(c: &mut Checks, array: &BpfMap) {
