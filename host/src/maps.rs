@@ -10,7 +10,7 @@ use wasmtime::component::{Linker, Resource, WasmList};
 use wasmtime::StoreContextMut;
 
 use crate::bindings::maps::{Entries, MapInfo, MapType, UpdateFlag};
-use crate::lower::ValueBuf;
+use crate::lower::{ValueBuf, WordLookup};
 use crate::types::Error;
 use crate::{kernel, BpfCtxView, BpfView};
 
@@ -547,7 +547,8 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
     }
 }
 
-/// Links the single-element calls (`lookup`, `update`, `lookup-percpu`) over
+/// Links the single-element calls (`lookup`, `update`, `lookup-percpu`,
+/// and `lookup-word`'s result) over
 /// the bindings' versions: keys and values are read in place from guest
 /// memory and results written straight into it (`crate::lower`), so a call
 /// allocates nothing on the host. The bindings' versions above do the same
@@ -575,6 +576,13 @@ pub fn add_fast_calls<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime:
                 let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
                 // SAFETY: as above.
                 Ok((unsafe { &*map }.update(key.as_le_slice(&store), value.as_le_slice(&store), flag),))
+            },
+        )?;
+        maps.func_wrap(
+            "lookup-word",
+            |mut store: StoreContextMut<'_, T>, (handle, key): (u32, u64)| -> wasmtime::Result<(WordLookup,)> {
+                let view = store.data_mut().bpf();
+                Ok((WordLookup(view.word_map(handle).and_then(|m| m.lookup_word(key))),))
             },
         )?;
         maps.func_wrap(
