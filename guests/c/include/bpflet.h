@@ -199,6 +199,34 @@ int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size,
 #define BPFLET_MAP_LOOKUP_PERCPU(map, key, values, ncpus, err) \
 	bpflet_map_lookup_percpu((map), (key), sizeof *(key), (values), sizeof *(values), (ncpus), (err))
 
+/* Word handles, for hot loops over maps whose keys and values are 1 to 8
+ * bytes (counters, pids, timestamps): `bpflet_map_word_handle` gives a
+ * number for the map (the same every time, valid until the program ends);
+ * lookups and updates through it take the key and the value as
+ * little-endian uint64_t and skip what a method call costs beyond the
+ * kernel's work (the resource borrow, the returned list). Not for per-CPU
+ * maps. */
+bool bpflet_map_word_handle(bpflet_map_t map, uint32_t *handle, bpflet_error_t *err);
+
+/* 1 found (the value in `*value`), 0 absent, -1 error. */
+static inline int bpflet_map_lookup_word(uint32_t handle, uint64_t key, uint64_t *value, bpflet_error_t *err)
+{
+	program_option_u64_t found;
+
+	if (!bpflet_ebpf_maps_lookup_word(handle, key, &found, err))
+		return -1;
+	if (!found.is_some)
+		return 0;
+	*value = found.val;
+	return 1;
+}
+
+static inline bool bpflet_map_update_word(uint32_t handle, uint64_t key, uint64_t value,
+					  bpflet_ebpf_maps_update_flag_t flag, bpflet_error_t *err)
+{
+	return bpflet_ebpf_maps_update_word(handle, key, value, flag, err);
+}
+
 /* A walk over a map's elements, a page of 256 at a time with one kernel
  * batch lookup per page (lookup-batch). Not a snapshot: elements added or
  * removed meanwhile may or may not show up.

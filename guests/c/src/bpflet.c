@@ -393,6 +393,11 @@ bool bpflet_map_delete(bpflet_map_t map, const void *key, size_t key_size, bpfle
 	return bpflet_ebpf_maps_method_bpf_map_delete(borrow_map(map), &k, err);
 }
 
+bool bpflet_map_word_handle(bpflet_map_t map, uint32_t *handle, bpflet_error_t *err)
+{
+	return bpflet_ebpf_maps_method_bpf_map_word_handle(borrow_map(map), handle, err);
+}
+
 int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size, void *values, size_t value_size,
 			     size_t ncpus, bpflet_error_t *err)
 {
