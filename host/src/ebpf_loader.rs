@@ -398,7 +398,7 @@ impl BpfObject {
                 )?]
             }
             AttachTarget::RawTracepoint(name) => {
-                let c = cstring(&name, "raw tracepoint")?;
+                let c = cstring(name, "raw tracepoint")?;
                 vec![libbpf_link(
                     unsafe { libbpf_sys::bpf_program__attach_raw_tracepoint(raw, c.as_ptr()) },
                     &format!("{ctx} to raw tracepoint {name}"),
@@ -406,7 +406,7 @@ impl BpfObject {
             }
             AttachTarget::Kprobe(func) | AttachTarget::Kretprobe(func) => {
                 let retprobe = matches!(target, AttachTarget::Kretprobe(_));
-                let c = cstring(&func, "kernel function")?;
+                let c = cstring(func, "kernel function")?;
                 let context = format!("{ctx} to {} {func}", if retprobe { "kretprobe" } else { "kprobe" });
                 vec![libbpf_link(
                     unsafe { libbpf_sys::bpf_program__attach_kprobe(raw, retprobe, c.as_ptr()) },
@@ -467,7 +467,7 @@ impl BpfObject {
                 vec![link_create(prog_fd, index, attach_type, 0, &format!("{ctx} to tc on {}", tc.ifname))?]
             }
             AttachTarget::Cgroup(path) => {
-                let file = std::fs::File::open(&path).map_err(|e| {
+                let file = std::fs::File::open(path).map_err(|e| {
                     Error::from_errno(e.raw_os_error().unwrap_or(libc::EIO), &format!("opening cgroup {path}"))
                 })?;
                 let context = format!("{ctx} to cgroup {path}");
@@ -480,7 +480,7 @@ impl BpfObject {
                         other => other,
                     })?]
             }
-            AttachTarget::PerfEvent(pe) => attach_perf_event(raw, &pe, &ctx)?,
+            AttachTarget::PerfEvent(pe) => attach_perf_event(raw, pe, &ctx)?,
             AttachTarget::SocketFilter(ifname) => {
                 vec![attach_socket_filter(prog_fd, ifname, &format!("{ctx} as a socket filter on {ifname}"))?]
             }

@@ -114,7 +114,7 @@ impl Ring {
         let size = map.info().max_entries as usize;
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        if !size.is_power_of_two() || size % page != 0 {
+        if !size.is_power_of_two() || !size.is_multiple_of(page) {
             return Err(Error::invalid_argument(format!(
                 "ring buffer {:?} has size {size}, not a power-of-two multiple of the page size",
                 map.info().name
@@ -545,12 +545,10 @@ impl Pollable for EventBuffer {
         let registered = unsafe {
             tokio::io::unix::AsyncFd::register_with_interest(EpollFd(self.epoll_fd()), tokio::io::Interest::READABLE)
         };
-        match registered {
-            Ok(fd) => {
-                let _ = fd.readable().await;
-            }
-            // Cannot wait: report ready so the guest polls and sees the error.
-            Err(_) => {}
+        // If it cannot wait, it reports ready, so the guest polls and sees
+        // the error.
+        if let Ok(fd) = registered {
+            let _ = fd.readable().await;
         }
     }
 }

@@ -147,7 +147,7 @@ impl BpfMap {
 
     fn check_keys(&self, keys: &[u8]) -> Result<u32> {
         let size = self.info.key_size as usize;
-        if size == 0 || keys.len() % size != 0 {
+        if size == 0 || !keys.len().is_multiple_of(size) {
             return Err(Error::invalid_argument(format!(
                 "map {:?} has {size}-byte keys; {} bytes is not a whole number of keys",
                 self.info.name,
