@@ -24,6 +24,7 @@ package bpflet
 // fails `wasm-tools component new`, a changed layout the examples.
 
 import (
+	"encoding/binary"
 	"runtime"
 	"strings"
 	"unsafe"
@@ -139,6 +140,10 @@ func (f *flat) u32(offset uintptr) uint32 {
 	return *(*uint32)(unsafe.Add(unsafe.Pointer(f), offset))
 }
 
+func (f *flat) u64(offset uintptr) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(f), offset))
+}
+
 // tag is the case of the result, option or variant at offset.
 func (f *flat) tag(offset uintptr) uint8 {
 	return *(*uint8)(unsafe.Add(unsafe.Pointer(f), offset))
@@ -240,6 +245,41 @@ func mapLookupPerCPU(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32
 		flat = flat[valueSize:]
 	}
 	return lists, true, nil
+}
+
+// mapLookupWord is lookup-word. Results: result<option<u64>, error>, case
+// at 0, payload at 8 (the option's case; its u64 at 16).
+func mapLookupWord(a *arena, handle uint32, key uint64) (uint64, bool, error) {
+	arm(a)
+	importLookupWord(handle, key, unsafe.Pointer(&retArea))
+	disarm()
+	ret := retArea
+	switch {
+	case ret.tag(0) != 0:
+		return 0, false, ret.error(8)
+	case ret.tag(8) == 0:
+		return 0, false, nil
+	}
+	return ret.u64(16), true, nil
+}
+
+// mapUpdateWord is update-word. Results: result<_, error>.
+func mapUpdateWord(a *arena, handle uint32, key, value uint64, flag UpdateFlag) error {
+	arm(a)
+	importUpdateWord(handle, key, value, uint32(flag), unsafe.Pointer(&retArea))
+	disarm()
+	if ret := retArea; ret.tag(0) != 0 {
+		return ret.error(4)
+	}
+	return nil
+}
+
+// word is the little-endian number whose low bytes are the length bytes
+// at pointer (at most 8).
+func word(pointer unsafe.Pointer, length uint32) uint64 {
+	var buf [8]byte
+	copy(buf[:], unsafe.Slice((*byte)(pointer), length))
+	return binary.LittleEndian.Uint64(buf[:])
 }
 
 // mapUpdate is bpf-map.update. Results: result<_, error>.

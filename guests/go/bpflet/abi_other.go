@@ -15,6 +15,8 @@ func importMapUpdate(int32, unsafe.Pointer, uint32, unsafe.Pointer, uint32, uint
 	noHost()
 }
 func importMapDelete(int32, unsafe.Pointer, uint32, unsafe.Pointer)                      { noHost() }
+func importLookupWord(uint32, uint64, unsafe.Pointer)                                    { noHost() }
+func importUpdateWord(uint32, uint64, uint64, uint32, unsafe.Pointer)                    { noHost() }
 func importMapLookupBatch(int32, uint32, unsafe.Pointer, uint32, uint32, unsafe.Pointer) { noHost() }
 func importEventBufferPoll(int32, uint32, uint32, unsafe.Pointer)                        { noHost() }
 func clockPaused(bool)                                                                   {}

@@ -20,6 +20,14 @@ func importMapLookupPerCPU(self int32, key unsafe.Pointer, keyLen uint32, ret un
 //go:noescape
 func importMapUpdate(self int32, key unsafe.Pointer, keyLen uint32, value unsafe.Pointer, valueLen uint32, flag uint32, ret unsafe.Pointer)
 
+//go:wasmimport bpflet:ebpf/maps@0.1.0 lookup-word
+//go:noescape
+func importLookupWord(handle uint32, key uint64, ret unsafe.Pointer)
+
+//go:wasmimport bpflet:ebpf/maps@0.1.0 update-word
+//go:noescape
+func importUpdateWord(handle uint32, key uint64, value uint64, flag uint32, ret unsafe.Pointer)
+
 //go:wasmimport bpflet:ebpf/maps@0.1.0 [method]bpf-map.delete
 //go:noescape
 func importMapDelete(self int32, key unsafe.Pointer, keyLen uint32, ret unsafe.Pointer)

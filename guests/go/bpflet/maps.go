@@ -2,6 +2,7 @@ package bpflet
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"slices"
@@ -255,6 +256,12 @@ type view struct {
 	info  MapInfo
 	key   *layout
 	value *layout
+	// The map's word handle, when keys and values are plain and fit in 8
+	// bytes: lookups and updates then go through lookup-word/update-word,
+	// which skip the cost of a method call (the resource borrow, the
+	// returned list).
+	word    uint32
+	hasWord bool
 }
 
 // newView checks m against a typed map's expectations: map type, key size
@@ -284,7 +291,14 @@ func newView[K, V any](m *Map, wrapper string, types ...MapType) (view, error) {
 		return view{}, invalidArgument("map %q has %d-byte values, %v is %d bytes", info.Name, info.ValueSize, value.typ, value.size)
 	}
 	m.size(info)
-	return view{m: m, info: info, key: key, value: value}, nil
+	v := view{m: m, info: info, key: key, value: value}
+	perCPU := info.MapType == MapTypePerCPUHash || info.MapType == MapTypeLRUPerCPUHash ||
+		info.MapType == MapTypePerCPUArray || info.MapType == maps.MapType_PercpuCgroupStorage
+	if key.plain && value.plain && key.size <= 8 && value.size <= 8 && !perCPU {
+		handle, err := result(hostCall(func() witTypes.Result[uint32, witError] { return m.raw.WordHandle() }))
+		v.word, v.hasWord = handle, err == nil
+	}
+	return v, nil
 }
 
 // lookup decodes the value under key; false when there is none.
@@ -293,6 +307,16 @@ func lookup[K, V any](v *view, key K) (V, bool, error) {
 	a := v.m.acquire()
 	defer a.release()
 	pointer, length := argOf(v.key, &key)
+	if v.hasWord {
+		found, ok, err := mapLookupWord(a, v.word, word(pointer, length))
+		if err != nil || !ok {
+			return zero, false, err
+		}
+		var buf [8]byte
+		binary.LittleEndian.PutUint64(buf[:], found)
+		value, err := decodeExact[V](v.value, buf[:v.value.size])
+		return value, err == nil, err
+	}
 	bytes, ok, err := mapLookup(v.m.raw, a, pointer, length)
 	if err != nil || !ok {
 		return zero, false, err
@@ -325,6 +349,9 @@ func update[K, V any](v *view, key K, value V, flag UpdateFlag) error {
 	defer a.release()
 	keyPointer, keyLength := argOf(v.key, &key)
 	valuePointer, valueLength := argOf(v.value, &value)
+	if v.hasWord {
+		return mapUpdateWord(a, v.word, word(keyPointer, keyLength), word(valuePointer, valueLength), flag)
+	}
 	return mapUpdate(v.m.raw, a, keyPointer, keyLength, valuePointer, valueLength, flag)
 }
 
