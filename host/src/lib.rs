@@ -77,9 +77,13 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     bindings::types::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::btf::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::maps::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
-    maps::add_fast_calls(linker)?;
     bindings::events::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
-    events::add_fast_poll(linker)?;
+    // The hot calls, linked by hand over the bindings' versions
+    // (crate::lower says why).
+    linker.allow_shadowing(true);
+    let fast = maps::add_fast_calls(linker).and_then(|()| events::add_fast_poll(linker));
+    linker.allow_shadowing(false);
+    fast?;
     bindings::ebpf_loader::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     bindings::signals::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     Ok(())

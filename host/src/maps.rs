@@ -552,50 +552,42 @@ impl crate::bindings::maps::HostBpfMap for BpfCtxView<'_> {
 /// the bindings' versions: keys and values are read in place from guest
 /// memory and results written straight into it (`crate::lower`), so a call
 /// allocates nothing on the host. The bindings' versions above do the same
-/// work through owned vectors.
+/// work through owned vectors. The linker must allow shadowing.
 pub fn add_fast_calls<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     type Out<R> = wasmtime::Result<(Result<R>,)>;
-    linker.allow_shadowing(true);
-    let defined = linker.instance("bpflet:ebpf/maps@0.1.0").and_then(|mut maps| {
-        maps.func_wrap(
-            "[method]bpf-map.lookup",
-            |mut store: StoreContextMut<'_, T>,
-             (map, key): (Resource<BpfMap>, WasmList<u8>)|
-             -> Out<Option<ValueBuf>> {
-                let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
-                // SAFETY: the map is boxed in the resource table, which
-                // nothing changes during this call.
-                Ok((unsafe { &*map }.lookup(key.as_le_slice(&store)),))
-            },
-        )?;
-        maps.func_wrap(
-            "[method]bpf-map.update",
-            |mut store: StoreContextMut<'_, T>,
-             (map, key, value, flag): (Resource<BpfMap>, WasmList<u8>, WasmList<u8>, UpdateFlag)|
-             -> Out<()> {
-                let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
-                // SAFETY: as above.
-                Ok((unsafe { &*map }.update(key.as_le_slice(&store), value.as_le_slice(&store), flag),))
-            },
-        )?;
-        maps.func_wrap(
-            "lookup-word",
-            |mut store: StoreContextMut<'_, T>, (handle, key): (u32, u64)| -> wasmtime::Result<(WordLookup,)> {
-                let view = store.data_mut().bpf();
-                Ok((WordLookup(view.word_map(handle).and_then(|m| m.lookup_word(key))),))
-            },
-        )?;
-        maps.func_wrap(
-            "[method]bpf-map.lookup-percpu",
-            |mut store: StoreContextMut<'_, T>,
-             (map, key): (Resource<BpfMap>, WasmList<u8>)|
-             -> Out<Option<ValueBuf>> {
-                let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
-                // SAFETY: as above.
-                Ok((unsafe { &*map }.lookup_percpu(key.as_le_slice(&store)),))
-            },
-        )
-    });
-    linker.allow_shadowing(false);
-    defined
+    let mut maps = linker.instance("bpflet:ebpf/maps@0.1.0")?;
+    maps.func_wrap(
+        "[method]bpf-map.lookup",
+        |mut store: StoreContextMut<'_, T>, (map, key): (Resource<BpfMap>, WasmList<u8>)| -> Out<Option<ValueBuf>> {
+            let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
+            // SAFETY: the map is boxed in the resource table, which
+            // nothing changes during this call.
+            Ok((unsafe { &*map }.lookup(key.as_le_slice(&store)),))
+        },
+    )?;
+    maps.func_wrap(
+        "[method]bpf-map.update",
+        |mut store: StoreContextMut<'_, T>,
+         (map, key, value, flag): (Resource<BpfMap>, WasmList<u8>, WasmList<u8>, UpdateFlag)|
+         -> Out<()> {
+            let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
+            // SAFETY: as above.
+            Ok((unsafe { &*map }.update(key.as_le_slice(&store), value.as_le_slice(&store), flag),))
+        },
+    )?;
+    maps.func_wrap(
+        "lookup-word",
+        |mut store: StoreContextMut<'_, T>, (handle, key): (u32, u64)| -> wasmtime::Result<(WordLookup,)> {
+            let view = store.data_mut().bpf();
+            Ok((WordLookup(view.word_map(handle).and_then(|m| m.lookup_word(key))),))
+        },
+    )?;
+    maps.func_wrap(
+        "[method]bpf-map.lookup-percpu",
+        |mut store: StoreContextMut<'_, T>, (map, key): (Resource<BpfMap>, WasmList<u8>)| -> Out<Option<ValueBuf>> {
+            let map: *const BpfMap = store.data_mut().bpf().table.get(&map)?;
+            // SAFETY: as above.
+            Ok((unsafe { &*map }.lookup_percpu(key.as_le_slice(&store)),))
+        },
+    )
 }

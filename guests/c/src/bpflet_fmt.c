@@ -138,20 +138,10 @@ void bpflet_fput_debug(FILE *f, const char *text)
 
 bool bpflet_parse_u32(const char *text, uint32_t *out)
 {
-	const char *p = text;
-	uint64_t value = 0;
+	uint64_t value;
 
-	if (*p == '+')
-		p++;
-	if (!*p)
+	if (!bpflet_parse_u64(text, &value) || value > UINT32_MAX)
 		return false;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		value = value * 10 + (uint64_t)(*p - '0');
-		if (value > UINT32_MAX)
-			return false;
-	}
 	*out = (uint32_t)value;
 	return true;
 }

@@ -206,20 +206,25 @@ func bytesArg(b []byte) (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b))
 }
 
+// optionalBytes lifts a result<option<list<u8>>, error>: case at 0,
+// payload at 4 (the option's case; its list at 8).
+func (f *flat) optionalBytes() ([]byte, bool, error) {
+	switch {
+	case f.tag(0) != 0:
+		return nil, false, f.error(4)
+	case f.tag(4) == 0:
+		return nil, false, nil
+	}
+	return f.bytes(8), true, nil
+}
+
 // mapLookup is bpf-map.lookup; the value lives in a until a's next call.
-// Results: result<option<list<u8>>, error>, case at 0, payload at 4.
 func mapLookup(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32) ([]byte, bool, error) {
 	arm(a)
 	importMapLookup(m.Handle(), key, keyLen, unsafe.Pointer(&retArea))
 	disarm()
 	ret := retArea
-	switch {
-	case ret.tag(0) != 0:
-		return nil, false, ret.error(4)
-	case ret.tag(4) == 0:
-		return nil, false, nil
-	}
-	return ret.bytes(8), true, nil
+	return ret.optionalBytes()
 }
 
 // mapLookupPerCPU is bpf-map.lookup-percpu, appending the values (of
@@ -230,13 +235,10 @@ func mapLookupPerCPU(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32
 	importMapLookupPerCPU(m.Handle(), key, keyLen, unsafe.Pointer(&retArea))
 	disarm()
 	ret := retArea
-	switch {
-	case ret.tag(0) != 0:
-		return nil, false, ret.error(4)
-	case ret.tag(4) == 0:
-		return nil, false, nil
+	flat, ok, err := ret.optionalBytes()
+	if err != nil || !ok {
+		return nil, ok, err
 	}
-	flat := unsafe.Slice((*byte)(guestPointer(ret.u32(8))), ret.u32(12))
 	if valueSize <= 0 || len(flat)%valueSize != 0 {
 		return nil, false, invalidArgument("host returned %d bytes of per-CPU values of %d bytes", len(flat), valueSize)
 	}

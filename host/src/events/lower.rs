@@ -179,11 +179,11 @@ impl RingRegion {
         // SAFETY: see the Send impl of BatchData.
         let ring = unsafe { &mut *self.0 };
         let len = ring.region_len();
-        let ptr = cx.realloc(0, 0, 1, len)?;
-        let region = &mut cx.as_slice_mut()[ptr..ptr + len];
+        let mut mapped = Ok(());
         // SAFETY: guest memory outlives the Ring: the store drops its data
         // (the resource table, so the Ring) before its memories.
-        unsafe { ring.map_into(region) }.map_err(|e| wasmtime::format_err!("map-ring: {e}"))?;
+        let ptr = alloc_and_fill(cx, len, 1, |region| mapped = unsafe { ring.map_into(region) })?;
+        mapped.map_err(|e| wasmtime::format_err!("map-ring: {e}"))?;
         Ok((ptr, len))
     }
 }
@@ -191,35 +191,32 @@ impl RingRegion {
 lower_as_bytes!(RingRegion);
 
 /// Links `event-buffer.poll` and `event-buffer.map-ring` over the
-/// bindings' versions (see the module documentation).
+/// bindings' versions (see the module documentation); the linker must allow
+/// shadowing.
 pub fn add_fast_poll<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(true);
-    let defined = linker.instance("bpflet:ebpf/events@0.1.0").and_then(|mut events| {
-        events.func_wrap(
-            "[method]event-buffer.map-ring",
-            |mut store: StoreContextMut<'_, T>,
-             (buffer,): (Resource<EventBuffer>,)|
-             -> wasmtime::Result<(Result<FastRingPages, Error>,)> {
-                let view = store.data_mut().bpf();
-                let buffer = view.table.get_mut(&buffer)?;
-                Ok((buffer.ring_to_share().map(|ring| FastRingPages {
-                    page_size: ring.page as u32,
-                    size: ring.size as u32,
-                    region: RingRegion(ring),
-                }),))
-            },
-        )?;
-        events.func_wrap(
-            "[method]event-buffer.poll",
-            |mut store: StoreContextMut<'_, T>,
-             (buffer, timeout_ms, max_records): (Resource<EventBuffer>, u32, u32)|
-             -> wasmtime::Result<(Result<FastBatch, Error>,)> {
-                let view = store.data_mut().bpf();
-                let buffer = view.table.get_mut(&buffer)?;
-                Ok((buffer.poll(Duration::from_millis(timeout_ms.into()), max_records),))
-            },
-        )
-    });
-    linker.allow_shadowing(false);
-    defined
+    let mut events = linker.instance("bpflet:ebpf/events@0.1.0")?;
+    events.func_wrap(
+        "[method]event-buffer.map-ring",
+        |mut store: StoreContextMut<'_, T>,
+         (buffer,): (Resource<EventBuffer>,)|
+         -> wasmtime::Result<(Result<FastRingPages, Error>,)> {
+            let view = store.data_mut().bpf();
+            let buffer = view.table.get_mut(&buffer)?;
+            Ok((buffer.ring_to_share().map(|ring| FastRingPages {
+                page_size: ring.page as u32,
+                size: ring.size as u32,
+                region: RingRegion(ring),
+            }),))
+        },
+    )?;
+    events.func_wrap(
+        "[method]event-buffer.poll",
+        |mut store: StoreContextMut<'_, T>,
+         (buffer, timeout_ms, max_records): (Resource<EventBuffer>, u32, u32)|
+         -> wasmtime::Result<(Result<FastBatch, Error>,)> {
+            let view = store.data_mut().bpf();
+            let buffer = view.table.get_mut(&buffer)?;
+            Ok((buffer.poll(Duration::from_millis(timeout_ms.into()), max_records),))
+        },
+    )
 }
