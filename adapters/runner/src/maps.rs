@@ -202,7 +202,7 @@ fn read_by_keys(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
 fn lookup(typed: &TypedMap, key: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
     if is_per_cpu(&typed.info) {
         let size = typed.info.value_size.max(1) as usize;
-        Ok(typed.map.lookup_percpu(key)?.map(|values| values.chunks(size).map(<[u8]>::to_vec).collect()))
+        Ok(typed.map.lookup_per_cpu(key)?.map(|values| values.chunks(size).map(<[u8]>::to_vec).collect()))
     } else {
         Ok(typed.map.lookup(key)?.map(|value| vec![value]))
     }

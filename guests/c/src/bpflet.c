@@ -405,7 +405,7 @@ int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size,
 	program_option_list_u8_t found;
 	int result = 1;
 
-	if (!bpflet_ebpf_maps_method_bpf_map_lookup_percpu(borrow_map(map), &k, &found, err))
+	if (!bpflet_ebpf_maps_method_bpf_map_lookup_per_cpu(borrow_map(map), &k, &found, err))
 		return -1;
 	if (!found.is_some)
 		return 0;

@@ -8,35 +8,35 @@ import "unsafe"
 // call starts and writes only to ret and to what cabi_import_realloc hands
 // out.
 
-//go:wasmimport bpflet:ebpf/maps@0.1.0 [method]bpf-map.lookup
+//go:wasmimport bpflet:ebpf/maps@0.2.0 [method]bpf-map.lookup
 //go:noescape
 func importMapLookup(self int32, key unsafe.Pointer, keyLen uint32, ret unsafe.Pointer)
 
-//go:wasmimport bpflet:ebpf/maps@0.1.0 [method]bpf-map.lookup-percpu
+//go:wasmimport bpflet:ebpf/maps@0.2.0 [method]bpf-map.lookup-per-cpu
 //go:noescape
 func importMapLookupPerCPU(self int32, key unsafe.Pointer, keyLen uint32, ret unsafe.Pointer)
 
-//go:wasmimport bpflet:ebpf/maps@0.1.0 [method]bpf-map.update
+//go:wasmimport bpflet:ebpf/maps@0.2.0 [method]bpf-map.update
 //go:noescape
 func importMapUpdate(self int32, key unsafe.Pointer, keyLen uint32, value unsafe.Pointer, valueLen uint32, flag uint32, ret unsafe.Pointer)
 
-//go:wasmimport bpflet:ebpf/maps@0.1.0 lookup-word
+//go:wasmimport bpflet:ebpf/maps@0.2.0 lookup-word
 //go:noescape
 func importLookupWord(handle uint32, key uint64, ret unsafe.Pointer)
 
-//go:wasmimport bpflet:ebpf/maps@0.1.0 update-word
+//go:wasmimport bpflet:ebpf/maps@0.2.0 update-word
 //go:noescape
 func importUpdateWord(handle uint32, key uint64, value uint64, flag uint32, ret unsafe.Pointer)
 
-//go:wasmimport bpflet:ebpf/maps@0.1.0 [method]bpf-map.delete
+//go:wasmimport bpflet:ebpf/maps@0.2.0 [method]bpf-map.delete
 //go:noescape
 func importMapDelete(self int32, key unsafe.Pointer, keyLen uint32, ret unsafe.Pointer)
 
-//go:wasmimport bpflet:ebpf/maps@0.1.0 [method]bpf-map.lookup-batch
+//go:wasmimport bpflet:ebpf/maps@0.2.0 [method]bpf-map.lookup-batch
 //go:noescape
 func importMapLookupBatch(self int32, cursorSome uint32, cursor unsafe.Pointer, cursorLen uint32, max uint32, ret unsafe.Pointer)
 
-//go:wasmimport bpflet:ebpf/events@0.1.0 [method]event-buffer.poll
+//go:wasmimport bpflet:ebpf/events@0.2.0 [method]event-buffer.poll
 //go:noescape
 func importEventBufferPoll(self int32, timeoutMs uint32, maxRecords uint32, ret unsafe.Pointer)
 

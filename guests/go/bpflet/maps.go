@@ -191,7 +191,7 @@ func (m *Map) UpdatePerCPU(key []byte, values [][]byte, flag UpdateFlag) error {
 	// The WIT takes them back to back.
 	flat := bytes.Join(values, nil)
 	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
-		return m.raw.UpdatePercpu(key, flat, flag)
+		return m.raw.UpdatePerCpu(key, flat, flag)
 	}))
 }
 

@@ -1180,7 +1180,7 @@ fn check_array(c: &mut Checks, array: &BpfMap) {
 
 fn check_percpu(c: &mut Checks, percpu: &BpfMap, small: Option<&BpfMap>, hash: &BpfMap, trigger: u32) {
     let cpus = percpu.info().possible_cpus as usize;
-    match percpu.lookup_percpu(&key(0)) {
+    match percpu.lookup_per_cpu(&key(0)) {
         Ok(Some(flat)) => {
             let values: Vec<&[u8]> = flat.chunks(8).collect();
             let fits = flat.len() == cpus * 8;
@@ -1195,8 +1195,8 @@ fn check_percpu(c: &mut Checks, percpu: &BpfMap, small: Option<&BpfMap>, hash: &
     }
 
     let written: Vec<u8> = (0..cpus as u64).flat_map(|cpu| value(cpu + 1)).collect();
-    c.ok("percpu-update", percpu.update_percpu(&key(1), &written, UpdateFlag::Any));
-    let read = percpu.lookup_percpu(&key(1));
+    c.ok("percpu-update", percpu.update_per_cpu(&key(1), &written, UpdateFlag::Any));
+    let read = percpu.lookup_per_cpu(&key(1));
     c.check(
         "percpu-readback",
         matches!(&read, Ok(Some(values)) if *values == written),
@@ -1206,8 +1206,8 @@ fn check_percpu(c: &mut Checks, percpu: &BpfMap, small: Option<&BpfMap>, hash: &
     match small {
         Some(small) => {
             let written: Vec<u8> = (0..cpus as u32).flat_map(|cpu| (cpu * 7 + 1).to_ne_bytes()).collect();
-            c.ok("percpu-small-update", small.update_percpu(&key(1), &written, UpdateFlag::Any));
-            let read = small.lookup_percpu(&key(1));
+            c.ok("percpu-small-update", small.update_per_cpu(&key(1), &written, UpdateFlag::Any));
+            let read = small.lookup_per_cpu(&key(1));
             c.check(
                 "percpu-small-readback",
                 matches!(&read, Ok(Some(values)) if *values == written),
@@ -1219,11 +1219,11 @@ fn check_percpu(c: &mut Checks, percpu: &BpfMap, small: Option<&BpfMap>, hash: &
     let wrong_count: Vec<u8> = vec![0; (cpus + 1) * 8];
     c.err(
         "percpu-update-wrong-count",
-        percpu.update_percpu(&key(1), &wrong_count, UpdateFlag::Any),
+        percpu.update_per_cpu(&key(1), &wrong_count, UpdateFlag::Any),
         &["invalid-argument"],
     );
-    c.err("lookup-percpu-non-percpu", hash.lookup_percpu(&key(1)), &["invalid-argument"]);
-    c.err("update-percpu-non-percpu", hash.update_percpu(&key(1), &written, UpdateFlag::Any), &["invalid-argument"]);
+    c.err("lookup-percpu-non-percpu", hash.lookup_per_cpu(&key(1)), &["invalid-argument"]);
+    c.err("update-percpu-non-percpu", hash.update_per_cpu(&key(1), &written, UpdateFlag::Any), &["invalid-argument"]);
 }
 
 /// The SDK's typed maps, over the same kernel maps.

@@ -59,7 +59,7 @@ pub mod bindings {
         path: "../../../wit",
         world: "bpflet:ebpf/imports",
         generate_all,
-        with: { "bpflet:ebpf/types@0.1.0/error": crate::Error },
+        with: { "bpflet:ebpf/types@0.2.0/error": crate::Error },
     });
 }
 

@@ -211,13 +211,13 @@ impl<K: Pod, V: Pod> PerCpuHashMap<K, V> {
 
     /// The values under `key`, one per possible CPU, if any.
     pub fn get(&self, key: &K) -> Result<Option<Vec<V>>> {
-        self.map.lookup_percpu(bytemuck::bytes_of(key))?.map(read_per_cpu).transpose()
+        self.map.lookup_per_cpu(bytemuck::bytes_of(key))?.map(read_per_cpu).transpose()
     }
 
     /// Stores one value per possible CPU under `key`
     /// ([`MapInfo::possible_cpus`] of them).
     pub fn insert(&self, key: &K, values: &[V], flag: UpdateFlag) -> Result<()> {
-        self.map.update_percpu(bytemuck::bytes_of(key), bytemuck::cast_slice(values), flag)
+        self.map.update_per_cpu(bytemuck::bytes_of(key), bytemuck::cast_slice(values), flag)
     }
 
     /// Removes `key`; `not-found` when it was absent.
@@ -334,7 +334,7 @@ impl<V: Pod> PerCpuArray<V> {
     /// The values at `index`, one per possible CPU; `not-found` when
     /// `index` is out of range.
     pub fn get(&self, index: u32) -> Result<Vec<V>> {
-        match self.map.lookup_percpu(&index.to_ne_bytes())? {
+        match self.map.lookup_per_cpu(&index.to_ne_bytes())? {
             Some(values) => read_per_cpu(values),
             None => Err(out_of_range(index, &self.info)),
         }
@@ -342,7 +342,7 @@ impl<V: Pod> PerCpuArray<V> {
 
     /// Writes one value per possible CPU at `index`.
     pub fn set(&self, index: u32, values: &[V]) -> Result<()> {
-        self.map.update_percpu(&index.to_ne_bytes(), bytemuck::cast_slice(values), UpdateFlag::Any)
+        self.map.update_per_cpu(&index.to_ne_bytes(), bytemuck::cast_slice(values), UpdateFlag::Any)
     }
 
     common!();

@@ -94,7 +94,7 @@ pub fn push(file: &Path, objects: &[PathBuf], reference: &str, plain_http: bool)
         layers.push(object_layer(&file_name(file), bytes));
         Config { data: b"{}".to_vec().into(), media_type: EMPTY_CONFIG_MEDIA_TYPE.into(), annotations: None }
     } else {
-        crate::engine::check_header(&bytes).with_context(|| format!("cannot push {}", file.display()))?;
+        crate::program::check_header(&bytes).with_context(|| format!("cannot push {}", file.display()))?;
         let (config, layer) = WasmConfig::from_raw_component(bytes, None)
             .with_context(|| format!("{} is not a component oci-wasm can describe", file.display()))?;
         layers.push(layer);

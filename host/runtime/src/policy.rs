@@ -5,42 +5,49 @@
 //! allocator, and bpflet says so if the guest then fails.
 
 use std::fmt;
+use std::str::FromStr;
 
 use crate::bindings::ebpf_loader::AttachTarget;
+use crate::Error;
 
 /// The kinds of attachment a policy can allow, as `--allow-attach` names
 /// them. `auto` attachments count as the kind their section names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AttachKind {
-    /// `tracepoint`, and `tp/`/`tracepoint/` sections.
     Tracepoint,
-    /// `raw-tracepoint`, and `raw_tp`/`raw_tracepoint` sections.
     RawTracepoint,
-    /// `tp-btf`, and `tp_btf/` sections.
     TpBtf,
-    /// `fentry/`, `fexit/`, `fmod_ret/`, `freplace/` and `iter/` sections.
     Fentry,
-    /// `lsm/` sections.
     Lsm,
-    /// `kprobe`, `kretprobe`, and kprobe/kretprobe/ksyscall sections.
     Kprobe,
-    /// `uprobe` (uprobes and uretprobes), and uprobe/usdt sections.
     Uprobe,
-    /// `xdp`, and `xdp` sections.
     Xdp,
-    /// `tc` (tcx ingress and egress), and tc/tcx sections.
     Tc,
-    /// `cgroup`, and cgroup, sockops and sk_msg sections.
     Cgroup,
-    /// `perf-event`, and `perf_event` sections.
     PerfEvent,
-    /// `socket-filter` (`socket` sections).
     SocketFilter,
-    /// Any section not named above (struct_ops, sk_lookup, netfilter, ...).
     Other,
 }
 
 impl AttachKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [AttachKind; 13] = [
+        AttachKind::Tracepoint,
+        AttachKind::RawTracepoint,
+        AttachKind::TpBtf,
+        AttachKind::Fentry,
+        AttachKind::Lsm,
+        AttachKind::Kprobe,
+        AttachKind::Uprobe,
+        AttachKind::Xdp,
+        AttachKind::Tc,
+        AttachKind::Cgroup,
+        AttachKind::PerfEvent,
+        AttachKind::SocketFilter,
+        AttachKind::Other,
+    ];
+
+    /// The kind's name, as `--allow-attach` takes it.
     pub fn name(self) -> &'static str {
         match self {
             AttachKind::Tracepoint => "tracepoint",
@@ -56,6 +63,26 @@ impl AttachKind {
             AttachKind::PerfEvent => "perf-event",
             AttachKind::SocketFilter => "socket-filter",
             AttachKind::Other => "other",
+        }
+    }
+
+    /// What the kind covers: attach targets and the sections that
+    /// auto-attach as it.
+    pub fn description(self) -> &'static str {
+        match self {
+            AttachKind::Tracepoint => "`tracepoint`, and `tp/`/`tracepoint/` sections",
+            AttachKind::RawTracepoint => "`raw-tracepoint`, and `raw_tp`/`raw_tracepoint` sections",
+            AttachKind::TpBtf => "`tp-btf`, and `tp_btf/` sections",
+            AttachKind::Fentry => "`fentry/`, `fexit/`, `fmod_ret/`, `freplace/` and `iter/` sections",
+            AttachKind::Lsm => "`lsm/` sections",
+            AttachKind::Kprobe => "`kprobe`, `kretprobe`, and kprobe/kretprobe/ksyscall sections",
+            AttachKind::Uprobe => "`uprobe` (uprobes and uretprobes), and uprobe/usdt sections",
+            AttachKind::Xdp => "`xdp`, and `xdp` sections",
+            AttachKind::Tc => "`tc` (tcx ingress and egress), and tc/tcx sections",
+            AttachKind::Cgroup => "`cgroup`, and cgroup, sockops and sk_msg sections",
+            AttachKind::PerfEvent => "`perf-event`, and `perf_event` sections",
+            AttachKind::SocketFilter => "`socket-filter` (`socket` sections)",
+            AttachKind::Other => "any section not named above (struct_ops, sk_lookup, netfilter, ...)",
         }
     }
 
@@ -107,6 +134,17 @@ impl fmt::Display for AttachKind {
     }
 }
 
+impl FromStr for AttachKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        AttachKind::ALL.into_iter().find(|kind| kind.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = AttachKind::ALL.iter().map(|kind| kind.name()).collect();
+            format!("{name:?} is not an attachment kind (one of: {})", names.join(", "))
+        })
+    }
+}
+
 /// A run's policy. The default allows everything (root running its own
 /// tools); `bpflet run --allow-attach`/`--max-memory` narrow it.
 #[derive(Clone, Debug, Default)]
@@ -120,7 +158,7 @@ pub struct Policy {
 impl Policy {
     /// Whether the guest may attach `program` (in `section`) to `target`;
     /// the error says what to allow.
-    pub fn check_attach(&self, program: &str, section: &str, target: &AttachTarget) -> Result<(), String> {
+    pub fn check_attach(&self, program: &str, section: &str, target: &AttachTarget) -> Result<(), Error> {
         let Some(allowed) = &self.attach else {
             return Ok(());
         };
@@ -129,12 +167,12 @@ impl Policy {
             return Ok(());
         }
         let allowed: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
-        Err(format!(
+        Err(Error::permission_denied(format!(
             "attaching {program:?} (SEC(\"{section}\")) is a {kind} attachment, which this run does not allow \
              (bpflet run --allow-attach {}; allowed: {})",
             if allowed.is_empty() { kind.name().to_string() } else { format!("{},{kind}", allowed.join(",")) },
             if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") },
-        ))
+        )))
     }
 }
 
@@ -161,37 +199,6 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(true)
     }
-}
-
-/// Parses a size: a number of bytes with an optional K, M or G suffix
-/// (powers of 1024; `KiB`, `MB` and the like are read the same).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let number: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size (e.g. 512M, 2G, 65536)"))?;
-    let shift = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        _ => return Err(format!("{text:?} has an unknown unit (use K, M or G)")),
-    };
-    number.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))
-}
-
-/// A byte count for messages, in the largest binary unit that fits.
-pub fn show_size(bytes: u64) -> String {
-    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift {
-            return if bytes.is_multiple_of(1 << shift) {
-                format!("{} {unit}", bytes >> shift)
-            } else {
-                format!("{:.1} {unit}", bytes as f64 / (1u64 << shift) as f64)
-            };
-        }
-    }
-    format!("{bytes} bytes")
 }
 
 #[cfg(test)]
@@ -230,6 +237,7 @@ mod tests {
         let policy = Policy { attach: Some(vec![AttachKind::Xdp]), max_memory: None };
         let target = AttachTarget::Auto;
         let err = policy.check_attach("handle_exec", "tp/sched/sched_process_exec", &target).unwrap_err();
+        let Error::PermissionDenied(err) = err else { panic!("{err:?} is not permission-denied") };
         assert!(err.contains("tracepoint attachment"), "{err}");
         assert!(err.contains("--allow-attach xdp,tracepoint"), "{err}");
         assert!(policy.check_attach("pass", "xdp", &target).is_ok());
@@ -237,15 +245,10 @@ mod tests {
     }
 
     #[test]
-    fn sizes_parse_with_binary_units() {
-        assert_eq!(parse_size("65536"), Ok(65536));
-        assert_eq!(parse_size("64K"), Ok(64 << 10));
-        assert_eq!(parse_size("512M"), Ok(512 << 20));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert!(parse_size("12Q").is_err());
-        assert!(parse_size("M").is_err());
-        assert_eq!(show_size(64 << 10), "64 KiB");
-        assert_eq!(show_size(32 << 20), "32 MiB");
-        assert_eq!(show_size((1 << 20) + (1 << 19)), "1.5 MiB");
+    fn kinds_parse_by_name() {
+        for kind in AttachKind::ALL {
+            assert_eq!(kind.name().parse(), Ok(kind));
+        }
+        assert!("kprobes".parse::<AttachKind>().unwrap_err().contains("one of: tracepoint"));
     }
 }

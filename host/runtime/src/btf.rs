@@ -32,11 +32,28 @@ const BTF_KIND_DECL_TAG: u32 = 17;
 const BTF_KIND_TYPE_TAG: u32 = 18;
 const BTF_KIND_ENUM64: u32 = 19;
 
+/// Every type of an open object's BTF (empty when it has none).
+pub fn of_open_object(object: &libbpf_rs::OpenObject) -> Vec<BtfType> {
+    use libbpf_rs::AsRawLibbpf as _;
+    // SAFETY: the object is alive for this call; libbpf has read and fixed
+    // up its BTF (section sizes, offsets) during open, and returns NULL
+    // when there is none.
+    unsafe { all_types(libbpf_sys::bpf_object__btf(object.as_libbpf_object().as_ptr())) }
+}
+
+/// The BTF type ids of a map's key and value (0 when not declared).
+pub fn map_type_ids(map: &impl libbpf_rs::AsRawLibbpf<LibbpfType = libbpf_sys::bpf_map>) -> (u32, u32) {
+    let raw = map.as_libbpf_object().as_ptr();
+    // SAFETY: the map belongs to a live object for this call; both
+    // functions only read its definition.
+    unsafe { (libbpf_sys::bpf_map__btf_key_type_id(raw), libbpf_sys::bpf_map__btf_value_type_id(raw)) }
+}
+
 /// Every type of `btf`, index = type id (entry 0 is void).
 ///
 /// # Safety
-/// `btf` must be a valid libbpf BTF object for the duration of the call.
-pub unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
+/// `btf` must be NULL or a valid libbpf BTF object for the duration of the call.
+unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
     if btf.is_null() {
         return Vec::new();
     }

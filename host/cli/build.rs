@@ -1,6 +1,5 @@
-//! Build-time inputs of the bpflet crate, all generated (never committed):
-//! - `wit/deps`: the WASI WIT of the wasmtime-wasi we build with, so that
-//!   `wit/` resolves for bindgen here and for the guest toolchains;
+//! Build-time inputs of the bpflet CLI, written into OUT_DIR only (never
+//! into the source tree):
 //! - the libbpf headers `bpflet build` hands to clang (from libbpf-sys);
 //! - the kernel-only runner component (adapters/runner), embedded so that
 //!   `bpflet run prog.bpf.o` needs nothing else.
@@ -9,43 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-const WASMTIME_WASI: &str = "wasmtime-wasi-48.0.8";
-
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    copy_wasi_wit(&manifest.join("../wit/deps"));
     copy_libbpf_headers(&out.join("bpf-headers/bpf"));
-    build_runner(&manifest.join(".."), &out);
-}
-
-fn copy_wasi_wit(deps: &Path) {
-    println!("cargo:rerun-if-changed=../wit");
-    let source = find_wasi_wit().unwrap_or_else(|| {
-        panic!("cannot find {WASMTIME_WASI}/src/p2/wit/deps in the cargo registry; run `cargo fetch`")
-    });
-    for entry in fs::read_dir(&source).unwrap() {
-        let entry = entry.unwrap();
-        let dest = deps.join(entry.file_name());
-        let new = fs::read(entry.path()).unwrap();
-        if fs::read(&dest).ok().as_deref() != Some(&new[..]) {
-            fs::create_dir_all(deps).unwrap();
-            fs::write(&dest, new).unwrap();
-        }
-    }
-}
-
-fn find_wasi_wit() -> Option<PathBuf> {
-    let home = env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))?;
-    for registry in fs::read_dir(home.join("registry/src")).ok()? {
-        let candidate = registry.ok()?.path().join(WASMTIME_WASI).join("src/p2/wit/deps");
-        if candidate.is_dir() {
-            return Some(candidate);
-        }
-    }
-    None
+    build_runner(&manifest.join("../.."), &out);
 }
 
 /// libbpf-sys installs libbpf's headers and tells dependents where
@@ -69,8 +36,8 @@ fn build_runner(root: &Path, out: &Path) {
         return;
     }
     let runner = root.join("adapters/runner");
-    for watched in ["adapters/runner/src", "adapters/runner/Cargo.toml", "guests/rust/sdk/src"] {
-        println!("cargo:rerun-if-changed=../{watched}");
+    for watched in ["adapters/runner/src", "adapters/runner/Cargo.toml", "guests/rust/sdk/src", "wit"] {
+        println!("cargo:rerun-if-changed=../../{watched}");
     }
     let target_dir = out.join("runner-target");
     let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));

@@ -1,12 +1,14 @@
 //! What bpflet needs from the kernel beyond libbpf: a mounted tracefs,
-//! libbpf's log (for verifier messages), and CPU counts.
+//! libbpf's log (for verifier messages; libbpf has one log for the whole
+//! process), and CPU counts.
 
-use std::ffi::CString;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
 use libbpf_rs::PrintLevel;
+
+use crate::{sys, Error};
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
@@ -14,9 +16,9 @@ const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
 /// Makes sure tracefs is mounted, since tracepoint attach reads event ids
 /// from it and fails with a bare ENOENT otherwise. Mounts it at
 /// /sys/kernel/tracing when neither usual place has it.
-pub fn ensure_tracefs() -> Result<(), String> {
+pub fn ensure_tracefs() -> Result<(), Error> {
     static DONE: Mutex<bool> = Mutex::new(false);
-    let mut done = DONE.lock().unwrap();
+    let mut done = lock(&DONE);
     if *done {
         return Ok(());
     }
@@ -24,24 +26,45 @@ pub fn ensure_tracefs() -> Result<(), String> {
         *done = true;
         return Ok(());
     }
-    let target = CString::new(TRACEFS).unwrap();
-    let fstype = CString::new("tracefs").unwrap();
-    // SAFETY: all pointers are valid NUL-terminated strings for the call.
-    let rc = unsafe { libc::mount(fstype.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        return Err(format!(
+    sys::mount_tracefs(TRACEFS).map_err(|err| {
+        Error::unsupported(format!(
             "tracefs is not mounted and mounting it failed ({err}); run `mount -t tracefs tracefs {TRACEFS}` as root"
-        ));
-    }
+        ))
+    })?;
     *done = true;
     Ok(())
+}
+
+/// A lock that a panic elsewhere does not poison for good: the data
+/// guarded here (a flag, a log) stays usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Number of possible CPUs: the number of values a per-CPU map holds per key.
 pub fn possible_cpus() -> usize {
     static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CPUS.get_or_init(|| libbpf_rs::num_possible_cpus().unwrap_or(1).max(1))
+}
+
+/// The online CPUs, from /sys/devices/system/cpu/online (CPU 0 when it
+/// cannot be read).
+pub fn online_cpus() -> Vec<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_else(|_| "0".into());
+    cpu_list(&text)
+}
+
+/// A kernel CPU list: "0-3,5,7-8".
+fn cpu_list(text: &str) -> Vec<u32> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',') {
+        let mut ends = part.splitn(2, '-').filter_map(|n| n.parse::<u32>().ok());
+        if let Some(first) = ends.next() {
+            // A list of thousands of CPUs is fine; a hostile one is bounded.
+            cpus.extend((first..=ends.next().unwrap_or(first)).take(1 << 16));
+        }
+    }
+    cpus
 }
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
@@ -53,7 +76,7 @@ fn on_libbpf_print(level: PrintLevel, msg: String) {
     }
     // The verifier log comes at warning level; debug chatter is not kept.
     if !matches!(level, PrintLevel::Debug) {
-        let mut capture = CAPTURE.lock().unwrap();
+        let mut capture = lock(&CAPTURE);
         // Bounded: a verifier log can be megabytes; only its tail matters.
         if capture.len() > 1 << 20 {
             let cut = capture.len() - (1 << 19);
@@ -76,9 +99,9 @@ pub fn init_libbpf_log(verbose: bool) {
 
 /// Runs `f` and returns what libbpf printed meanwhile.
 pub fn with_libbpf_log<R>(f: impl FnOnce() -> R) -> (R, String) {
-    CAPTURE.lock().unwrap().clear();
+    lock(&CAPTURE).clear();
     let result = f();
-    let log = std::mem::take(&mut *CAPTURE.lock().unwrap());
+    let log = std::mem::take(&mut *lock(&CAPTURE));
     (result, log)
 }
 
@@ -109,6 +132,12 @@ mod tests {
                    processed 2 insns\n-- END PROG LOAD LOG --\nlibbpf: failed to load object\n";
         assert_eq!(verifier_log_tail(log, 2), "R1 invalid mem access 'scalar'\nprocessed 2 insns");
         assert!(verifier_log_tail(log, 10).starts_with("0: (b7) r1 = 0"));
+    }
+
+    #[test]
+    fn cpu_lists_expand() {
+        assert_eq!(cpu_list("0-3,5,7-8\n"), vec![0, 1, 2, 3, 5, 7, 8]);
+        assert_eq!(cpu_list("0"), vec![0]);
     }
 
     #[test]

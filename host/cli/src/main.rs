@@ -1,16 +1,28 @@
-//! The `bpflet` command line.
+//! The `bpflet` command line: `run` (program resolution, the store,
+//! signals, exit codes, the compiled cache), `build`, `push` and `pull`.
+//! The bpflet interfaces themselves are the runtime crate's
+//! (host/runtime); this crate is one embedder of it.
+
+mod cache;
+mod compile;
+mod oci;
+mod program;
+mod run;
+mod runner;
+mod signals;
+mod size;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
+use bpflet_runtime::{AttachKind, Policy};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
-use bpflet::engine::{self, RunOptions};
-use bpflet::oci;
-use bpflet::policy::{parse_size, AttachKind, Policy};
+use crate::program::Program;
+use crate::run::RunOptions;
 
 /// Run eBPF programs whose user-space half is a WebAssembly component.
 ///
@@ -96,12 +108,12 @@ enum Command {
         /// Any other attach fails with permission-denied. Without this
         /// option every kind is allowed. An `auto` attachment counts as the
         /// kind its section names (SEC("tp/...") is a tracepoint).
-        #[arg(long = "allow-attach", value_name = "KIND,...", value_delimiter = ',')]
+        #[arg(long = "allow-attach", value_name = "KIND,...", value_delimiter = ',', value_parser = attach_kinds())]
         allow_attach: Option<Vec<AttachKind>>,
         /// Limit each linear memory of the guest to SIZE (bytes, or with a
         /// K, M or G suffix). Growth beyond it is refused; a ring mapped
         /// with map-ring counts (twice its size).
-        #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
+        #[arg(long = "max-memory", value_name = "SIZE", value_parser = size::parse)]
         max_memory: Option<u64>,
         /// Talk plain HTTP to the registry of an oci:// program (a
         /// registry on localhost gets it without asking).
@@ -148,6 +160,13 @@ enum Command {
     },
 }
 
+/// `--allow-attach` takes the runtime's attachment kinds, each listed with
+/// what it covers in `--help`.
+fn attach_kinds() -> impl TypedValueParser<Value = AttachKind> {
+    let kinds = AttachKind::ALL.map(|kind| PossibleValue::new(kind.name()).help(kind.description()));
+    PossibleValuesParser::new(kinds).try_map(|name| name.parse::<AttachKind>())
+}
+
 fn parse_env(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -192,28 +211,17 @@ fn main() -> ExitCode {
     if let Command::Run { args, .. } = &mut cli.command {
         args.extend(guest_args);
     }
-    let report = |result: anyhow::Result<()>| match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("bpflet: error: {err:#}");
-            ExitCode::from(1)
+    let outcome = match cli.command {
+        Command::Push { file, reference, objects, plain_http } => {
+            push(&file, &reference, &objects, plain_http).map(|()| 0)
         }
-    };
-    match cli.command {
-        Command::Push { file, reference, objects, plain_http } => report(push(&file, &reference, &objects, plain_http)),
-        Command::Pull { reference, output, plain_http } => report(pull(&reference, &output, plain_http)),
+        Command::Pull { reference, output, plain_http } => pull(&reference, &output, plain_http).map(|()| 0),
         Command::Build { source, output, btf, includes, cflags } => {
-            let options = bpflet::compile::BuildOptions { source, output, btf, includes, cflags };
-            match bpflet::compile::build(&options) {
-                Ok(object) => {
-                    eprintln!("bpflet: wrote {}", object.display());
-                    ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("bpflet: error: {err:#}");
-                    ExitCode::from(1)
-                }
-            }
+            let options = compile::BuildOptions { source, output, btf, includes, cflags };
+            compile::build(&options).map(|object| {
+                eprintln!("bpflet: wrote {}", object.display());
+                0
+            })
         }
         Command::Run {
             component,
@@ -226,30 +234,18 @@ fn main() -> ExitCode {
             allow_attach,
             max_memory,
             plain_http,
-        } => {
+        } => Program::resolve(&component, &objects, plain_http).and_then(|program| {
             let policy = Policy { attach: allow_attach, max_memory };
-            let options = RunOptions { component, args, env, dirs, no_cache, verbose, objects, policy, pulled: None };
-            match run(options, plain_http) {
-                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-                Err(err) => {
-                    eprintln!("bpflet: error: {err:#}");
-                    ExitCode::from(1)
-                }
-            }
+            run::run(program, RunOptions { args, env, dirs, no_cache, verbose, policy })
+        }),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(err) => {
+            eprintln!("bpflet: error: {err:#}");
+            ExitCode::from(1)
         }
     }
-}
-
-fn run(mut options: RunOptions, plain_http: bool) -> anyhow::Result<i32> {
-    let path = options.component.to_string_lossy().into_owned();
-    if path.starts_with("oci://") {
-        let artifact = oci::pull(&path, plain_http)?;
-        options.component = PathBuf::from(oci::component_file_name(&path));
-        options.pulled = Some(std::sync::Arc::new(artifact));
-    }
-    let engine = engine::new_engine()?;
-    watch_signals(engine.clone())?;
-    engine::run(&engine, &options)
 }
 
 fn push(file: &Path, reference: &str, objects: &[PathBuf], plain_http: bool) -> anyhow::Result<()> {
@@ -273,31 +269,5 @@ fn pull(reference: &str, output: &Path, plain_http: bool) -> anyhow::Result<()> 
         println!("{}", path.display());
     }
     eprintln!("bpflet: pulled {} ({})", oci::strip_scheme(reference), artifact.digest);
-    Ok(())
-}
-
-/// SIGINT/SIGTERM interrupt the guest so its resources are dropped in
-/// order (a guest that handles the stop itself gets to finish first; a
-/// second signal interrupts it). A guest that does not stop within the
-/// grace period is cut off by exiting, which closes every BPF fd and so
-/// detaches everything anyway.
-fn watch_signals(engine: wasmtime::Engine) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    std::thread::spawn(move || {
-        let mut deadline_set = false;
-        for signal in signals.forever() {
-            let graceful = engine::interrupt(&engine, signal);
-            if !deadline_set {
-                deadline_set = true;
-                let grace = if graceful { Duration::from_secs(10) } else { Duration::from_secs(3) };
-                std::thread::spawn(move || {
-                    std::thread::sleep(grace);
-                    eprintln!("bpflet: the guest did not stop within {}s of signal {signal}; exiting", grace.as_secs());
-                    std::process::exit(128 + signal);
-                });
-            }
-        }
-    });
     Ok(())
 }

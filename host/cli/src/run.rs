@@ -1,0 +1,132 @@
+//! `bpflet run`: a program in a store with WASI and the bpflet interfaces,
+//! its `wasi:cli/run` called, its outcome turned into an exit status.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use bpflet_runtime::{BpfCtx, BpfCtxView, BpfView, MemoryLimiter, Policy, Stop};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::program::Program;
+use crate::{cache, signals, size};
+
+/// Store data: WASI and the bpflet interfaces, their resources in one
+/// table, so that dropping the store releases every kernel object the
+/// guest held.
+struct State {
+    wasi: WasiCtx,
+    bpf: BpfCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl BpfView for State {
+    fn bpf(&mut self) -> BpfCtxView<'_> {
+        BpfCtxView { ctx: &mut self.bpf, table: &mut self.table }
+    }
+}
+
+/// How to run one program.
+pub struct RunOptions {
+    /// The guest's argv after argv[0].
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// (host path, guest path) directories the guest may open.
+    pub dirs: Vec<(PathBuf, String)>,
+    /// Skip the compiled-component cache.
+    pub no_cache: bool,
+    /// Print libbpf's debug log.
+    pub verbose: bool,
+    /// What the guest may do.
+    pub policy: Policy,
+}
+
+pub fn engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    bpflet_runtime::configure(&mut config);
+    Ok(Engine::new(&config)?)
+}
+
+/// Why a guest failed after bpflet refused it memory.
+fn memory_refused(refused: u64, max: Option<u64>) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the guest ran out of memory: it asked for {} of linear memory, and --max-memory allows {}",
+        size::show(refused),
+        max.map_or("no limit".into(), size::show)
+    )
+}
+
+/// Runs the program's `wasi:cli/run` and returns the process exit code.
+/// SIGINT and SIGTERM stop it (see `signals`).
+pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
+    bpflet_runtime::kernel::init_libbpf_log(options.verbose);
+    let engine = engine()?;
+    let stop = Stop::new(&engine);
+    let signals = signals::watch(stop.clone())?;
+    let component = cache::load_component(&engine, &program.component, !options.no_cache)?;
+
+    let mut linker: Linker<State> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    bpflet_runtime::add_to_linker(&mut linker)?;
+
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stdio().args(&[program.argv0]).args(&options.args);
+    for (key, value) in &options.env {
+        wasi.env(key, value);
+    }
+    for (host, guest) in &options.dirs {
+        wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot open directory {}", host.display()))?;
+    }
+    let max_memory = options.policy.max_memory;
+    let mut bpf = BpfCtx::new(stop);
+    bpf.packaged = program.packaged;
+    bpf.policy = options.policy;
+    let limiter = MemoryLimiter { max: max_memory, refused: None };
+    let state = State { wasi: wasi.build(), bpf, table: ResourceTable::new(), limiter };
+    let mut store = Store::new(&engine, state);
+    store.limiter(|state| &mut state.limiter);
+    bpflet_runtime::interrupt_on_stop(&mut store);
+
+    let command = Command::instantiate(&mut store, &component, &linker).map_err(|e| {
+        if let Some(refused) = store.data().limiter.refused {
+            return memory_refused(refused, max_memory);
+        }
+        anyhow::Error::from(e).context(
+            "the component does not fit the bpflet:ebpf/program world (it must export wasi:cli/run \
+             and import only bpflet:ebpf and WASI 0.2 interfaces)",
+        )
+    })?;
+    let result = command.wasi_cli_run().call_run(&mut store);
+    let refused = store.data().limiter.refused;
+    // Dropping the store releases every link, map and object the guest held
+    // before bpflet reports anything.
+    drop(store);
+    match result {
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(())) => Ok(1),
+        Err(err) => {
+            if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                return Ok(exit.0);
+            }
+            if let Some(signal) = signals.received() {
+                return Ok(128 + signal);
+            }
+            let err = anyhow::Error::from(err).context("the guest trapped");
+            match refused {
+                Some(refused) => Err(err.context(memory_refused(refused, max_memory))),
+                None => Err(err),
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Attaching a loaded program: one function per kind of attach target,
+//! each through libbpf-rs's safe `attach_*` on a mutable program where it
+//! has one, and through `sys` where it has none (XDP with a mode, tcx,
+//! perf event sampling, socket filters).
+
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
+use std::path::Path;
+
+use libbpf_rs::{Link, ProgramMut, TracepointCategory, UprobeOpts};
+
+use super::object::BpfObject;
+use crate::bindings::ebpf_loader::{
+    AttachTarget, PerfEventKind, PerfEventTarget, PerfSample, TcDirection, TcTarget, TracepointTarget, UprobeTarget,
+    XdpMode, XdpTarget,
+};
+use crate::error::Context;
+use crate::policy::Policy;
+use crate::{kernel, sys, Error};
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// One attachment of a program; dropping it detaches.
+pub struct BpfLink {
+    pub(super) program: String,
+    attachments: Vec<Attachment>,
+}
+
+enum Attachment {
+    Link(Link),
+    /// A bpf_link made with bpf_link_create (XDP with a mode, tcx).
+    Fd(OwnedFd),
+    /// The packet socket a socket filter is attached to (no kernel link:
+    /// closing the socket detaches the program).
+    Socket(#[allow(dead_code, reason = "held to be closed on drop")] OwnedFd),
+}
+
+impl BpfLink {
+    /// The kernel's id of the (first) link; 0 for a socket filter.
+    pub(super) fn id(&self) -> u32 {
+        let fd = match self.attachments.first() {
+            Some(Attachment::Link(link)) => link.as_fd(),
+            Some(Attachment::Fd(fd)) => fd.as_fd(),
+            Some(Attachment::Socket(_)) | None => return 0,
+        };
+        libbpf_rs::query::LinkInfo::from_fd(fd).map_or(0, |info| info.id)
+    }
+}
+
+impl BpfObject {
+    /// Attaches the loaded program `program` to `target`, if `policy`
+    /// allows.
+    pub(super) fn attach(&mut self, program: &str, target: &AttachTarget, policy: &Policy) -> Result<BpfLink> {
+        let object = self.loaded_mut()?;
+        let prog = object
+            .progs_mut()
+            .find(|p| p.name() == program)
+            .ok_or_else(|| Error::not_found(format!("no program {program:?} in the object")))?;
+        let section = prog.section().to_string_lossy().into_owned();
+        policy.check_attach(program, &section, target)?;
+        if !prog.autoload() {
+            return Err(Error::invalid_state(format!("program {program:?} was not loaded (autoload is off)")));
+        }
+        if needs_tracefs(target, &section) {
+            kernel::ensure_tracefs()?;
+        }
+        let context = format!("attaching {program:?}");
+        let attachments = match target {
+            AttachTarget::Auto => vec![auto(&prog, &section, &context)?],
+            AttachTarget::Tracepoint(tracepoint) => vec![self::tracepoint(&prog, tracepoint, &context)?],
+            AttachTarget::RawTracepoint(name) => vec![raw_tracepoint(&prog, name, &context)?],
+            AttachTarget::TpBtf => vec![Attachment::Link(prog.attach_trace().context(&context)?)],
+            AttachTarget::Kprobe(function) => vec![kprobe(&prog, function, false, &context)?],
+            AttachTarget::Kretprobe(function) => vec![kprobe(&prog, function, true, &context)?],
+            AttachTarget::Uprobe(uprobe) => vec![self::uprobe(&prog, uprobe, &context)?],
+            AttachTarget::Xdp(xdp) => vec![self::xdp(&prog, xdp, &context)?],
+            AttachTarget::Tc(tc) => vec![self::tc(&prog, tc, &context)?],
+            AttachTarget::Cgroup(path) => vec![cgroup(&prog, path, &context)?],
+            AttachTarget::PerfEvent(perf) => perf_event(&prog, perf, &context)?,
+            AttachTarget::SocketFilter(ifname) => vec![socket_filter(&prog, ifname, &context)?],
+        };
+        Ok(BpfLink { program: program.to_string(), attachments })
+    }
+}
+
+/// Where the program's section says, as libbpf auto-attaches it.
+fn auto(prog: &ProgramMut<'_>, section: &str, context: &str) -> Result<Attachment> {
+    prog.attach().map(Attachment::Link).map_err(|e| {
+        let error = Error::from(e).context(context);
+        if section.starts_with("kprobe") || section.starts_with("kretprobe") {
+            kprobe_error(error, &format!("{context} ({section})"))
+        } else if section == "socket" || section.starts_with("socket/") {
+            Error::invalid_argument(format!(
+                "{context}: a socket filter has no attach point of its own; attach it with socket-filter(interface)"
+            ))
+        } else {
+            error
+        }
+    })
+}
+
+fn tracepoint(prog: &ProgramMut<'_>, target: &TracepointTarget, context: &str) -> Result<Attachment> {
+    let (category, name) = (&target.category, &target.name);
+    prog.attach_tracepoint(TracepointCategory::Custom(category.clone()), name).map(Attachment::Link).map_err(|e| {
+        match Error::from(e) {
+            Error::NotFound(_) => Error::not_found(format!(
+                "{context}: tracepoint {category}/{name} does not exist (see /sys/kernel/tracing/events)"
+            )),
+            other => other.context(format!("{context} to tracepoint {category}/{name}")),
+        }
+    })
+}
+
+fn raw_tracepoint(prog: &ProgramMut<'_>, name: &str, context: &str) -> Result<Attachment> {
+    let link = prog.attach_raw_tracepoint(name).with_context(|| format!("{context} to raw tracepoint {name}"))?;
+    Ok(Attachment::Link(link))
+}
+
+fn kprobe(prog: &ProgramMut<'_>, function: &str, retprobe: bool, context: &str) -> Result<Attachment> {
+    let context = format!("{context} to {} {function}", if retprobe { "kretprobe" } else { "kprobe" });
+    let link =
+        prog.attach_kprobe(retprobe, function).map_err(|e| kprobe_error(Error::from(e).context(&context), &context))?;
+    Ok(Attachment::Link(link))
+}
+
+/// libbpf answers a kprobe on a kernel without kprobes (CONFIG_KPROBES off)
+/// with ENOENT from its tracefs fallback, which reads like a missing
+/// function; say what is really missing.
+fn kprobe_error(error: Error, context: &str) -> Error {
+    let offered = [
+        "/sys/bus/event_source/devices/kprobe",
+        "/sys/kernel/tracing/kprobe_events",
+        "/sys/kernel/debug/tracing/kprobe_events",
+    ]
+    .iter()
+    .any(|p| Path::new(p).exists());
+    match error {
+        Error::NotFound(_) if !offered => Error::unsupported(format!(
+            "{context}: this kernel offers no kprobes (no kprobe PMU, no kprobe_events in tracefs; CONFIG_KPROBES is off)"
+        )),
+        other => other,
+    }
+}
+
+fn uprobe(prog: &ProgramMut<'_>, target: &UprobeTarget, context: &str) -> Result<Attachment> {
+    if !Path::new(&target.binary).exists() {
+        return Err(Error::not_found(format!("uprobe binary {:?} does not exist", target.binary)));
+    }
+    let place = match (&target.symbol, target.offset) {
+        (Some(symbol), 0) => format!("{}:{symbol}", target.binary),
+        (Some(symbol), offset) => format!("{}:{symbol}+{offset:#x}", target.binary),
+        (None, offset) => format!("{}+{offset:#x}", target.binary),
+    };
+    let offset = usize::try_from(target.offset).map_err(|_| Error::invalid_argument("uprobe offset out of range"))?;
+    let opts = UprobeOpts { retprobe: target.retprobe, func_name: target.symbol.clone(), ..Default::default() };
+    let link = prog
+        .attach_uprobe_with_opts(target.pid.unwrap_or(-1), &target.binary, offset, opts)
+        .with_context(|| format!("{context} to uprobe {place}"))?;
+    Ok(Attachment::Link(link))
+}
+
+fn ifindex(interface: &str) -> Result<u32> {
+    sys::if_nametoindex(interface)
+        .ok_or_else(|| Error::not_found(format!("network interface {interface:?} does not exist")))
+}
+
+/// XDP through a bpf_link made directly: libbpf's helper takes no mode.
+fn xdp(prog: &ProgramMut<'_>, target: &XdpTarget, context: &str) -> Result<Attachment> {
+    let index = ifindex(&target.ifname)?;
+    let flags = match target.mode {
+        XdpMode::Default => 0,
+        XdpMode::Generic => libbpf_sys::XDP_FLAGS_SKB_MODE,
+        XdpMode::Driver => libbpf_sys::XDP_FLAGS_DRV_MODE,
+        XdpMode::Offload => libbpf_sys::XDP_FLAGS_HW_MODE,
+    };
+    let link = sys::link_create(prog.as_fd(), index as i32, libbpf_sys::BPF_XDP, flags)
+        .with_context(|| format!("{context} to XDP on {}", target.ifname))?;
+    Ok(Attachment::Fd(link))
+}
+
+/// tc through tcx (a bpf_link; libbpf-rs has only the netlink-based tc).
+fn tc(prog: &ProgramMut<'_>, target: &TcTarget, context: &str) -> Result<Attachment> {
+    let index = ifindex(&target.ifname)?;
+    let attach_type = match target.direction {
+        TcDirection::Ingress => libbpf_sys::BPF_TCX_INGRESS,
+        TcDirection::Egress => libbpf_sys::BPF_TCX_EGRESS,
+    };
+    let link = sys::link_create(prog.as_fd(), index as i32, attach_type, 0)
+        .with_context(|| format!("{context} to tc on {}", target.ifname))?;
+    Ok(Attachment::Fd(link))
+}
+
+fn cgroup(prog: &ProgramMut<'_>, path: &str, context: &str) -> Result<Attachment> {
+    let context = format!("{context} to cgroup {path}");
+    let directory = std::fs::File::open(path).with_context(|| format!("{context}: opening it"))?;
+    let link = prog.attach_cgroup(directory.as_raw_fd()).map_err(|e| match Error::from(e) {
+        // The kernel's answer to a directory outside the cgroup v2 hierarchy.
+        Error::Os(os) if os.errno == libc::EBADF as u32 => Error::invalid_argument(format!(
+            "{context}: not a cgroup v2 directory (see `findmnt -t cgroup2` for where cgroup2 is mounted)"
+        )),
+        other => other.context(&context),
+    })?;
+    Ok(Attachment::Link(link))
+}
+
+/// One sampling perf event per CPU, the program attached to each.
+fn perf_event(prog: &ProgramMut<'_>, target: &PerfEventTarget, context: &str) -> Result<Vec<Attachment>> {
+    let (type_, config) = match target.kind {
+        PerfEventKind::CpuClock => (libbpf_sys::PERF_TYPE_SOFTWARE, libbpf_sys::PERF_COUNT_SW_CPU_CLOCK),
+        PerfEventKind::TaskClock => (libbpf_sys::PERF_TYPE_SOFTWARE, libbpf_sys::PERF_COUNT_SW_TASK_CLOCK),
+        PerfEventKind::CpuCycles => (libbpf_sys::PERF_TYPE_HARDWARE, libbpf_sys::PERF_COUNT_HW_CPU_CYCLES),
+        PerfEventKind::Instructions => (libbpf_sys::PERF_TYPE_HARDWARE, libbpf_sys::PERF_COUNT_HW_INSTRUCTIONS),
+    };
+    let mut attr = libbpf_sys::perf_event_attr {
+        type_,
+        size: size_of::<libbpf_sys::perf_event_attr>() as u32,
+        config: u64::from(config),
+        ..Default::default()
+    };
+    match target.sample {
+        PerfSample::Frequency(hz) => {
+            attr.__bindgen_anon_1.sample_freq = hz;
+            attr.set_freq(1);
+        }
+        PerfSample::Period(period) => attr.__bindgen_anon_1.sample_period = period,
+    }
+    let cpus = target.cpus.clone().unwrap_or_else(kernel::online_cpus);
+    let mut attachments = Vec::with_capacity(cpus.len());
+    for cpu in cpus {
+        let event =
+            sys::perf_event_open(&attr, cpu).with_context(|| format!("{context}: perf_event_open on CPU {cpu}"))?;
+        let link = prog
+            .attach_perf_event(event.as_raw_fd())
+            .with_context(|| format!("{context} to perf event on CPU {cpu}"))?;
+        // The link owns the perf event fd now and closes it on detach.
+        let _ = event.into_raw_fd();
+        attachments.push(Attachment::Link(link));
+    }
+    Ok(attachments)
+}
+
+fn socket_filter(prog: &ProgramMut<'_>, ifname: &str, context: &str) -> Result<Attachment> {
+    let index = ifindex(ifname)?;
+    let socket = sys::filtered_packet_socket(prog.as_fd(), index)
+        .with_context(|| format!("{context} as a socket filter on {ifname}"))?;
+    Ok(Attachment::Socket(socket))
+}
+
+/// Tracepoints (and libbpf's auto-attach of tp/ sections) read event ids
+/// from tracefs.
+fn needs_tracefs(target: &AttachTarget, section: &str) -> bool {
+    match target {
+        AttachTarget::Tracepoint(_) => true,
+        AttachTarget::Auto => section.starts_with("tp/") || section.starts_with("tracepoint/"),
+        _ => false,
+    }
+}

@@ -1,0 +1,93 @@
+//! The `events` interface linked function by function: the only
+//! implementations of its functions (the bindings' `Host` traits for
+//! `events` are not implemented), since `poll` and `map-ring` lower their
+//! results straight into guest memory (`lower`).
+
+use std::time::Duration;
+
+use wasmtime::component::{Linker, Resource, ResourceType};
+use wasmtime::StoreContextMut;
+use wasmtime_wasi::p2::DynPollable;
+
+use super::lower::{FastBatch, FastRingPages, RingRef, RingRegion};
+use super::EventBuffer;
+use crate::abi::List;
+use crate::bindings::events::BufferKind;
+use crate::maps::BpfMap;
+use crate::{BpfView, Error, HostError, HostResult};
+
+/// What a function of the interface returns: its WIT result, or a trap.
+type Returns<R> = wasmtime::Result<(Result<R, Error>,)>;
+
+fn split<R>(result: HostResult<R>) -> Returns<R> {
+    HostError::split(result).map(|r| (r,))
+}
+
+/// Links `events.event-buffer`.
+pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let mut events = linker.instance(&crate::interface("events"))?;
+    events.resource("event-buffer", ResourceType::host::<EventBuffer>(), |mut store, rep| {
+        store.data_mut().bpf().table.delete(Resource::<EventBuffer>::new_own(rep))?;
+        Ok(())
+    })?;
+    events.func_wrap(
+        "[static]event-buffer.open",
+        |mut store: StoreContextMut<'_, T>,
+         (map, pages_per_cpu): (Resource<BpfMap>, Option<u32>)|
+         -> Returns<Resource<EventBuffer>> {
+            let view = store.data_mut().bpf();
+            split((|| {
+                let buffer = EventBuffer::open(view.table.get(&map)?, pages_per_cpu)?;
+                Ok(view.table.push(buffer)?)
+            })())
+        },
+    )?;
+    events.func_wrap(
+        "[method]event-buffer.kind",
+        |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> wasmtime::Result<(BufferKind,)> {
+            Ok((store.data_mut().bpf().table.get(&buffer)?.kind(),))
+        },
+    )?;
+    events.func_wrap(
+        "[method]event-buffer.poll",
+        |mut store: StoreContextMut<'_, T>,
+         (buffer, timeout_ms, max_records): (Resource<EventBuffer>, u32, u32)|
+         -> Returns<FastBatch> {
+            let view = store.data_mut().bpf();
+            let stop = view.ctx.stop.clone();
+            split((|| {
+                let buffer = view.table.get_mut(&buffer)?;
+                Ok(buffer.poll(Duration::from_millis(timeout_ms.into()), max_records, &stop)?)
+            })())
+        },
+    )?;
+    events.func_wrap(
+        "[method]event-buffer.map-ring",
+        |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> Returns<FastRingPages> {
+            let view = store.data_mut().bpf();
+            split((|| {
+                let ring = view.table.get_mut(&buffer)?.ring_to_share()?;
+                Ok(FastRingPages {
+                    page_size: ring.page as u32,
+                    size: ring.size as u32,
+                    region: List(RingRegion(RingRef::new(ring))),
+                })
+            })())
+        },
+    )?;
+    events.func_wrap(
+        "[method]event-buffer.lost",
+        |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> wasmtime::Result<(u64,)> {
+            Ok((store.data_mut().bpf().table.get(&buffer)?.lost(),))
+        },
+    )?;
+    events.func_wrap(
+        "[method]event-buffer.subscribe",
+        |mut store: StoreContextMut<'_, T>,
+         (buffer,): (Resource<EventBuffer>,)|
+         -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Ok((wasmtime_wasi::p2::subscribe(store.data_mut().bpf().table, buffer)?,))
+        },
+    )?;
+    Ok(())
+}

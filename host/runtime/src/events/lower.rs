@@ -1,0 +1,146 @@
+//! Event batches lowered into the guest: a ring buffer's records go from
+//! the kernel's pages straight into the list the guest receives.
+//!
+//! Built on the bindings' `Batch`, a poll would return owned vectors that
+//! wasmtime then copies into guest memory: two copies of every record and
+//! two host allocations per poll. Instead `poll` returns a [`FastBatch`]
+//! whose `data` asks the guest's allocator for the batch's size and copies
+//! each record into it from the ring, and whose `offsets` copies the
+//! offsets the scan noted (`crate::abi::List`). The ring's consumer
+//! position moves on only when the batch is dropped, after lowering, so
+//! the kernel cannot reuse a record before it is copied. `map-ring`'s
+//! region is allocated the same way, then the ring's pages are mapped over it.
+
+use std::ptr::NonNull;
+
+use wasmtime::component::{ComponentType, Lower};
+
+use super::ring::Ring;
+use crate::abi::{List, ListSource};
+
+/// A poll's result, lowered as the WIT record `batch`.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub(super) struct FastBatch {
+    pub data: List<BatchData>,
+    pub offsets: List<BatchOffsets>,
+    pub lost: u64,
+}
+
+/// The ring buffer a batch was scanned from, for the time the batch is
+/// lowered.
+///
+/// A batch lives only from the end of a poll to the end of its lowering,
+/// inside one host call on the thread that owns the store; the Ring is in
+/// the store's resource table (boxed, so it does not move) all that time,
+/// and realloc, the only guest code that runs in between, cannot call the
+/// host. So the pointer stays valid, and nothing else uses the Ring while a
+/// batch does.
+#[derive(Clone, Copy)]
+pub(super) struct RingRef(NonNull<Ring>);
+
+// SAFETY: see the type's documentation: used on one thread, within one call.
+unsafe impl Send for RingRef {}
+// SAFETY: as above.
+unsafe impl Sync for RingRef {}
+
+impl RingRef {
+    pub(super) fn new(ring: &mut Ring) -> Self {
+        RingRef(NonNull::from(ring))
+    }
+
+    /// The ring, for the duration of one use.
+    #[allow(clippy::mut_from_ref, reason = "one use at a time, see the type's documentation")]
+    fn ring(&self) -> &mut Ring {
+        // SAFETY: see the type's documentation; the data and offsets of a
+        // batch are lowered one after the other, never at once.
+        unsafe { &mut *self.0.as_ptr() }
+    }
+}
+
+/// `batch.data`: a ring buffer's scanned records, or bytes already here.
+pub(super) enum BatchData {
+    Ring(RingRef),
+    Owned(Vec<u8>),
+}
+
+impl ListSource for BatchData {
+    type Element = u8;
+
+    fn len(&self) -> usize {
+        match self {
+            BatchData::Ring(ring) => ring.ring().batch_bytes,
+            BatchData::Owned(data) => data.len(),
+        }
+    }
+
+    fn fill(&self, list: &mut [u8]) -> wasmtime::Result<()> {
+        match self {
+            BatchData::Ring(ring) => ring.ring().copy_batch(list).map_err(|e| wasmtime::format_err!("{e}")),
+            BatchData::Owned(data) => data.as_slice().fill(list),
+        }
+    }
+}
+
+impl Drop for BatchData {
+    fn drop(&mut self) {
+        if let BatchData::Ring(ring) = self {
+            // Dropped after lowering: the records are in the guest, their
+            // space goes back to the kernel.
+            ring.ring().release_batch();
+        }
+    }
+}
+
+/// `batch.offsets`: the ring scan's offsets, or offsets already here.
+pub(super) enum BatchOffsets {
+    Ring(RingRef),
+    Owned(Vec<u32>),
+}
+
+impl ListSource for BatchOffsets {
+    type Element = u32;
+
+    fn len(&self) -> usize {
+        match self {
+            BatchOffsets::Ring(ring) => ring.ring().offsets.len(),
+            BatchOffsets::Owned(offsets) => offsets.len(),
+        }
+    }
+
+    fn fill(&self, list: &mut [u8]) -> wasmtime::Result<()> {
+        match self {
+            BatchOffsets::Ring(ring) => ring.ring().offsets.as_slice().fill(list),
+            BatchOffsets::Owned(offsets) => offsets.as_slice().fill(list),
+        }
+    }
+}
+
+/// `map-ring`'s result, lowered as the WIT record `ring-pages`.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub(super) struct FastRingPages {
+    pub region: List<RingRegion>,
+    #[component(name = "page-size")]
+    pub page_size: u32,
+    pub size: u32,
+}
+
+/// `ring-pages.region`: allocated in the guest while lowering, then the
+/// ring's pages are mapped over it.
+pub(super) struct RingRegion(pub RingRef);
+
+impl ListSource for RingRegion {
+    type Element = u8;
+
+    fn len(&self) -> usize {
+        self.0.ring().region_len()
+    }
+
+    fn fill(&self, list: &mut [u8]) -> wasmtime::Result<()> {
+        // SAFETY: `list` is the guest's new allocation for this region, and
+        // guest memory outlives the Ring: the store drops its data (the
+        // resource table, so the Ring) before its memories.
+        unsafe { self.0.ring().map_into(list) }.map_err(|e| wasmtime::format_err!("map-ring: {e}"))
+    }
+}

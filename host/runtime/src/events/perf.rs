@@ -1,0 +1,110 @@
+//! A perf buffer, read through libbpf's callbacks into one growing host
+//! buffer (two copies per record: libbpf has no in-place reader for perf
+//! buffers worth its per-CPU bookkeeping).
+
+use libbpf_rs::{MapHandle, PerfBuffer, PerfBufferBuilder};
+
+use crate::error::Context;
+use crate::Error;
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// Records received but not yet handed to the guest: libbpf hands each
+/// record to a callback, which appends it here.
+#[derive(Default)]
+pub(super) struct Pending {
+    data: Vec<u8>,
+    offsets: Vec<u32>,
+    pub(super) lost: u64,
+}
+
+impl Pending {
+    fn push(&mut self, record: &[u8]) {
+        self.offsets.push(self.data.len() as u32);
+        self.data.extend_from_slice(record);
+    }
+
+    /// Moves out the first `max` records (all when `max` is 0).
+    pub(super) fn take(&mut self, max: u32) -> (Vec<u8>, Vec<u32>, u64) {
+        let lost = std::mem::take(&mut self.lost);
+        if max == 0 || self.offsets.len() <= max as usize {
+            // The batch takes the buffers; the next ones start at the size
+            // these reached, so steady polling does not regrow them.
+            let (data_len, count) = (self.data.len(), self.offsets.len());
+            let data = std::mem::replace(&mut self.data, Vec::with_capacity(data_len));
+            let offsets = std::mem::replace(&mut self.offsets, Vec::with_capacity(count));
+            return (data, offsets, lost);
+        }
+        let split = self.offsets[max as usize];
+        let data = self.data.drain(..split as usize).collect();
+        let offsets = self.offsets.drain(..max as usize).collect();
+        for offset in &mut self.offsets {
+            *offset -= split;
+        }
+        (data, offsets, lost)
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.offsets.is_empty() && self.lost == 0
+    }
+}
+
+/// A perf buffer and the records its callbacks collected.
+pub(super) struct Perf {
+    /// Declared before `pending`: the callbacks are gone before it is freed.
+    pub(super) buffer: PerfBuffer<'static>,
+    /// Written by libbpf's callbacks through a raw pointer, so it lives in
+    /// a Box whose address never changes.
+    pub(super) pending: Box<Pending>,
+    /// Keeps the map open for as long as the buffer reads it.
+    _map: MapHandle,
+}
+
+struct SendPtr(*mut Pending);
+// SAFETY: the pointer is only dereferenced by callbacks that run inside
+// calls on the Perf that owns the pointee, on whichever thread holds it.
+unsafe impl Send for SendPtr {}
+
+impl Perf {
+    /// Opens the perf buffer of `map` with `pages` pages per CPU.
+    pub(super) fn open(map: MapHandle, pages: usize) -> Result<Self> {
+        if !pages.is_power_of_two() {
+            return Err(Error::invalid_argument(format!("pages-per-cpu must be a power of two, got {pages}")));
+        }
+        let mut pending = Box::<Pending>::default();
+        let samples = SendPtr(&mut *pending);
+        let losses = SendPtr(samples.0);
+        let buffer = PerfBufferBuilder::new(&map)
+            .pages(pages)
+            .sample_cb(move |_cpu, record: &[u8]| {
+                // SAFETY: see SendPtr; the Box outlives the perf buffer.
+                unsafe { (*samples.0).push(record) }
+            })
+            .lost_cb(move |_cpu, count| {
+                // SAFETY: as above.
+                unsafe { (*losses.0).lost += count }
+            })
+            .build()
+            .context("opening perf buffer")?;
+        Ok(Perf { buffer, pending, _map: map })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_splits_a_batch_and_rebases_offsets() {
+        let mut p = Pending::default();
+        for r in [&b"ab"[..], b"cde", b"f"] {
+            p.push(r);
+        }
+        let (data, offsets, _) = p.take(2);
+        assert_eq!(data, b"abcde");
+        assert_eq!(offsets, vec![0, 2]);
+        let (data, offsets, _) = p.take(0);
+        assert_eq!(data, b"f");
+        assert_eq!(offsets, vec![0]);
+    }
+}

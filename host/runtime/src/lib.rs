@@ -1,0 +1,197 @@
+//! bpflet-runtime: the host of the `bpflet:ebpf` WIT interfaces.
+//!
+//! A guest component (the user-space half of an eBPF tool) imports
+//! `bpflet:ebpf`; this crate implements those imports over libbpf-rs in the
+//! running kernel, one module per WIT interface: [`ebpf_loader`], [`maps`],
+//! [`events`], [`btf`], [`signals`] and `types` (the [`Error`] every
+//! interface returns). [`policy`] says what a guest may do, [`Stop`] asks
+//! it to stop, [`kernel`] holds what talks to the kernel outside libbpf
+//! (tracefs, libbpf's log), and `sys` every raw system call.
+//!
+//! The crate has no command line, no signal handling and no cache: the
+//! `bpflet` CLI (host/cli) is one embedder of it. Another one looks like
+//! this (`examples/embed.rs` is the whole program):
+//!
+//! ```no_run
+//! use bpflet_runtime::{BpfCtx, BpfCtxView, BpfView, Stop};
+//! use wasmtime::component::{Component, Linker, ResourceTable};
+//! use wasmtime::{Config, Engine, Store};
+//! use wasmtime_wasi::p2::bindings::sync::Command;
+//! use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+//!
+//! struct Host { wasi: WasiCtx, bpf: BpfCtx, table: ResourceTable }
+//!
+//! impl WasiView for Host {
+//!     fn ctx(&mut self) -> WasiCtxView<'_> {
+//!         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+//!     }
+//! }
+//!
+//! impl BpfView for Host {
+//!     fn bpf(&mut self) -> BpfCtxView<'_> {
+//!         BpfCtxView { ctx: &mut self.bpf, table: &mut self.table }
+//!     }
+//! }
+//!
+//! # fn main() -> wasmtime::Result<()> {
+//! let mut config = Config::new();
+//! bpflet_runtime::configure(&mut config);
+//! let engine = Engine::new(&config)?;
+//! let mut linker = Linker::new(&engine);
+//! wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+//! bpflet_runtime::add_to_linker(&mut linker)?;
+//!
+//! let stop = Stop::new(&engine); // stop.request() from another thread stops the guest
+//! let host = Host {
+//!     wasi: WasiCtx::builder().inherit_stdio().build(),
+//!     bpf: BpfCtx::new(stop.clone()),
+//!     table: ResourceTable::new(),
+//! };
+//! let mut store = Store::new(&engine, host);
+//! bpflet_runtime::interrupt_on_stop(&mut store);
+//! let component = Component::from_file(&engine, "execsnoop.wasm")?;
+//! let command = Command::instantiate(&mut store, &component, &linker)?;
+//! let outcome = command.wasi_cli_run().call_run(&mut store)?;
+//! drop(store); // every link, map and object the guest held is gone now
+//! # let _ = outcome; Ok(())
+//! # }
+//! ```
+//!
+//! How a call travels from a guest to the kernel: ARCHITECTURE.md.
+
+// Everything a guest or a BPF object sends is hostile: bad input is an
+// error, never a panic.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod abi;
+pub mod btf;
+pub mod ebpf_loader;
+mod error;
+pub mod events;
+pub mod kernel;
+pub mod maps;
+pub mod policy;
+pub mod signals;
+mod stop;
+mod sys;
+
+use std::sync::Arc;
+
+use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::{Config, Store, UpdateDeadline};
+
+pub use error::{Context, Error, HostError, HostResult, LoadFailure, OsError};
+pub use policy::{AttachKind, MemoryLimiter, Policy};
+pub use stop::{Stop, Stopping};
+
+/// Bindings for the `bpflet:ebpf` interfaces, generated from `wit/`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "bpflet:ebpf/imports",
+        imports: { default: trappable },
+        trappable_error_type: { "bpflet:ebpf/types.error" => crate::HostError },
+        with: {
+            "wasi:io/poll": wasmtime_wasi::p2::bindings::sync::io::poll,
+            "bpflet:ebpf/ebpf-loader.bpf-object": crate::ebpf_loader::BpfObject,
+            "bpflet:ebpf/ebpf-loader.link": crate::ebpf_loader::BpfLink,
+            "bpflet:ebpf/maps.bpf-map": crate::maps::BpfMap,
+            "bpflet:ebpf/events.event-buffer": crate::events::EventBuffer,
+        },
+        require_store_data_send: true,
+    });
+
+    pub use bpflet::ebpf::*;
+}
+
+/// The version of the `bpflet:ebpf` package this host implements.
+pub const WIT_VERSION: &str = "0.2.0";
+
+/// The name of interface `name` of the package, as components import it.
+fn interface(name: &str) -> String {
+    format!("bpflet:ebpf/{name}@{WIT_VERSION}")
+}
+
+/// The bpflet interfaces' state of one store, beside its resource table.
+pub struct BpfCtx {
+    /// BPF objects that came with the program, by name (`open-packaged`).
+    pub packaged: Vec<(String, Arc<[u8]>)>,
+    /// What the guest may do.
+    pub policy: Policy,
+    /// Whether the guest was asked to stop.
+    pub stop: Stop,
+    /// The maps `bpf-map.word-handle` gave out, by handle.
+    word_maps: Vec<maps::BpfMap>,
+}
+
+impl BpfCtx {
+    /// A context that allows everything and offers no packaged objects.
+    pub fn new(stop: Stop) -> Self {
+        BpfCtx { packaged: Vec::new(), policy: Policy::default(), stop, word_maps: Vec::new() }
+    }
+}
+
+/// What the bpflet interfaces' host implementations see of a store.
+pub struct BpfCtxView<'a> {
+    pub ctx: &'a mut BpfCtx,
+    pub table: &'a mut ResourceTable,
+}
+
+/// Implemented by a store's data type to give the bpflet interfaces their
+/// view (as `wasmtime_wasi::WasiView` does for WASI).
+pub trait BpfView: Send {
+    fn bpf(&mut self) -> BpfCtxView<'_>;
+}
+
+struct HasBpf;
+
+impl HasData for HasBpf {
+    type Data<'a> = BpfCtxView<'a>;
+}
+
+/// Adds every `bpflet:ebpf` interface to `linker`. `maps` and `events`
+/// are linked by hand (their hot functions lower results straight into
+/// guest memory, see [`maps`] and [`events`]); the others through their
+/// generated bindings.
+pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    bindings::types::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    bindings::btf::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    maps::add_to_linker(linker)?;
+    events::add_to_linker(linker)?;
+    bindings::ebpf_loader::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    bindings::signals::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    Ok(())
+}
+
+/// Sets what the bpflet interfaces need of an engine: the component model;
+/// epoch interruption, so that a stop reaches a guest spinning in wasm
+/// code ([`interrupt_on_stop`]); and linear memory that never moves, since
+/// `events.map-ring` maps ring buffer pages into it.
+pub fn configure(config: &mut Config) {
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.memory_may_move(false);
+}
+
+/// Makes the store's guest trap at its next epoch check once its [`Stop`]
+/// says so (a stop it does not handle itself, or a second one). Other
+/// stores of the engine run on.
+pub fn interrupt_on_stop<T: BpfView>(store: &mut Store<T>) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut store| {
+        if store.data_mut().bpf().ctx.stop.interrupts() {
+            Err(wasmtime::Trap::Interrupt.into())
+        } else {
+            Ok(UpdateDeadline::Continue(1))
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_wit_version_is_the_package_version() {
+        let wit = include_str!("../../../wit/types.wit");
+        assert!(wit.contains(&format!("package bpflet:ebpf@{};", super::WIT_VERSION)), "wit/types.wit: {wit}");
+    }
+}

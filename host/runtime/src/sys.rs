@@ -1,0 +1,485 @@
+//! Every raw system call of the runtime, behind safe functions (as Aya's
+//! `sys` module does): BPF map element calls, bpf_link_create,
+//! perf_event_open, the packet socket of a socket filter, ring buffer
+//! mappings, epoll, and mounting tracefs. Each unsafe block says why its
+//! call is sound; each function checks what the kernel will trust (buffer
+//! lengths above all) before it calls.
+//!
+//! Errors are `io::Error`s carrying the errno; callers add what they were
+//! doing (`crate::Context`).
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+
+/// libbpf's wrappers return -errno (libbpf 1.0 mode); this turns that into
+/// a result.
+fn check(rc: i32) -> io::Result<()> {
+    if rc < 0 {
+        Err(io::Error::from_raw_os_error(-rc))
+    } else {
+        Ok(())
+    }
+}
+
+/// -1 and errno, as libc calls report failure.
+fn check_libc(rc: libc::c_int) -> io::Result<libc::c_int> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, what.to_string())
+}
+
+fn is_enoent(rc: i32) -> bool {
+    rc == -libc::ENOENT
+}
+
+// ---- BPF map elements --------------------------------------------------
+
+/// How many bytes the kernel reads or writes per element of one map: its
+/// key, and its value as the kernel copies it (per-CPU maps: one slot of
+/// the value size rounded up to 8 bytes per possible CPU). Keyless maps
+/// (queues, stacks, bloom filters) take no key.
+#[derive(Clone, Copy, Debug)]
+pub struct Element {
+    pub key: usize,
+    pub value: usize,
+    pub keyless: bool,
+}
+
+impl Element {
+    /// The key pointer the kernel takes: NULL for keyless maps; checks
+    /// that a key has the map's key size.
+    fn key_ptr(&self, key: &[u8]) -> io::Result<*const libc::c_void> {
+        if self.keyless {
+            return Ok(std::ptr::null());
+        }
+        if key.len() != self.key {
+            return Err(invalid("key of the wrong size"));
+        }
+        Ok(key.as_ptr().cast())
+    }
+
+    fn check_value(&self, value: &[u8]) -> io::Result<()> {
+        if value.len() != self.value {
+            return Err(invalid("value buffer of the wrong size"));
+        }
+        Ok(())
+    }
+}
+
+/// BPF_MAP_LOOKUP_ELEM into `value`; false when the key is absent.
+pub fn map_lookup(map: BorrowedFd<'_>, element: Element, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+    let key = element.key_ptr(key)?;
+    element.check_value(value)?;
+    // SAFETY: the key pointer is NULL (keyless map) or has the map's key
+    // size; `value` has the size the kernel writes (both checked above).
+    let rc = unsafe { libbpf_sys::bpf_map_lookup_elem(map.as_raw_fd(), key, value.as_mut_ptr().cast()) };
+    if is_enoent(rc) {
+        return Ok(false);
+    }
+    check(rc).map(|()| true)
+}
+
+/// BPF_MAP_UPDATE_ELEM with BPF_ANY, BPF_NOEXIST or BPF_EXIST.
+pub fn map_update(map: BorrowedFd<'_>, element: Element, key: &[u8], value: &[u8], flags: u64) -> io::Result<()> {
+    let key = element.key_ptr(key)?;
+    element.check_value(value)?;
+    // SAFETY: as in `map_lookup`; the kernel only reads `value`.
+    check(unsafe { libbpf_sys::bpf_map_update_elem(map.as_raw_fd(), key, value.as_ptr().cast(), flags) })
+}
+
+/// BPF_MAP_DELETE_ELEM.
+pub fn map_delete(map: BorrowedFd<'_>, element: Element, key: &[u8]) -> io::Result<()> {
+    let key = element.key_ptr(key)?;
+    // SAFETY: as in `map_lookup`.
+    check(unsafe { libbpf_sys::bpf_map_delete_elem(map.as_raw_fd(), key) })
+}
+
+/// BPF_MAP_LOOKUP_AND_DELETE_ELEM into `value`; false when absent.
+pub fn map_lookup_and_delete(map: BorrowedFd<'_>, element: Element, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+    let key = element.key_ptr(key)?;
+    element.check_value(value)?;
+    // SAFETY: as in `map_lookup`.
+    let rc = unsafe { libbpf_sys::bpf_map_lookup_and_delete_elem(map.as_raw_fd(), key, value.as_mut_ptr().cast()) };
+    if is_enoent(rc) {
+        return Ok(false);
+    }
+    check(rc).map(|()| true)
+}
+
+/// BPF_MAP_GET_NEXT_KEY: the key after `previous` (the first key when
+/// none) into `next`; false when there is none.
+pub fn map_next_key(
+    map: BorrowedFd<'_>,
+    element: Element,
+    previous: Option<&[u8]>,
+    next: &mut [u8],
+) -> io::Result<bool> {
+    let previous = match previous {
+        Some(key) => element.key_ptr(key)?,
+        None => std::ptr::null(),
+    };
+    if next.len() != element.key {
+        return Err(invalid("key buffer of the wrong size"));
+    }
+    // SAFETY: `previous` is NULL or a key of the map's size, `next` has
+    // room for one key (checked above).
+    let rc = unsafe { libbpf_sys::bpf_map_get_next_key(map.as_raw_fd(), previous, next.as_mut_ptr().cast()) };
+    if is_enoent(rc) {
+        return Ok(false);
+    }
+    check(rc).map(|()| true)
+}
+
+/// One page of a BPF_MAP_LOOKUP_BATCH walk.
+pub struct BatchPage {
+    pub count: u32,
+    /// `count` keys, back to back.
+    pub keys: Vec<u8>,
+    /// `count` values as the kernel copies them (see [`Element`]).
+    pub values: Vec<u8>,
+    /// Where the next page starts; none when the walk is over.
+    pub next: Option<Vec<u8>>,
+}
+
+/// BPF_MAP_LOOKUP_BATCH of up to `max` elements (at least one) from
+/// `cursor` (the start when none).
+pub fn map_lookup_batch(
+    map: BorrowedFd<'_>,
+    element: Element,
+    cursor: Option<&[u8]>,
+    max: u32,
+) -> io::Result<BatchPage> {
+    let max = max.max(1);
+    let mut keys = vec![0u8; element.key * max as usize];
+    let mut values = vec![0u8; element.value * max as usize];
+    // The kernel's cursor: hash maps use a bucket index (u32), arrays the
+    // key itself; a key-sized u64-aligned buffer fits both. A cursor from
+    // the guest is copied into one such buffer, never handed over as is.
+    let cursor_size = element.key.max(4).next_multiple_of(8);
+    let mut out_batch = vec![0u8; cursor_size];
+    let mut in_batch = cursor.map(|given| {
+        let mut buffer = vec![0u8; cursor_size];
+        let len = given.len().min(cursor_size);
+        buffer[..len].copy_from_slice(&given[..len]);
+        buffer
+    });
+    let mut count = max;
+    let opts =
+        libbpf_sys::bpf_map_batch_opts { sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
+    // SAFETY: `keys` and `values` hold `max` keys and values of the sizes
+    // the kernel copies, both cursors `cursor_size` bytes, and `count`
+    // (= max) tells the kernel how many elements fit.
+    let rc = unsafe {
+        libbpf_sys::bpf_map_lookup_batch(
+            map.as_raw_fd(),
+            in_batch.as_mut().map_or(std::ptr::null_mut(), |b| b.as_mut_ptr().cast()),
+            out_batch.as_mut_ptr().cast(),
+            keys.as_mut_ptr().cast(),
+            values.as_mut_ptr().cast(),
+            &mut count,
+            &opts,
+        )
+    };
+    let done = is_enoent(rc);
+    if !done {
+        check(rc)?;
+    }
+    let count = count.min(max);
+    keys.truncate(element.key * count as usize);
+    values.truncate(element.value * count as usize);
+    Ok(BatchPage { count, keys, values, next: (!done).then_some(out_batch) })
+}
+
+/// BPF_MAP_UPDATE_BATCH of `keys.len() / key size` elements; returns how
+/// many were written before any error.
+pub fn map_update_batch(
+    map: BorrowedFd<'_>,
+    element: Element,
+    keys: &[u8],
+    values: &[u8],
+    flags: u64,
+) -> io::Result<u32> {
+    let count = whole_keys(element, keys)?;
+    if values.len() != count as usize * element.value {
+        return Err(invalid("values do not match the keys"));
+    }
+    let mut written = count;
+    let opts = libbpf_sys::bpf_map_batch_opts {
+        sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+        elem_flags: flags,
+        ..Default::default()
+    };
+    // SAFETY: `keys` and `values` hold `count` elements each (checked).
+    check(unsafe {
+        libbpf_sys::bpf_map_update_batch(
+            map.as_raw_fd(),
+            keys.as_ptr().cast(),
+            values.as_ptr().cast(),
+            &mut written,
+            &opts,
+        )
+    })
+    .map(|()| written)
+}
+
+/// BPF_MAP_DELETE_BATCH; returns how many keys were deleted, and on
+/// failure the error with that count.
+pub fn map_delete_batch(map: BorrowedFd<'_>, element: Element, keys: &[u8]) -> Result<u32, (io::Error, u32)> {
+    let mut count = whole_keys(element, keys).map_err(|e| (e, 0))?;
+    let opts =
+        libbpf_sys::bpf_map_batch_opts { sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
+    // SAFETY: `keys` holds `count` keys (checked).
+    let rc = unsafe { libbpf_sys::bpf_map_delete_batch(map.as_raw_fd(), keys.as_ptr().cast(), &mut count, &opts) };
+    check(rc).map(|()| count).map_err(|e| (e, count))
+}
+
+fn whole_keys(element: Element, keys: &[u8]) -> io::Result<u32> {
+    if element.key == 0 || !keys.len().is_multiple_of(element.key) {
+        return Err(invalid("not a whole number of keys"));
+    }
+    u32::try_from(keys.len() / element.key).map_err(|_| invalid("too many keys"))
+}
+
+// ---- Links and attachments ----------------------------------------------
+
+/// BPF_LINK_CREATE: attaches `program` to a target (an ifindex, a cgroup
+/// fd, ...) as `attach_type`; the link is the returned fd.
+pub fn link_create(program: BorrowedFd<'_>, target: i32, attach_type: u32, flags: u32) -> io::Result<OwnedFd> {
+    let opts = libbpf_sys::bpf_link_create_opts {
+        sz: size_of::<libbpf_sys::bpf_link_create_opts>() as _,
+        flags,
+        ..Default::default()
+    };
+    // SAFETY: `opts` is a valid options struct of the size it states.
+    let fd = unsafe { libbpf_sys::bpf_link_create(program.as_raw_fd(), target, attach_type, &opts) };
+    check(fd)?;
+    // SAFETY: a non-negative result is a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// perf_event_open(2) for every process on `cpu`, close-on-exec.
+pub fn perf_event_open(attr: &libbpf_sys::perf_event_attr, cpu: u32) -> io::Result<OwnedFd> {
+    /// From linux/perf_event.h; libc does not export it.
+    const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
+    let cpu = i32::try_from(cpu).map_err(|_| invalid("CPU number out of range"))?;
+    // SAFETY: `attr` is a valid perf_event_attr whose `size` field the
+    // caller set; the call returns a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_perf_event_open, std::ptr::from_ref(attr), -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
+    };
+    let fd = check_libc(i32::try_from(fd).map_err(|_| invalid("perf_event_open returned no fd"))?)?;
+    // SAFETY: a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A raw packet socket (AF_PACKET, every protocol) on interface `ifindex`
+/// with the socket filter `program` attached before it is bound, so that no
+/// packet reaches it unfiltered. Its receive buffer is as small as the
+/// kernel allows: nobody reads it, so what the filter keeps is dropped.
+pub fn filtered_packet_socket(program: BorrowedFd<'_>, ifindex: u32) -> io::Result<OwnedFd> {
+    let protocol = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: no pointers; the result is checked.
+    let fd =
+        check_libc(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(protocol)) })?;
+    // SAFETY: a new fd that nothing else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let set = |option: i32, value: i32| -> io::Result<()> {
+        // SAFETY: a valid socket and a 4-byte option value that outlives the call.
+        check_libc(unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                std::ptr::from_ref(&value).cast(),
+                size_of::<i32>() as libc::socklen_t,
+            )
+        })
+        .map(drop)
+    };
+    set(libc::SO_ATTACH_BPF, program.as_raw_fd())?;
+    set(libc::SO_RCVBUF, 0)?;
+    let address = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: protocol,
+        sll_ifindex: i32::try_from(ifindex).map_err(|_| invalid("interface index out of range"))?,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 0,
+        sll_addr: [0; 8],
+    };
+    // SAFETY: a valid socket and a sockaddr_ll of the size given.
+    check_libc(unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            std::ptr::from_ref(&address).cast(),
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    })?;
+    Ok(socket)
+}
+
+/// The index of network interface `name`, if it exists.
+pub fn if_nametoindex(name: &str) -> Option<u32> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: `name` is a valid C string for the call.
+    match unsafe { libc::if_nametoindex(name.as_ptr()) } {
+        0 => None,
+        index => Some(index),
+    }
+}
+
+// ---- Memory mappings of ring buffers -------------------------------------
+
+/// The size of a memory page.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).unwrap_or(4096)
+}
+
+/// A shared mapping of a file (a BPF ring buffer map), unmapped on drop.
+pub struct Mapping {
+    at: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a mapping is plain memory; nothing in it is tied to a thread.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; shared access goes through atomics (events::ring).
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps `len` bytes of `fd` from `offset`, read-write or read-only.
+    pub fn shared(fd: BorrowedFd<'_>, len: usize, offset: usize, writable: bool) -> io::Result<Self> {
+        let protection = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
+        let offset = libc::off_t::try_from(offset).map_err(|_| invalid("mapping offset out of range"))?;
+        // SAFETY: a new mapping at an address the kernel picks; nothing
+        // else is affected. Checked below.
+        let at = unsafe { libc::mmap(std::ptr::null_mut(), len, protection, libc::MAP_SHARED, fd.as_raw_fd(), offset) };
+        if at == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let at = NonNull::new(at.cast()).ok_or_else(|| invalid("mmap returned NULL"))?;
+        Ok(Mapping { at, len })
+    }
+
+    /// Maps `len` bytes of `fd` from `offset` over the memory at `at`,
+    /// replacing what was there; the mapping stays when this is dropped
+    /// (see [`restore_anonymous`]).
+    ///
+    /// # Safety
+    /// `at..at + len` must be memory this process owns and that nothing
+    /// reads or writes as anything but these pages from now on (guest linear
+    /// memory the guest allocated for this).
+    pub unsafe fn shared_over(
+        at: NonNull<u8>,
+        len: usize,
+        fd: BorrowedFd<'_>,
+        offset: usize,
+        writable: bool,
+    ) -> io::Result<NonNull<u8>> {
+        let protection = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
+        let offset = libc::off_t::try_from(offset).map_err(|_| invalid("mapping offset out of range"))?;
+        // SAFETY: replaces pages the caller owns (the contract above).
+        let mapped = unsafe {
+            libc::mmap(at.as_ptr().cast(), len, protection, libc::MAP_SHARED | libc::MAP_FIXED, fd.as_raw_fd(), offset)
+        };
+        if mapped == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(at)
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.at.as_ptr()
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: mapped by `shared` with this length, and not used after.
+        unsafe { libc::munmap(self.at.as_ptr().cast(), self.len) };
+    }
+}
+
+/// Puts ordinary zeroed, writable memory back at `at..at + len`, where
+/// [`Mapping::shared_over`] mapped a file. Aborts the process when the
+/// kernel refuses, since the file's pages would stay in memory that is
+/// handed back to the guest.
+///
+/// # Safety
+/// `at..at + len` must be the range a `shared_over` call mapped.
+pub unsafe fn restore_anonymous(at: NonNull<u8>, len: usize) {
+    // SAFETY: replaces the range the caller names, which is ours.
+    let restored = unsafe {
+        libc::mmap(
+            at.as_ptr().cast(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if restored == libc::MAP_FAILED {
+        eprintln!("bpflet: cannot restore guest memory under a ring buffer: {}", io::Error::last_os_error());
+        std::process::abort();
+    }
+}
+
+// ---- Waiting --------------------------------------------------------------
+
+/// An epoll instance waiting on one fd for input.
+pub struct Epoll(OwnedFd);
+
+impl Epoll {
+    /// Waits on `fd`, which must stay open as long as this does.
+    pub fn on(fd: BorrowedFd<'_>) -> io::Result<Self> {
+        // SAFETY: no preconditions; checked.
+        let epoll = check_libc(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: a new fd that nothing else owns.
+        let epoll = Epoll(unsafe { OwnedFd::from_raw_fd(epoll) });
+        let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: 0 };
+        // SAFETY: valid fds and a valid event.
+        check_libc(unsafe { libc::epoll_ctl(epoll.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut event) })?;
+        Ok(epoll)
+    }
+
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// epoll_wait on an epoll fd (an [`Epoll`] or libbpf's) for up to
+/// `timeout_ms`; an interrupted wait is not an error (the caller looks
+/// again).
+pub fn wait_for_input(epoll: RawFd, timeout_ms: i32) -> io::Result<()> {
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: one writable event slot; an invalid fd is an error, not UB.
+    let n = unsafe { libc::epoll_wait(epoll, &mut event, 1, timeout_ms) };
+    if n < 0 {
+        let error = io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EINTR) {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+// ---- File systems -------------------------------------------------------
+
+/// mount -t tracefs tracefs `target`.
+pub fn mount_tracefs(target: &str) -> io::Result<()> {
+    let target = CString::new(target).map_err(|_| invalid("mount point with a NUL byte"))?;
+    let fstype = c"tracefs";
+    // SAFETY: valid NUL-terminated strings for the call; no data argument.
+    check_libc(unsafe { libc::mount(fstype.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) }).map(drop)
+}
