@@ -10,7 +10,10 @@ BPFLET := $(CARGO_TARGET_DIR)/debug/bpflet
 GUEST_OUT := $(ROOT)/target/guests
 RUST_GUESTS := execsnoop syscount conformance burst faults bench
 
-.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test guest-table bench clean
+HOST_TARGET = $$(rustc -vV | sed -n 's/^host: //p')
+GO_ENV = GOTOOLCHAIN=$$(awk '$$1 == "toolchain" { print $$2 }' go.mod) GOWORK=$(ROOT)/guests/go/go.work
+
+.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test lint wit-deps guest-table bench clean
 
 all: host guests
 
@@ -23,8 +26,8 @@ host: setup
 bpf: setup
 	bash guests/bpf/build.sh
 
-# The host build generates wit/deps (WASI WIT of the wasmtime-wasi in use),
-# which every guest toolchain needs.
+# Every guest toolchain reads wit/, whose deps/ (the WASI WIT of the
+# wasmtime-wasi in use) is committed; `make wit-deps` refreshes it.
 guests: host bpf rust-guests c-guests go-guests
 
 rust-guests:
@@ -43,19 +46,41 @@ go-guests:
 demo: guests
 	@bash scripts/demo.sh $(BPFLET) $(GUEST_OUT)/rust-execsnoop.wasm
 
-# Unit tests of the runner and the Go SDK, then every end-to-end test (one
-# at a time: they share the kernel).
+# Unit tests of the runner, the Rust SDK (natively; its doc tests include
+# one that must not compile: set_global after load) and the Go SDK, then
+# every test of the
+# workspace: the runtime's and the CLI's unit tests, the runtime's ABI and
+# embedding tests, and every end-to-end test (one at a time: they share
+# the kernel).
 test: guests
-	cd adapters/runner && $(CARGO) test --target $$(rustc -vV | sed -n 's/^host: //p')
-	cd guests/go && GOTOOLCHAIN=$$(awk '$$1 == "toolchain" { print $$2 }' go.mod) go test ./bpflet ./internal/...
-	$(CARGO) test -p bpflet -- --test-threads=1
+	cd adapters/runner && $(CARGO) test --target $(HOST_TARGET)
+	cd guests/rust && $(CARGO) test -p bpflet-sdk --target $(HOST_TARGET)
+	cd guests/go && $(GO_ENV) go test ./bpflet ./internal/...
+	$(CARGO) test --workspace -- --test-threads=1
+
+# Formatting and lints of every language, warnings as errors (C guests are
+# built with -Werror by guests/c/build.sh). `.ci/run` runs this before
+# `make test`, which does not need it.
+lint: guests
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd guests/rust && $(CARGO) fmt --all --check && $(CARGO) clippy --all-targets -- -D warnings
+	cd adapters/runner && $(CARGO) fmt --check && $(CARGO) clippy --all-targets -- -D warnings
+	cd guests/go && test -z "$$(gofmt -l bpflet internal cmd)" || { gofmt -l bpflet internal cmd; echo "gofmt: the files above need formatting" >&2; exit 1; }
+	cd guests/go && $(GO_ENV) go vet ./bpflet ./internal/...
+	cd guests/go && $(GO_ENV) GOOS=wasip1 GOARCH=wasm go vet ./...
+
+# wit/deps from the wasmtime-wasi crate the runtime builds with.
+wit-deps:
+	bash scripts/wit-deps.sh
 
 # The README's per-language table (size, cold and warm start).
 guest-table: guests
 	python3 scripts/guest-table.py $(BPFLET) $(GUEST_OUT) 5
 
 # bpflet against native libbpf-rs on the same BPF programs (tests/bench), as
-# root: prints a table and writes target/bench/results.json. Release builds
+# root: prints a table and writes target/bench/results.json and
+# target/bench/results.md (docs/benchmarks.md says how to read them). Release builds
 # of bpflet and of the harness; `guests` builds the bench guests
 # (<lang>-bench.wasm), which the tests also run.
 bench: guests

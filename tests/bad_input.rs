@@ -4,23 +4,18 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 
 /// Runs `bpflet run file` and returns (exit code, stderr).
 fn run_file(file: &std::path::Path) -> (Option<i32>, String) {
-    let out = Command::new(bpflet()).arg("run").arg(file).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "bpflet panicked: {stderr}");
-    (out.status.code(), stderr)
+    let out = bpflet_to_end(&[std::ffi::OsStr::new("run"), file.as_os_str()]);
+    (out.code, out.stderr)
 }
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bpflet-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = scratch("bad-input").join(name);
     std::fs::write(&path, bytes).unwrap();
     path
 }

@@ -12,14 +12,6 @@ use common::*;
 
 const COUNT: u64 = 50_000;
 
-fn field(line: &str, name: &str) -> u64 {
-    line.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
-        .parse()
-        .unwrap()
-}
-
 fn events_in(lang: &str, size: u32, poll: bool) {
     let _serial = serial();
     let before = KernelObjects::now();

@@ -9,14 +9,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn field(line: &str, name: &str) -> u64 {
-    line.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
-        .parse()
-        .unwrap()
-}
-
 fn burst(buffer: &str) {
     let _serial = serial();
     let before = KernelObjects::now();

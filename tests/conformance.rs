@@ -81,7 +81,7 @@ fn every_wit_function_answers_as_specified() {
     let cgroup = cgroup2_root();
     let args = ["--trigger-pid", &me, "--libc", &libc, "--cgroup", &cgroup, "--expect-packets"];
     // The object is also offered as a packaged object, for open-packaged.
-    let object = repo_root().join("target/bpf/conformance.bpf.o");
+    let object = object("conformance");
     let run = spawn_with(&["--object", object.to_str().unwrap()], &guest("rust-conformance"), &args);
     let (status, lines) = run.finish(Duration::from_secs(120));
     stop.store(true, Ordering::Relaxed);

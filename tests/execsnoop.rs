@@ -4,30 +4,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-
-/// A copy of /bin/true under a name no other process on the box uses.
-fn marker_binary() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bpflet-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bpflet-marker");
-    if !path.exists() {
-        std::fs::copy("/bin/true", &path).unwrap();
-    }
-    path
-}
-
-/// Runs the marker and returns its pid.
-fn exec_marker(path: &PathBuf) -> u32 {
-    let mut child = Command::new(path).spawn().unwrap();
-    let pid = child.id();
-    assert!(child.wait().unwrap().success());
-    pid
-}
 
 fn execsnoop(lang: &str) -> std::path::PathBuf {
     guest(&format!("{lang}-execsnoop"))
@@ -41,13 +20,13 @@ fn reports_the_process_the_test_execs() {
 fn reports_the_process_the_test_execs_in(lang: &str) {
     let _serial = serial();
     let before = KernelObjects::now();
-    let marker = marker_binary();
+    let marker = Marker::new("bpflet-marker");
     let mut run = spawn(&execsnoop(lang), &[]);
     let header = run.wait_for(Duration::from_secs(60), |l| l.starts_with("PID"));
     assert_eq!(header, "PID      PPID     COMM             FILENAME");
 
-    let pid = exec_marker(&marker);
-    let filename = marker.to_str().unwrap();
+    let pid = marker.exec();
+    let filename = marker.path_str();
     let line = run.wait_for(Duration::from_secs(10), |l| l.ends_with(filename));
     let fields: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(fields[0].parse::<u32>().unwrap(), pid, "pid in {line:?}");
@@ -72,13 +51,13 @@ fn json_lines_parse_and_carry_the_same_fields() {
 fn json_lines_parse_and_carry_the_same_fields_in(lang: &str) {
     let _serial = serial();
     let before = KernelObjects::now();
-    let marker = marker_binary();
+    let marker = Marker::new("bpflet-marker");
     let mut run = spawn(&execsnoop(lang), &["--json"]);
     let first = run.wait_for(Duration::from_secs(60), |l| l.starts_with('{'));
     assert_eq!(first, r#"{"attached":true}"#);
 
-    let pid = exec_marker(&marker);
-    let filename = marker.to_str().unwrap();
+    let pid = marker.exec();
+    let filename = marker.path_str();
     let line = run.wait_for(Duration::from_secs(10), |l| l.contains("bpflet-marker"));
     let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
     assert_eq!(event["pid"], pid);
@@ -103,11 +82,11 @@ fn the_ppid_filter_drops_other_parents() {
 fn the_ppid_filter_drops_other_parents_in(lang: &str) {
     let _serial = serial();
     let before = KernelObjects::now();
-    let marker = marker_binary();
+    let marker = Marker::new("bpflet-marker");
     // Only children of PID 1 pass; the test's own execs must not show.
     let mut run = spawn(&execsnoop(lang), &["--ppid", "1", "--duration", "3"]);
     run.wait_for(Duration::from_secs(60), |l| l.starts_with("PID"));
-    exec_marker(&marker);
+    marker.exec();
     let (status, lines) = run.finish(Duration::from_secs(15));
     assert!(status.success(), "{status}");
     assert!(!lines.iter().any(|l| l.contains("bpflet-marker")), "filtered exec was reported:\n{}", lines.join("\n"));

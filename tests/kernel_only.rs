@@ -5,41 +5,13 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-
-fn object(name: &str) -> PathBuf {
-    let path = repo_root().join("target/bpf").join(format!("{name}.bpf.o"));
-    assert!(path.exists(), "{} is missing: run `make bpf` first", path.display());
-    path
-}
-
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bpflet-kernel-only-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A copy of /bin/true with a name of its own; returns its path.
-fn marker() -> PathBuf {
-    let path = scratch().join("ko-marker");
-    if !path.exists() {
-        std::fs::copy("/bin/true", &path).unwrap();
-    }
-    path
-}
-
-/// Runs `path` as a child of this process and returns its pid.
-fn exec(path: &Path) -> u32 {
-    let mut child = Command::new(path).spawn().unwrap();
-    let pid = child.id();
-    assert!(child.wait().unwrap().success());
-    pid
-}
 
 /// `bpflet run OBJECT ARGS...` (flags straight after the object).
 fn run_object(object: &Path, args: &[&str]) -> Running {
@@ -73,7 +45,7 @@ fn attached(run: &mut Running) {
 
 #[test]
 fn build_records_doc_comments_and_help_lists_every_global() {
-    let built = scratch().join("exectrace.bpf.o");
+    let built = scratch("kernel-only").join("exectrace.bpf.o");
     let status = Command::new(bpflet())
         .args(["build"])
         .arg(repo_root().join("guests/bpf/exectrace.bpf.c"))
@@ -82,9 +54,9 @@ fn build_records_doc_comments_and_help_lists_every_global() {
         .status()
         .unwrap();
     assert!(status.success(), "bpflet build failed");
-    let out = Command::new(bpflet()).arg("run").arg(&built).arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
+    let out = bpflet_to_end(&[OsStr::new("run"), built.as_os_str(), OsStr::new("--help")]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let help = out.stdout;
     for (flag, ty, default) in [
         ("--target_ppid", "<u32>", "[default: 0]"),
         ("--flagged", "<bool>", "[default: false]"),
@@ -108,7 +80,7 @@ fn build_without_clang_says_so() {
         .arg("build")
         .arg(repo_root().join("guests/bpf/exectrace.bpf.c"))
         .arg("-o")
-        .arg(scratch().join("never.bpf.o"))
+        .arg(scratch("kernel-only").join("never.bpf.o"))
         .env("CLANG", "/nonexistent/clang")
         .output()
         .unwrap();
@@ -122,7 +94,7 @@ fn exec_tracer_filters_by_the_pid_flag_and_reports_the_bool_flag() {
     let _serial = serial();
     let before = KernelObjects::now();
     let me = std::process::id().to_string();
-    let marker = marker();
+    let marker = Marker::new("ko-marker");
     for flagged in [true, false] {
         let mut args = vec!["--target-ppid", &me, "--json"];
         if flagged {
@@ -131,13 +103,13 @@ fn exec_tracer_filters_by_the_pid_flag_and_reports_the_bool_flag() {
         let mut run = run_object(&object("exectrace"), &args);
         attached(&mut run);
         // A grandchild (parent: sh) must be filtered out; our child must not.
-        let status = Command::new("sh").arg("-c").arg(format!("{} ; true", marker.display())).status().unwrap();
+        let status = Command::new("sh").arg("-c").arg(format!("{} ; true", marker.path.display())).status().unwrap();
         assert!(status.success());
-        let pid = exec(&marker);
+        let pid = marker.exec();
         let line = run.wait_for(Duration::from_secs(10), |l| l.contains(&format!("\"pid\":{pid},")));
         let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(event["ppid"], std::process::id(), "{line}");
-        assert_eq!(event["filename"], marker.to_str().unwrap(), "{line}");
+        assert_eq!(event["filename"], marker.path_str(), "{line}");
         assert_eq!(event["comm"], "ko-marker", "{line}");
         assert_eq!(event["flagged"], flagged, "{line}");
         run.signal(SIGINT);
@@ -156,10 +128,10 @@ fn exec_tracer_prints_an_aligned_table() {
     let _serial = serial();
     let before = KernelObjects::now();
     let me = std::process::id().to_string();
-    let marker = marker();
+    let marker = Marker::new("ko-marker");
     let mut run = run_object(&object("exectrace"), &["--target_ppid", &me]);
     attached(&mut run);
-    let pid = exec(&marker);
+    let pid = marker.exec();
     let row = run.wait_for(Duration::from_secs(10), |l| l.contains("ko-marker") && !l.starts_with("TIME"));
     run.signal(SIGTERM);
     let (status, lines) = run.finish(Duration::from_secs(15));
@@ -170,7 +142,7 @@ fn exec_tracer_prints_an_aligned_table() {
     }
     // Cells start where their titles do.
     let at = |title: &str| header.find(&format!(" {title}")).map(|i| i + 1).unwrap();
-    assert_eq!(&row[at("FILENAME")..], marker.to_str().unwrap(), "{header}\n{row}");
+    assert_eq!(&row[at("FILENAME")..], marker.path_str(), "{header}\n{row}");
     assert!(row.split_whitespace().any(|c| c == pid.to_string()), "{row}");
     before.assert_nothing_new_left();
 }
@@ -180,13 +152,13 @@ fn perf_buffer_tracer_reports_the_exec() {
     let _serial = serial();
     let before = KernelObjects::now();
     let me = std::process::id().to_string();
-    let marker = marker();
+    let marker = Marker::new("ko-marker");
     let mut run = run_object(&object("perfexec"), &["--target_ppid", &me, "--json"]);
     attached(&mut run);
-    let pid = exec(&marker);
+    let pid = marker.exec();
     let line = run.wait_for(Duration::from_secs(10), |l| l.contains(&format!("\"pid\":{pid},")));
     let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(event["filename"], marker.to_str().unwrap());
+    assert_eq!(event["filename"], marker.path_str());
     run.signal(SIGINT);
     let (status, _) = run.finish(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0));
@@ -259,23 +231,26 @@ fn bad_flags_and_missing_targets_are_refused_and_leave_nothing() {
         ("exectrace", &["--no-such-flag"], "--no-such-flag"),
     ];
     for (name, args, expected) in cases {
-        let out = Command::new(bpflet()).arg("run").arg(object(name)).args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let object = object(name);
+        let mut argv = vec![OsStr::new("run"), object.as_os_str()];
+        argv.extend(args.iter().map(OsStr::new));
+        let out = bpflet_to_end(&argv);
+        let stderr = out.stderr;
+        assert_eq!(out.code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
     }
     // conformance.bpf.o has xdp, tc and uprobe programs: they need targets.
-    let out = Command::new(bpflet()).arg("run").arg(object("conformance")).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = bpflet_to_end(&[OsStr::new("run"), object("conformance").as_os_str()]);
+    let stderr = out.stderr;
+    assert_eq!(out.code, Some(2), "{stderr}");
     assert!(stderr.contains("--ifname") || stderr.contains("--uprobe"), "names the missing flag: {stderr}");
     before.assert_nothing_new_left();
 }
 
 #[test]
 fn a_rejected_object_reports_the_verifier() {
-    let out = Command::new(bpflet()).arg("run").arg(object("rejected")).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = bpflet_to_end(&[OsStr::new("run"), object("rejected").as_os_str()]);
+    let stderr = out.stderr;
+    assert_eq!(out.code, Some(1), "{stderr}");
     assert!(stderr.contains("load-failed") && stderr.contains("invalid mem access"), "{stderr}");
 }

@@ -66,8 +66,8 @@ impl Drop for Registry {
 }
 
 fn bpflet_cmd(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(bpflet()).args(args).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = bpflet_to_end(args);
+    (out.code, out.stdout, out.stderr)
 }
 
 fn path(p: &Path) -> &str {
@@ -80,8 +80,8 @@ fn programs_go_through_a_registry_and_run_from_it() {
     let before = KernelObjects::now();
     let registry = Registry::start();
     let execsnoop = guest("rust-execsnoop");
-    let exectrace = repo_root().join("target/bpf/exectrace.bpf.o");
-    let conformance_object = repo_root().join("target/bpf/conformance.bpf.o");
+    let exectrace = object("exectrace");
+    let conformance_object = object("conformance");
 
     // A component, with a BPF object for open-packaged.
     let component_ref = format!("{}:1.0", registry.reference("execsnoop"));
@@ -128,9 +128,7 @@ fn programs_go_through_a_registry_and_run_from_it() {
     let me = std::process::id().to_string();
     let mut run = spawn_with(&[], Path::new(&format!("oci://{object_ref}")), &["--target-ppid", &me, "--json"]);
     run.wait_for_stderr(Duration::from_secs(60), |l| l.contains("attached; Ctrl-C to stop"));
-    let mut child = Command::new("/bin/true").spawn().unwrap();
-    let pid = child.id();
-    child.wait().unwrap();
+    let pid = Marker::new("oci-marker").exec();
     run.wait_for(Duration::from_secs(20), |l| l.contains(&format!("\"pid\":{pid},")));
     run.signal(SIGINT);
     let (status, _, _) = run.finish_all(Duration::from_secs(15));

@@ -5,14 +5,17 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 
 /// Runs `bpflet run OPTIONS FILE -- ARGS` to the end: (exit code, stdout, stderr).
 fn run(options: &[&str], file: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(bpflet()).arg("run").args(options).arg(file).arg("--").args(args).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let mut argv = vec!["run"];
+    argv.extend(options);
+    argv.push(file.to_str().unwrap());
+    argv.push("--");
+    argv.extend(args);
+    let out = bpflet_to_end(&argv);
+    (out.code, out.stdout, out.stderr)
 }
 
 #[test]
@@ -30,7 +33,7 @@ fn attach_kinds_outside_the_policy_are_denied() {
     before.assert_nothing_new_left();
 
     // The kernel-only runner is a guest like any other.
-    let (code, _, stderr) = run(&["--allow-attach", "kprobe"], &repo_root().join("target/bpf/exectrace.bpf.o"), &[]);
+    let (code, _, stderr) = run(&["--allow-attach", "kprobe"], &object("exectrace"), &[]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("permission-denied") && stderr.contains("tracepoint attachment"), "{stderr}");
     before.assert_nothing_new_left();
@@ -71,16 +74,11 @@ fn memory_beyond_the_limit_is_refused_and_reported() {
 
 #[test]
 fn bad_policy_values_are_refused_with_the_choices() {
-    let out = Command::new(bpflet())
-        .args(["run", "--allow-attach", "everything"])
-        .arg(guest("rust-faults"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("possible values") && stderr.contains("socket-filter"), "{stderr}");
-    let out = Command::new(bpflet()).args(["run", "--max-memory", "lots"]).arg(guest("rust-faults")).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("not a size"), "{stderr}");
+    let faults = guest("rust-faults");
+    let out = bpflet_to_end(&["run", "--allow-attach", "everything", faults.to_str().unwrap()]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("possible values") && out.stderr.contains("socket-filter"), "{}", out.stderr);
+    let out = bpflet_to_end(&["run", "--max-memory", "lots", faults.to_str().unwrap()]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("not a size"), "{}", out.stderr);
 }

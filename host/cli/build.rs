@@ -36,7 +36,14 @@ fn build_runner(root: &Path, out: &Path) {
         return;
     }
     let runner = root.join("adapters/runner");
-    for watched in ["adapters/runner/src", "adapters/runner/Cargo.toml", "guests/rust/sdk/src", "wit"] {
+    for watched in [
+        "adapters/runner/src",
+        "adapters/runner/Cargo.toml",
+        "adapters/runner/Cargo.lock",
+        "guests/rust/sdk/src",
+        "guests/rust/sdk/Cargo.toml",
+        "wit",
+    ] {
         println!("cargo:rerun-if-changed=../../{watched}");
     }
     let target_dir = out.join("runner-target");

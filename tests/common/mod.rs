@@ -28,6 +28,77 @@ pub fn guest(name: &str) -> PathBuf {
     path
 }
 
+/// A directory of this test process's own under the system's temp dir.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpflet-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A BPF object built by `make bpf` (target/bpf/NAME.bpf.o).
+pub fn object(name: &str) -> PathBuf {
+    let path = repo_root().join("target/bpf").join(format!("{name}.bpf.o"));
+    assert!(path.exists(), "{} is missing: run `make bpf` first", path.display());
+    path
+}
+
+/// A copy of /bin/true under a name no other process on the box uses, to
+/// exec and then find in what a tracer reports.
+pub struct Marker {
+    pub path: PathBuf,
+}
+
+impl Marker {
+    pub fn new(name: &str) -> Marker {
+        let path = scratch("markers").join(name);
+        if !path.exists() {
+            std::fs::copy("/bin/true", &path).unwrap();
+        }
+        Marker { path }
+    }
+
+    /// Runs the marker as a child of this process; returns its pid.
+    pub fn exec(&self) -> u32 {
+        let mut child = Command::new(&self.path).spawn().unwrap();
+        let pid = child.id();
+        assert!(child.wait().unwrap().success());
+        pid
+    }
+
+    pub fn path_str(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+}
+
+/// What a `bpflet` command printed when it ran to its end.
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `bpflet ARGS` to its end. bpflet itself must never panic,
+/// whatever it is given.
+pub fn bpflet_to_end<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Finished {
+    let out = Command::new(bpflet()).args(args).output().unwrap();
+    let finished = Finished {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!finished.stderr.contains("panicked"), "bpflet panicked: {}", finished.stderr);
+    finished
+}
+
+/// The number after `name=` in a line of `key=value` fields.
+pub fn field(line: &str, name: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
+        .parse()
+        .unwrap()
+}
+
 /// The tests share one kernel; one at a time keeps the leak check exact.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());

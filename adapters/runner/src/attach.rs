@@ -1,11 +1,10 @@
 //! Attaching every program: where its section says (libbpf's auto-attach),
 //! or, for sections that name no target, where the runner's options say.
 
-use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::{
-    AttachTarget, BpfObject, Link, PerfEventKind, PerfEventTarget, PerfSample, ProgramInfo, TcDirection, TcTarget,
+use bpflet_sdk::{
+    AttachTarget, Error, Link, Object, PerfEventKind, PerfEventTarget, PerfSample, ProgramInfo, TcDirection, TcTarget,
     UprobeTarget, XdpMode, XdpTarget,
 };
-use bpflet_sdk::Error;
 
 use crate::flags::Options;
 
@@ -74,7 +73,7 @@ pub fn check_options(programs: &[ProgramInfo], options: &Options) -> Result<(), 
 /// Attaches every loaded program. A program whose section names no target
 /// that the runner knows (a bare `raw_tp`, ...) is left loaded but
 /// unattached, with a note on stderr.
-pub fn attach_all(object: &BpfObject, programs: &[ProgramInfo], options: &Options) -> Result<Vec<Link>, String> {
+pub fn attach_all(object: &Object, programs: &[ProgramInfo], options: &Options) -> Result<Vec<Link>, String> {
     let mut links = Vec::new();
     for program in programs.iter().filter(|p| p.autoload) {
         let context = || format!("attaching {} (SEC(\"{}\"))", program.name, program.section);
@@ -117,7 +116,7 @@ fn target(plan: Plan, options: &Options) -> AttachTarget {
 }
 
 /// `--cgroup`, or the first usual place that is cgroup v2.
-fn attach_cgroup(object: &BpfObject, program: &str, options: &Options) -> Result<Link, Error> {
+fn attach_cgroup(object: &Object, program: &str, options: &Options) -> Result<Link, Error> {
     if let Some(path) = &options.cgroup {
         return object.attach(program, &AttachTarget::Cgroup(path.clone()));
     }

@@ -1,9 +1,7 @@
 //! Ring and perf buffers: which struct each carries, and printing their
 //! records as table rows or JSON lines.
 
-use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::BpfObject;
-use bpflet_sdk::bindings::bpflet::ebpf::events::EventBuffer;
-use bpflet_sdk::bindings::bpflet::ebpf::maps::MapInfo;
+use bpflet_sdk::{EventBuffer, MapInfo, Object};
 use serde_json::json;
 
 use crate::btf::{record_type, GlobalRef, RecordSource, Types};
@@ -61,14 +59,14 @@ pub struct Source {
 /// type of each. Call before attaching: a perf buffer loses what is
 /// written while nobody reads it.
 pub fn open_all(
-    object: &BpfObject,
+    object: &Object,
     types: &Types,
     maps: &[MapInfo],
     globals: &[GlobalRef<'_>],
 ) -> Result<Vec<Source>, String> {
     let mut sources = Vec::new();
     for info in maps.iter().filter(|m| crate::maps::is_buffer(m)) {
-        let definition = object.map_types(&info.name).map(|t| t.definition).unwrap_or(0);
+        let definition = object.raw().map_types(&info.name).map(|t| t.definition).unwrap_or(0);
         let record = match record_type(types, definition, globals) {
             Ok(Some((id, source))) => {
                 if let RecordSource::Pointer(name) = &source {
@@ -97,8 +95,8 @@ pub fn open_all(
                 None
             }
         };
-        let map = object.get_map(&info.name).map_err(|e| format!("opening map {}: {e}", info.name))?;
-        let buffer = EventBuffer::open(&map, None).map_err(|e| format!("opening buffer {}: {e}", info.name))?;
+        let map = object.map(&info.name).map_err(|e| format!("opening map {}: {e}", info.name))?;
+        let buffer = EventBuffer::open(&map).map_err(|e| format!("opening buffer {}: {e}", info.name))?;
         sources.push(Source { map: info.name.clone(), buffer, format: Format::new(types, record) });
     }
     Ok(sources)

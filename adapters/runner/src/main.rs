@@ -30,9 +30,8 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::{packaged_objects, BpfObject, LoadOptions};
-use bpflet_sdk::bindings::bpflet::ebpf::signals;
 use bpflet_sdk::io::{self, Pollable};
+use bpflet_sdk::{packaged_objects, signals, LoadOptions, OpenObject};
 
 use crate::btf::{GlobalRef, Types};
 use crate::events::Source;
@@ -116,19 +115,21 @@ fn run(display: &str, args: &[String]) -> Result<(), Failure> {
     let file = choose_object(display)?;
     let stem = file.strip_suffix(".bpf.o").or_else(|| file.strip_suffix(".o")).unwrap_or(&file);
     let load_options = LoadOptions { btf_path: None, object_name: Some(stem.to_string()) };
-    let object =
-        BpfObject::open_packaged(&file, &load_options).map_err(|e| Failure::Runtime(format!("opening {file}: {e}")))?;
-    let types = Types::new(object.btf_types());
+    let open = OpenObject::open_packaged_with(&file, &load_options)
+        .map_err(|e| Failure::Runtime(format!("opening {file}: {e}")))?;
+    // BTF, sections and globals as bytes: what the SDK leaves to the binding.
+    let raw = open.raw();
+    let types = Types::new(raw.btf_types());
 
     // The command line, from the globals as they are before load.
-    let descriptions = match object.section(".bpflet.meta") {
+    let descriptions = match raw.section(".bpflet.meta") {
         Some(meta) => flags::descriptions(&meta).unwrap_or_else(|why| {
             eprintln!("note: {why}; flags have no descriptions");
             HashMap::new()
         }),
         None => HashMap::new(),
     };
-    let globals = object.globals();
+    let globals = raw.globals();
     let specs: Vec<GlobalSpec> = globals
         .iter()
         .filter(|g| g.read_only && g.section.starts_with(".rodata"))
@@ -137,13 +138,13 @@ fn run(display: &str, args: &[String]) -> Result<(), Failure> {
             section: g.section.clone(),
             read_only: g.read_only,
             type_id: g.type_id,
-            initial: object.global(&g.name).unwrap_or_else(|_| vec![0; g.size as usize]),
+            initial: raw.global(&g.name).unwrap_or_else(|_| vec![0; g.size as usize]),
         })
         .collect();
     let flag_list = flags::global_flags(&types, &specs, &descriptions);
     let parsed = flags::parse(args, &flag_list).map_err(Failure::Usage)?;
     let options = parsed.options;
-    let programs = object.programs();
+    let programs = open.programs();
     if options.help {
         let listed: Vec<(String, String)> =
             programs.iter().filter(|p| p.autoload).map(|p| (p.name.clone(), p.section.clone())).collect();
@@ -152,10 +153,11 @@ fn run(display: &str, args: &[String]) -> Result<(), Failure> {
     }
     attach::check_options(&programs, &options).map_err(Failure::Usage)?;
 
+    // Each global's bytes, sized by the object: the binding takes them as they are.
     for (name, bytes) in &parsed.globals {
-        object.set_global(name, bytes).map_err(|e| Failure::Runtime(format!("setting {name}: {e}")))?;
+        raw.set_global(name, bytes).map_err(|e| Failure::Runtime(format!("setting {name}: {e}")))?;
     }
-    object.load().map_err(|e| Failure::Runtime(format!("loading {file} failed: {e}")))?;
+    let object = open.load().map_err(|e| Failure::Runtime(format!("loading {file} failed: {e}")))?;
 
     let map_infos = object.maps();
     let refs: Vec<GlobalRef<'_>> = globals.iter().map(|g| GlobalRef { name: &g.name, type_id: g.type_id }).collect();
@@ -277,10 +279,10 @@ impl Printer<'_> {
         let source = &sources[index];
         let batch =
             source.buffer.poll(0, BATCH).map_err(|e| Stop::Buffer(format!("reading buffer {}: {e}", source.map)))?;
-        if batch.lost > 0 {
-            eprintln!("lost {} records from {}", batch.lost, source.map);
+        if batch.lost() > 0 {
+            eprintln!("lost {} records from {}", batch.lost(), source.map);
         }
-        if batch.offsets.is_empty() {
+        if batch.is_empty() {
             return Ok(0);
         }
         let json = self.options.json;
@@ -294,17 +296,12 @@ impl Printer<'_> {
             self.header_of = Some(index);
         }
         let clock = if json { String::new() } else { now_clock() };
-        let data = &batch.data;
-        for (i, &start) in batch.offsets.iter().enumerate() {
-            let end = batch.offsets.get(i + 1).map_or(data.len(), |&e| e as usize);
-            let Some(record) = data.get(start as usize..end) else {
-                continue;
-            };
+        for record in batch.iter() {
             text += &source.format.record(self.types, record, json, &clock);
             text.push('\n');
         }
         self.write(&text)?;
-        Ok(batch.offsets.len())
+        Ok(batch.len())
     }
 
     /// Prints histograms (and with `--print-maps`, the other maps): every

@@ -3,9 +3,7 @@
 
 use std::cmp::Ordering;
 
-use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::BpfObject;
-use bpflet_sdk::bindings::bpflet::ebpf::maps::{BpfMap, MapInfo, MapType};
-use bpflet_sdk::Error;
+use bpflet_sdk::{BpfMap, Error, MapInfo, MapType, Object};
 use serde_json::json;
 
 use crate::btf::{Scalar, Types};
@@ -24,13 +22,6 @@ pub fn is_buffer(info: &MapInfo) -> bool {
 /// `<object>.<section>`, a name no C map can have.
 pub fn is_internal(info: &MapInfo) -> bool {
     info.name.contains('.')
-}
-
-fn is_per_cpu(info: &MapInfo) -> bool {
-    matches!(
-        info.map_type,
-        MapType::PercpuHash | MapType::PercpuArray | MapType::LruPercpuHash | MapType::PercpuCgroupStorage
-    )
 }
 
 fn is_array(info: &MapInfo) -> bool {
@@ -95,10 +86,10 @@ pub struct Maps {
 }
 
 /// Sorts the loaded object's maps (buffers and internal maps aside).
-pub fn classify(object: &BpfObject, types: &Types, maps: &[MapInfo]) -> Result<Maps, String> {
+pub fn classify(object: &Object, types: &Types, maps: &[MapInfo]) -> Result<Maps, String> {
     let mut out = Maps::default();
     for info in maps.iter().filter(|m| !is_buffer(m) && !is_internal(m)) {
-        let map_types = object.map_types(&info.name).map_err(|e| format!("map {}: {e}", info.name))?;
+        let map_types = object.raw().map_types(&info.name).map_err(|e| format!("map {}: {e}", info.name))?;
         let layout = (map_types.value != 0).then(|| hist::layout(types, map_types.value)).flatten();
         if !is_printable(info) {
             if layout.is_some() {
@@ -110,7 +101,7 @@ pub fn classify(object: &BpfObject, types: &Types, maps: &[MapInfo]) -> Result<M
             out.unprintable.push((info.name.clone(), info.map_type));
             continue;
         }
-        let map = object.get_map(&info.name).map_err(|e| format!("opening map {}: {e}", info.name))?;
+        let map = object.map(&info.name).map_err(|e| format!("opening map {}: {e}", info.name))?;
         let typed = TypedMap { info: info.clone(), map, key: map_types.key, value: map_types.value };
         match layout {
             Some(layout) => {
@@ -145,28 +136,37 @@ pub fn read_all(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
     }
 }
 
+/// Values per element: one per possible CPU for per-CPU maps, else one.
+fn values_per_element(info: &MapInfo) -> usize {
+    if info.per_cpu {
+        info.possible_cpus.max(1) as usize
+    } else {
+        1
+    }
+}
+
+/// One element's value bytes as one value per CPU: `lookup-per-cpu` and
+/// batch pages alike hold them `value-size` bytes apart, CPU 0 first.
+fn split_values(info: &MapInfo, element: &[u8]) -> Vec<Vec<u8>> {
+    element.chunks(info.value_size.max(1) as usize).map(<[u8]>::to_vec).collect()
+}
+
 fn read_batched(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
     let info = &typed.info;
-    let (key_size, value_size) = (info.key_size as usize, info.value_size as usize);
-    let cpus = if is_per_cpu(info) { info.possible_cpus.max(1) as usize } else { 1 };
+    let key_size = info.key_size as usize;
+    let stride = info.value_size as usize * values_per_element(info);
     let mut out = Vec::new();
     let mut cursor: Option<Vec<u8>> = None;
     // Bounded, in case a cursor never ends.
     for _ in 0..(info.max_entries / PAGE + 2).saturating_mul(4) {
         let page = typed.map.lookup_batch(cursor.as_deref(), PAGE)?;
         let count = page.count as usize;
-        // Per-CPU values come padded to 8 bytes each: the stride is what
-        // the page holds per element and CPU.
-        if let Some(per_element) = page.values.len().checked_div(count) {
-            let stride = per_element / cpus;
-            if page.keys.len() < count * key_size || stride < value_size {
-                return Err(Error::InvalidArgument("batch page does not fit the map's sizes".into()));
-            }
-            for i in 0..count {
-                let key = page.keys[i * key_size..][..key_size].to_vec();
-                let element = &page.values[i * per_element..][..per_element];
-                out.push((key, (0..cpus).map(|c| element[c * stride..][..value_size].to_vec()).collect()));
-            }
+        if page.keys.len() != count * key_size || page.values.len() != count * stride {
+            return Err(Error::InvalidArgument("batch page does not fit the map's sizes".into()));
+        }
+        for i in 0..count {
+            let key = page.keys[i * key_size..][..key_size].to_vec();
+            out.push((key, split_values(info, &page.values[i * stride..][..stride])));
         }
         match page.next {
             Some(next) => cursor = Some(next),
@@ -200,9 +200,8 @@ fn read_by_keys(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
 
 /// The value under `key`, one per CPU for per-CPU maps.
 fn lookup(typed: &TypedMap, key: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
-    if is_per_cpu(&typed.info) {
-        let size = typed.info.value_size.max(1) as usize;
-        Ok(typed.map.lookup_per_cpu(key)?.map(|values| values.chunks(size).map(<[u8]>::to_vec).collect()))
+    if typed.info.per_cpu {
+        Ok(typed.map.lookup_per_cpu(key)?.map(|values| split_values(&typed.info, &values)))
     } else {
         Ok(typed.map.lookup(key)?.map(|value| vec![value]))
     }
@@ -312,7 +311,7 @@ pub fn plain(maps: &Maps, types: &Types, json: bool) -> Vec<String> {
         } else {
             matches!(types.scalar(typed.value), Some(Scalar::Int { .. }))
         };
-        let split = is_per_cpu(&typed.info) && !summable;
+        let split = typed.info.per_cpu && !summable;
         // (key, key bytes, CPU, value)
         let mut rows: Vec<(Value, Vec<u8>, Option<usize>, Value)> = Vec::new();
         for (key_bytes, values) in entries {
@@ -372,4 +371,34 @@ pub fn plain(maps: &Maps, types: &Types, json: bool) -> Vec<String> {
         out.push(format!("not printed: {}\n", names.join(", ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(per_cpu: bool, value_size: u32, possible_cpus: u32) -> MapInfo {
+        MapInfo {
+            name: "m".into(),
+            map_type: if per_cpu { MapType::PercpuHash } else { MapType::Hash },
+            key_size: 4,
+            value_size,
+            max_entries: 8,
+            map_flags: 0,
+            id: 1,
+            possible_cpus,
+            per_cpu,
+        }
+    }
+
+    #[test]
+    fn per_cpu_values_are_packed_value_size_apart() {
+        let per_cpu = info(true, 4, 3);
+        assert_eq!(values_per_element(&per_cpu), 3);
+        let element: Vec<u8> = [1u32, 2, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(split_values(&per_cpu, &element), vec![vec![1, 0, 0, 0], vec![2, 0, 0, 0], vec![3, 0, 0, 0]]);
+        let plain = info(false, 4, 3);
+        assert_eq!(values_per_element(&plain), 1);
+        assert_eq!(split_values(&plain, &element[..4]), vec![vec![1, 0, 0, 0]]);
+    }
 }

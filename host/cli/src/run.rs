@@ -107,6 +107,11 @@ pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
              and import only bpflet:ebpf and WASI 0.2 interfaces)",
         )
     })?;
+    // A signal during start-up (a first compile takes seconds) stops the
+    // program before it runs.
+    if let Some(signal) = signals.received() {
+        return Ok(128 + signal);
+    }
     let result = command.wasi_cli_run().call_run(&mut store);
     let refused = store.data().limiter.refused;
     // Dropping the store releases every link, map and object the guest held

@@ -313,7 +313,7 @@ mod tests {
             // so the addresses differ, not the bytes.
             assert_eq!((fast_area[0], fast_area[8]), (plain_area[0], plain_area[8]), "{value:?}");
             let used = lists.iter().rposition(|&b| b != 0).map_or(0, |end| end + 1);
-            let half = used.next_multiple_of(2) / 2;
+            let half = used.div_ceil(2);
             assert_eq!(lists[..half], lists[half..2 * half], "{value:?}");
         }
     }

@@ -57,8 +57,9 @@ unsafe fn all_types(btf: *const libbpf_sys::btf) -> Vec<BtfType> {
     if btf.is_null() {
         return Vec::new();
     }
-    // SAFETY (whole function): libbpf returns pointers into its own BTF
-    // data; each type's trailing records follow it in memory, `vlen` of them.
+    // SAFETY: `btf` is valid (the caller's contract); libbpf returns
+    // pointers into its own BTF data, and each type's trailing records
+    // follow it in memory, `vlen` of them. One block for the whole walk.
     unsafe {
         let count = libbpf_sys::btf__type_cnt(btf);
         let name = |off: u32| -> String {

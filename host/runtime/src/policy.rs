@@ -135,12 +135,12 @@ impl fmt::Display for AttachKind {
 }
 
 impl FromStr for AttachKind {
-    type Err = String;
+    type Err = Error;
 
-    fn from_str(name: &str) -> Result<Self, String> {
+    fn from_str(name: &str) -> Result<Self, Error> {
         AttachKind::ALL.into_iter().find(|kind| kind.name() == name).ok_or_else(|| {
             let names: Vec<&str> = AttachKind::ALL.iter().map(|kind| kind.name()).collect();
-            format!("{name:?} is not an attachment kind (one of: {})", names.join(", "))
+            Error::invalid_argument(format!("{name:?} is not an attachment kind (one of: {})", names.join(", ")))
         })
     }
 }
@@ -247,8 +247,8 @@ mod tests {
     #[test]
     fn kinds_parse_by_name() {
         for kind in AttachKind::ALL {
-            assert_eq!(kind.name().parse(), Ok(kind));
+            assert_eq!(kind.name().parse::<AttachKind>().ok(), Some(kind));
         }
-        assert!("kprobes".parse::<AttachKind>().unwrap_err().contains("one of: tracepoint"));
+        assert!("kprobes".parse::<AttachKind>().unwrap_err().message().contains("one of: tracepoint"));
     }
 }

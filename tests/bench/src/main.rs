@@ -216,19 +216,23 @@ fn bench(f: &BTreeMap<String, String>) -> Result<()> {
         startup(&setup, &mut rows, &mut notes)?;
     }
 
-    println!("{}", report::table(&rows));
+    // The same report on the terminal and in results.md, beside the JSON.
+    let mut text = report::table(&rows);
     for note in &notes {
-        println!("- {note}");
+        text.push_str(&format!("- {note}\n"));
     }
-    println!(
-        "\nmachine: {}, {} CPUs, {} MiB, kernel {}",
+    text.push_str(&format!(
+        "\nmachine: {}, {} CPUs, {} MiB, kernel {}\n",
         machine["cpu"].as_str().unwrap_or("?"),
         machine["nproc"],
         machine["memory_mib"],
         machine["kernel"].as_str().unwrap_or("?")
-    );
+    ));
+    print!("{text}");
     report::write_json(&out, machine, &rows)?;
-    println!("wrote {}", out.display());
+    let markdown = out.with_extension("md");
+    std::fs::write(&markdown, text).with_context(|| format!("writing {}", markdown.display()))?;
+    println!("wrote {} and {}", out.display(), markdown.display());
     Ok(())
 }
 
@@ -301,7 +305,7 @@ fn affinity() -> std::io::Result<libc::cpu_set_t> {
     // SAFETY: a zeroed cpu_set_t is the empty set, which the call fills.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) != 0 {
+        if libc::sched_getaffinity(0, size_of_val(&set), &mut set) != 0 {
             return Err(std::io::Error::last_os_error());
         }
         Ok(set)
@@ -311,7 +315,7 @@ fn affinity() -> std::io::Result<libc::cpu_set_t> {
 /// Restricts the calling thread (and what it spawns afterwards) to `set`.
 fn set_affinity_mask(set: &libc::cpu_set_t) -> std::io::Result<()> {
     // SAFETY: a valid cpu_set_t of the size given.
-    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) } != 0 {
+    if unsafe { libc::sched_setaffinity(0, size_of_val(set), set) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
@@ -322,6 +326,7 @@ fn set_affinity(cpus: impl IntoIterator<Item = usize>) -> std::io::Result<()> {
     // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes inside it.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for cpu in cpus {
+        // SAFETY: `set` is a valid cpu_set_t; CPU_SET ignores CPUs beyond it.
         unsafe { libc::CPU_SET(cpu, &mut set) };
     }
     set_affinity_mask(&set)

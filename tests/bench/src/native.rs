@@ -179,10 +179,8 @@ fn lookup_batch_walk(map: &libbpf_rs::Map<'_>, per_call: u32) -> Result<u64> {
     let (mut keys, mut values) = (vec![0u64; n], vec![0u64; n]);
     // The kernel's cursor for hash maps is a bucket index (u32).
     let (mut cursor_in, mut cursor_out) = (0u64, 0u64);
-    let opts = libbpf_sys::bpf_map_batch_opts {
-        sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
-        ..Default::default()
-    };
+    let opts =
+        libbpf_sys::bpf_map_batch_opts { sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
     let mut elements = 0u64;
     let mut first = true;
     loop {

@@ -27,7 +27,7 @@
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use bpflet_sdk::{include_bpf, EventBuffer, HashMap, Object, PerCpuArray, RingReader};
+use bpflet_sdk::{include_bpf, signals, EventBuffer, HashMap, OpenObject, PerCpuArray, RingReader};
 
 /// The fixed head of `struct burst_record` (burst.h); the payload follows.
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -94,7 +94,7 @@ fn events(
         other => return Err(format!("--size takes 64 or 512, not {other}").into()),
     };
     let bursts = warmup + reps;
-    let obj = Object::open(elf)?
+    let obj = OpenObject::open(elf)?
         .set_global("target_pid", &trigger_pid)?
         .set_global("burst_count", &count)?
         .set_global("bursts_max", &bursts)?
@@ -148,7 +148,7 @@ fn events(
 }
 
 fn maps(ops: u64, reps: u64) -> Result<(), Box<dyn Error>> {
-    let obj = Object::open(include_bpf!("benchmaps"))?.load()?;
+    let obj = OpenObject::open(include_bpf!("benchmaps"))?.load()?;
     let hash: HashMap<u64, u64> = obj.map("hash")?.try_into()?;
     let percpu: PerCpuArray<u64> = obj.map("percpu")?.try_into()?;
     println!("ready");
@@ -200,7 +200,7 @@ fn maps(ops: u64, reps: u64) -> Result<(), Box<dyn Error>> {
         let start = Instant::now();
         let mut stops = 0u64;
         for _ in 0..ops {
-            stops += u64::from(bpflet_sdk::bindings::bpflet::ebpf::signals::stop_requested());
+            stops += u64::from(signals::stop_requested());
         }
         println!("host-call-free rep={rep} ops={ops} ns={} stops={stops}", start.elapsed().as_nanos());
     }

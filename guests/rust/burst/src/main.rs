@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use bpflet_sdk::{include_bpf, EventBuffer, Object, RingReader};
+use bpflet_sdk::{include_bpf, EventBuffer, OpenObject, RingReader};
 
 /// `seq` of the flush records (burst.h).
 const FLUSH_SEQ: u64 = u64::MAX;
@@ -87,7 +87,7 @@ fn parse_args() -> Result<Args, String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
-    let obj = Object::open(include_bpf!("burst"))?
+    let obj = OpenObject::open(include_bpf!("burst"))?
         .set_global("target_pid", &args.trigger_pid)?
         .set_global("burst_count", &args.count)?
         .set_global("use_perf", &u8::from(args.perf))?

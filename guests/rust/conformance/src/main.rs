@@ -32,7 +32,8 @@
 //!   reported).
 //!
 //! It uses the raw bindings on purpose: the point is the WIT, not the SDK's
-//! typed layer (which gets a few checks of its own at the end).
+//! typed layer (which gets a few checks of its own: `typed-*`, `sdk-*`,
+//! `ring-reader-*`).
 
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -46,7 +47,7 @@ use bpflet_sdk::bindings::bpflet::ebpf::ebpf_loader::{
 use bpflet_sdk::bindings::bpflet::ebpf::events::{BufferKind, EventBuffer};
 use bpflet_sdk::bindings::bpflet::ebpf::maps::{BpfMap, MapType, UpdateFlag};
 use bpflet_sdk::bytemuck::{self, Pod, Zeroable};
-use bpflet_sdk::{io, Array, Error, HashMap, PerCpuArray};
+use bpflet_sdk::{io, Array, Error, HashMap, OpenObject, PerCpuArray, PerCpuHashMap, RingReader};
 
 /// Written into the `magic` global; every record must carry it back.
 const MAGIC: u64 = 0x6270_666c_6574_2121;
@@ -447,6 +448,7 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
         Err(e) => c.error("global-data", &e),
     };
     check_firing(c, &object, &firing, attached_at);
+    check_ring_reader(c, &ring_map);
 
     // --- maps -------------------------------------------------------------
     check_map_info(c, &hash, "hash", MapType::Hash, 4, 8, Some(64));
@@ -462,6 +464,7 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
     check_words(c, &hash, &percpu);
     check_freeze(c, &array);
     check_rejected(c);
+    check_sdk_object(c);
     check_btf_path(c);
     check_separate_loads(c);
 
@@ -1268,9 +1271,90 @@ fn check_typed(c: &mut Checks, object: &BpfObject) {
                 got.as_ref().is_ok_and(|v| v.len() == cpus),
                 format!("{} values for {cpus} cpus", got.as_ref().map_or(0, Vec::len)),
             );
+            let values: Vec<u64> = (0..cpus as u64).map(|cpu| 100 + cpu).collect();
+            let set = percpu.set(3, &values).and_then(|()| percpu.get(3));
+            c.check("typed-percpu-array-set", matches!(&set, Ok(v) if *v == values), format!("{set:?}"));
         }
-        Err(e) => c.error("typed-percpu-array", &e),
+        Err(e) => {
+            c.error("typed-percpu-array", &e);
+            c.error("typed-percpu-array-set", &e);
+        }
     }
+    // Whether a map is per-CPU comes from map-info.per-cpu: the plain and
+    // the per-CPU views refuse each other's maps.
+    c.err("typed-per-cpu-as-plain", object.get_map("percpu").and_then(Array::<u64>::try_from), &["invalid-argument"]);
+    c.err(
+        "typed-plain-as-per-cpu",
+        object.get_map("array").and_then(PerCpuArray::<u64>::try_from),
+        &["invalid-argument"],
+    );
+    c.err(
+        "typed-hash-as-per-cpu-hash",
+        object.get_map("hash").and_then(PerCpuHashMap::<u32, u64>::try_from),
+        &["invalid-argument"],
+    );
+}
+
+/// The SDK's `OpenObject`: packaged objects, globals and autoload before
+/// load, and a load that fails.
+fn check_sdk_object(c: &mut Checks) {
+    let names = bpflet_sdk::packaged_objects();
+    c.check("sdk-packaged-objects", names.iter().any(|n| n == "conformance.bpf.o"), format!("{names:?}"));
+    let open = OpenObject::open_packaged("conformance.bpf.o")
+        .and_then(|open| open.set_global("magic", &MAGIC))
+        .and_then(|open| open.set_autoload("on_getppid", false));
+    match open {
+        Ok(open) => {
+            let magic = open.global::<u64>("magic");
+            let programs = open.programs();
+            let off = programs.iter().any(|p| p.name == "on_getppid" && !p.autoload);
+            c.check(
+                "sdk-open-configure",
+                matches!(magic, Ok(MAGIC)) && off,
+                format!("magic {magic:x?}, on_getppid autoload off: {off}"),
+            );
+        }
+        Err(e) => c.error("sdk-open-configure", &e),
+    }
+    c.err("sdk-open-packaged-unknown", OpenObject::open_packaged("nope.bpf.o"), &["not-found"]);
+    c.err(
+        "sdk-load-rejected",
+        OpenObject::open(bpflet_sdk::include_bpf!("rejected")).and_then(OpenObject::load),
+        &["load-failed"],
+    );
+}
+
+/// The SDK's `RingReader` on the ring buffer the trigger keeps writing:
+/// records one by one with `next` and `release`, then with the callback.
+fn check_ring_reader(c: &mut Checks, ring_map: &BpfMap) {
+    let Some(mut ring) = c.ok("ring-reader-open", RingReader::open(ring_map)) else {
+        return;
+    };
+    let wait = RECORD_WAIT.as_millis() as u32;
+    let ready = ring.wait(wait);
+    let (mut count, mut good) = (0u32, 0u32);
+    while let Some(record) = ring.next() {
+        count += 1;
+        let record = record.get(..size_of::<Record>()).map(bytemuck::pod_read_unaligned::<Record>);
+        good += u32::from(record.is_some_and(|r| r.magic == MAGIC));
+    }
+    ring.release();
+    c.check(
+        "ring-reader-next",
+        ready && count > 0 && good == count,
+        format!("{good} of {count} records carry the magic"),
+    );
+    let ready = ring.wait(wait);
+    let (mut count, mut good) = (0u32, 0u32);
+    let consumed = ring.consume_records(0, |record: &Record| {
+        count += 1;
+        good += u32::from(record.magic == MAGIC);
+    });
+    c.check(
+        "ring-reader-consume-records",
+        ready && matches!(consumed, Ok(n) if n > 0 && n == count as usize) && good == count,
+        format!("{consumed:?} records, {good} of {count} carry the magic"),
+    );
 }
 
 /// `word-handle`, `lookup-word`, `update-word`: the same elements as the

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bpflet_sdk::bytemuck::{Pod, Zeroable};
-use bpflet_sdk::{EventBuffer, Object};
+use bpflet_sdk::{EventBuffer, OpenObject};
 
 const USAGE: &str = "\
 usage: execsnoop [--json] [--ppid PID] [--duration SECS]
@@ -66,7 +66,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let object = Object::open(bpflet_sdk::include_bpf!("execsnoop"))?.set_global("target_ppid", &args.ppid)?.load()?;
+    let object =
+        OpenObject::open(bpflet_sdk::include_bpf!("execsnoop"))?.set_global("target_ppid", &args.ppid)?.load()?;
     let events = EventBuffer::open(&object.map("events")?)?;
     let _links = object.attach_all()?;
     let deadline = args.duration.map(|d| Instant::now() + d);

@@ -15,11 +15,11 @@
 //! - `graceful`: handles the stop itself: waits for SIGINT/SIGTERM through
 //!   `signals.subscribe-stop`, then says so and returns normally
 
-use bpflet_sdk::{include_bpf, EventBuffer, Object};
+use bpflet_sdk::{include_bpf, signals, EventBuffer, OpenObject};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let how: Vec<String> = std::env::args().skip(1).collect();
-    let obj = Object::open(include_bpf!("execsnoop"))?.load()?;
+    let obj = OpenObject::open(include_bpf!("execsnoop"))?.load()?;
     let _links = obj.attach_all()?;
     let events = EventBuffer::open(&obj.map("events")?)?;
     println!("attached");
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err("the write to the ring's data pages did not trap".into())
         }
         ["graceful"] => {
-            let stop = bpflet_sdk::bindings::bpflet::ebpf::signals::subscribe_stop();
+            let stop = signals::subscribe_stop();
             println!("waiting for a stop signal");
             stop.block();
             println!("stopping cleanly");

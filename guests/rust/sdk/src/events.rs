@@ -1,6 +1,9 @@
 //! Ring buffers and perf buffers.
 
+use core::cell::Cell;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::borrow::Cow;
 
 use bytemuck::AnyBitPattern;
@@ -135,7 +138,7 @@ impl Batch {
     /// what the program writes: that is an `invalid-argument` error for the
     /// whole batch, checked here so the iteration itself cannot fail.
     pub fn records<T: AnyBitPattern>(&self) -> Result<Records<'_, T>> {
-        let size = core::mem::size_of::<T>();
+        let size = size_of::<T>();
         if self.shortest < size {
             return Err(Error::invalid(format!(
                 "record of {} bytes is shorter than {} ({size} bytes)",
@@ -171,7 +174,7 @@ impl<'a, T: AnyBitPattern> Iterator for Records<'a, T> {
         self.index += 1;
         // `Batch::records` checked that every record holds a `T`, so this
         // slice is in bounds (`get` keeps the check cheap and panic-free).
-        let bytes = self.data.get(start..start + core::mem::size_of::<T>())?;
+        let bytes = self.data.get(start..start + size_of::<T>())?;
         Some(match bytemuck::try_from_bytes(bytes) {
             Ok(record) => Cow::Borrowed(record),
             Err(_) => Cow::Owned(bytemuck::pod_read_unaligned(bytes)),
@@ -188,35 +191,127 @@ impl<T: AnyBitPattern> ExactSizeIterator for Records<'_, T> {}
 
 /// A ring buffer read in place: its pages are mapped into this guest's
 /// memory (`event-buffer.map-ring`), so a record is read where the BPF
-/// program wrote it, with no copy and no host call per batch. This is the
-/// fastest way to drain a busy ring buffer; [`EventBuffer::poll`] is the
-/// simple one, and works for perf buffers too.
+/// program wrote it, with no copy and no host call per record or per batch.
+/// This is the fastest way to drain a busy ring buffer;
+/// [`EventBuffer::poll`] is the simple one, and works for perf buffers too.
+///
+/// Read records one at a time with [`next`](Self::next), then hand their
+/// space back to the kernel with [`release`](Self::release):
 ///
 /// ```no_run
 /// # fn f(obj: &bpflet_sdk::Object) -> bpflet_sdk::Result<()> {
 /// let mut ring = bpflet_sdk::RingReader::open(&obj.map("events")?)?;
 /// loop {
 ///     ring.wait(1000);
-///     ring.consume(0, |record: &[u8]| println!("{} bytes", record.len()));
+///     while let Some(record) = ring.next() {
+///         println!("{} bytes", record.len());
+///     }
+///     ring.release();
 /// }
 /// # }
 /// ```
+///
+/// or let [`consume`](Self::consume) (bytes) or
+/// [`consume_records`](Self::consume_records) (`T`s) do both:
+///
+/// ```no_run
+/// # fn f(ring: &mut bpflet_sdk::RingReader) {
+/// ring.consume(0, |record: &[u8]| println!("{} bytes", record.len()));
+/// # }
+/// ```
+///
+/// Records stay where they are, and valid, until `release`: release after
+/// each batch, or the producer finds the ring full. The borrow checker
+/// holds you to it, since `next` borrows the reader and `release` takes it
+/// mutably. A record is the ring's read-only memory, and its payload is
+/// 8-byte aligned.
+///
+/// The producer position and each record's header are read with acquire
+/// loads and the consumer position is written with a release store, as
+/// libbpf does, so a record's bytes are complete once its header says so.
 pub struct RingReader {
     // Dropped first: dropping the buffer puts ordinary memory back under
     // `region`, which may only be freed after that.
     buffer: EventBuffer,
     #[allow(dead_code, reason = "owns the guest memory the ring is mapped into")]
     region: Vec<u8>,
-    consumer: *mut u64,
-    producer: *const u64,
-    data: *const u8,
-    mask: u64,
+    /// The consumer page's position, the only one this side writes.
+    consumer: NonNull<AtomicU64>,
+    cursor: Cell<Cursor>,
 }
 
 /// Header bits of a ring buffer record (the kernel's uapi linux/bpf.h).
 const BUSY_BIT: u32 = 1 << 31;
 const DISCARD_BIT: u32 = 1 << 30;
 const HEADER_LEN: u64 = 8;
+
+/// Where reading is: what [`RingReader::next`] reads and advances. A loop
+/// over records copies it into a local (see `consume_while`), so that the
+/// compiler keeps it in registers: each acquire load would otherwise make it
+/// load the reader's fields again for the next record.
+#[derive(Clone, Copy)]
+struct Cursor {
+    /// The producer page's position, written by the kernel.
+    producer: NonNull<AtomicU64>,
+    /// The data area: `mask + 1` bytes mapped twice in a row.
+    data: NonNull<u8>,
+    mask: u64,
+    /// Where the next record starts (the consumer position once released).
+    pos: u64,
+    /// The producer position last read.
+    end: u64,
+}
+
+impl Cursor {
+    /// The address of the record at `pos` and its header's first word
+    /// (length, busy and discard bits), read with an acquire load.
+    #[inline(always)]
+    fn header(&self, pos: u64) -> (*const u8, u32) {
+        // SAFETY: `pos & mask` is inside the data area (`RingReader::open`
+        // checked it is mapped) and a multiple of 8, as records start 8-byte
+        // aligned in a page-aligned area: aligned for the atomic.
+        unsafe {
+            let header = self.data.as_ptr().add((pos & self.mask) as usize).cast_const();
+            (header, (*header.cast::<AtomicU32>()).load(Ordering::Acquire))
+        }
+    }
+
+    /// The next submitted record, as the address and length of its payload,
+    /// skipping discarded ones; `None` when there is none yet.
+    #[inline(always)]
+    fn next(&mut self) -> Option<(*const u8, usize)> {
+        loop {
+            let pos = self.pos;
+            if pos >= self.end {
+                // SAFETY: in bounds and aligned (checked by `open`); the
+                // kernel writes it, hence the atomic.
+                self.end = unsafe { self.producer.as_ref() }.load(Ordering::Acquire);
+                if pos >= self.end {
+                    return None;
+                }
+            }
+            let (header, len) = self.header(pos);
+            if len & BUSY_BIT != 0 {
+                return None;
+            }
+            let size = len & !(BUSY_BIT | DISCARD_BIT);
+            self.pos = pos + ((u64::from(size) + HEADER_LEN + 7) & !7);
+            if len & DISCARD_BIT == 0 {
+                // SAFETY: the header is followed by its payload, in the data
+                // area (see `RingReader::next`).
+                return Some((unsafe { header.add(HEADER_LEN as usize) }, size as usize));
+            }
+        }
+    }
+
+    /// Whether a record is waiting at `pos`.
+    #[inline]
+    fn ready(&self) -> bool {
+        // SAFETY: as in `next`.
+        let end = unsafe { self.producer.as_ref() }.load(Ordering::Acquire);
+        self.pos < end && self.header(self.pos).1 & BUSY_BIT == 0
+    }
+}
 
 impl RingReader {
     /// Opens the ring buffer `map` and maps it into guest memory. A perf
@@ -227,24 +322,59 @@ impl RingReader {
         let (page, size) = (pages.page_size as usize, pages.size as usize);
         let mut region = pages.region;
         let base = region.as_mut_ptr();
-        let at = (base as usize).next_multiple_of(page) - base as usize;
-        if !size.is_power_of_two() || at + 2 * page + 2 * size > region.len() {
+        let at = (base as usize).next_multiple_of(page.max(1)) - base as usize;
+        if !page.is_power_of_two() || page < 8 || !size.is_power_of_two() || at + 2 * page + 2 * size > region.len() {
             return Err(Error::invalid(format!(
-                "host mapped a ring of {size} bytes into a region of {} bytes",
+                "host mapped a ring of {size} bytes (pages of {page}) into a region of {} bytes",
                 region.len()
             )));
         }
-        // SAFETY: in bounds of `region`, checked above.
+        // SAFETY: the three pages are in bounds of `region` (checked above)
+        // and page-aligned, so aligned for the positions' atomics.
         let (consumer, producer, data) = unsafe {
             let consumer = base.add(at);
-            (consumer.cast::<u64>(), consumer.add(page).cast::<u64>().cast_const(), consumer.add(2 * page).cast_const())
+            (consumer.cast::<AtomicU64>(), consumer.add(page).cast::<AtomicU64>(), consumer.add(2 * page))
         };
-        Ok(Self { buffer, region, consumer, producer, data, mask: size as u64 - 1 })
+        let (Some(consumer), Some(producer), Some(data)) =
+            (NonNull::new(consumer), NonNull::new(producer), NonNull::new(data))
+        else {
+            return Err(Error::invalid("host mapped a ring at address 0"));
+        };
+        // SAFETY: checked above; `region` keeps the memory alive.
+        let start = unsafe { consumer.as_ref() }.load(Ordering::Relaxed);
+        let cursor = Cursor { producer, data, mask: size as u64 - 1, pos: start, end: start };
+        Ok(Self { buffer, region, consumer, cursor: Cell::new(cursor) })
+    }
+
+    /// The next submitted record (its payload), or `None` when there is
+    /// none yet: nothing written, or the next record not yet submitted.
+    /// Discarded records are skipped. The slice is the ring's memory, valid
+    /// until [`release`](Self::release). Inline: a few loads per record.
+    #[inline]
+    pub fn next(&self) -> Option<&[u8]> {
+        let mut cursor = self.cursor.get();
+        let record = cursor.next();
+        self.cursor.set(cursor);
+        // SAFETY: the kernel keeps a record within the ring's size and the
+        // data area is mapped twice in a row, so the payload never runs past
+        // it. The kernel leaves it alone until `release` hands its space
+        // back, which takes `&mut self` and so cannot happen while this
+        // borrow lives; `region` keeps the memory alive as long as `self`.
+        record.map(|(payload, len)| unsafe { core::slice::from_raw_parts(payload, len) })
+    }
+
+    /// Hands the space of every record [`next`](Self::next) returned back
+    /// to the kernel.
+    #[inline]
+    pub fn release(&mut self) {
+        // SAFETY: in bounds and aligned (checked by `open`), and the one
+        // position this side writes.
+        unsafe { self.consumer.as_ref() }.store(self.cursor.get().pos, Ordering::Release);
     }
 
     /// Calls `f` with each waiting record, at most `max` (0: all that are
-    /// there), then hands their space back to the kernel; returns how many.
-    /// The slice is only valid during the call.
+    /// there), then releases them; returns how many. The slice is only
+    /// valid during the call.
     #[inline]
     pub fn consume(&mut self, max: usize, mut f: impl FnMut(&[u8])) -> usize {
         self.consume_while(max, |record| {
@@ -259,10 +389,9 @@ impl RingReader {
     /// consumed, it and the ones after are not.
     #[inline]
     pub fn consume_records<T: AnyBitPattern>(&mut self, max: usize, mut f: impl FnMut(&T)) -> Result<usize> {
-        let size = core::mem::size_of::<T>();
         let mut short = None;
         let count = self.consume_while(max, |record| {
-            let Some(bytes) = record.get(..size) else {
+            let Some(bytes) = record.get(..size_of::<T>()) else {
                 short = Some(record.len());
                 return false;
             };
@@ -274,50 +403,43 @@ impl RingReader {
         });
         match short {
             Some(len) => Err(Error::invalid(format!(
-                "record of {len} bytes is shorter than {} ({size} bytes)",
-                core::any::type_name::<T>()
+                "record of {len} bytes is shorter than {} ({} bytes)",
+                core::any::type_name::<T>(),
+                size_of::<T>()
             ))),
             None => Ok(count),
         }
     }
 
-    /// `consume`, stopping before the first record for which `f` is false.
+    /// [`next`](Self::next) until there is no record, `max` records were
+    /// read (0: no limit) or `f` says false (that record is left for later),
+    /// then [`release`](Self::release); returns how many records `f` took.
+    /// The cursor lives in a local meanwhile (see [`Cursor`]).
     #[inline]
     fn consume_while(&mut self, max: usize, mut f: impl FnMut(&[u8]) -> bool) -> usize {
-        // SAFETY: as in `consume`.
-        unsafe {
-            let mut pos = self.consumer.read_volatile();
-            let producer = self.producer.read_volatile();
-            let mut count = 0;
-            let limit = if max == 0 { usize::MAX } else { max };
-            while pos < producer && count < limit {
-                let header = self.data.add((pos & self.mask) as usize);
-                let len = header.cast::<u32>().read_volatile();
-                if len & BUSY_BIT != 0 {
-                    break;
-                }
-                let size = len & !(BUSY_BIT | DISCARD_BIT);
-                if len & DISCARD_BIT == 0 {
-                    if !f(core::slice::from_raw_parts(header.add(HEADER_LEN as usize), size as usize)) {
-                        break;
-                    }
-                    count += 1;
-                }
-                pos += (u64::from(size) + HEADER_LEN + 7) & !7;
+        let limit = if max == 0 { usize::MAX } else { max };
+        let mut cursor = self.cursor.get();
+        let mut count = 0;
+        while count < limit {
+            let pos = cursor.pos;
+            let Some((payload, len)) = cursor.next() else {
+                break;
+            };
+            // SAFETY: as in `next`; the slice does not outlive the call.
+            if !f(unsafe { core::slice::from_raw_parts(payload, len) }) {
+                cursor.pos = pos;
+                break;
             }
-            self.consumer.write_volatile(pos);
-            count
+            count += 1;
         }
+        self.cursor.set(cursor);
+        self.release();
+        count
     }
 
-    /// Whether a record is waiting.
+    /// Whether a record is waiting for [`next`](Self::next).
     pub fn ready(&self) -> bool {
-        // SAFETY: as in `consume`.
-        unsafe {
-            let pos = self.consumer.read_volatile();
-            pos < self.producer.read_volatile()
-                && self.data.add((pos & self.mask) as usize).cast::<u32>().read_volatile() & BUSY_BIT == 0
-        }
+        self.cursor.get().ready()
     }
 
     /// Waits up to `timeout_ms` for a record; true if one is waiting.
@@ -339,5 +461,86 @@ impl RingReader {
     /// The event buffer underneath ([`EventBuffer::poll`] works on it too).
     pub fn buffer(&self) -> &EventBuffer {
         &self.buffer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ring of 64 bytes mapped twice, with its producer position.
+    struct FakeRing {
+        data: Vec<u64>,
+        producer: Box<AtomicU64>,
+    }
+
+    impl FakeRing {
+        fn new() -> Self {
+            Self { data: vec![0; 2 * 64 / 8], producer: Box::new(AtomicU64::new(0)) }
+        }
+
+        /// Writes a record of `payload` with the header bits `bits` at the
+        /// producer position, in both copies of the data area.
+        fn push(&mut self, payload: &[u8], bits: u32) {
+            let pos = self.producer.load(Ordering::Relaxed);
+            let mut record = (payload.len() as u32 | bits).to_ne_bytes().to_vec();
+            record.resize(8, 0);
+            record.extend_from_slice(payload);
+            record.resize(record.len().next_multiple_of(8), 0);
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.data);
+            for (i, &b) in record.iter().enumerate() {
+                let at = (pos as usize + i) % 64;
+                bytes[at] = b;
+                bytes[at + 64] = b;
+            }
+            self.producer.store(pos + record.len() as u64, Ordering::Release);
+        }
+
+        fn cursor(&mut self, pos: u64) -> Cursor {
+            Cursor {
+                producer: NonNull::from(&*self.producer),
+                data: NonNull::new(self.data.as_mut_ptr().cast::<u8>()).unwrap(),
+                mask: 63,
+                pos,
+                end: pos,
+            }
+        }
+    }
+
+    fn read(cursor: &mut Cursor) -> Option<Vec<u8>> {
+        // SAFETY: the fake ring outlives the copy.
+        cursor.next().map(|(payload, len)| unsafe { core::slice::from_raw_parts(payload, len) }.to_vec())
+    }
+
+    #[test]
+    fn cursor_reads_submitted_records_and_skips_discarded_ones() {
+        let mut ring = FakeRing::new();
+        ring.push(b"first", 0);
+        ring.push(b"gone", DISCARD_BIT);
+        ring.push(b"second!", 0);
+        let mut cursor = ring.cursor(0);
+        assert!(cursor.ready());
+        assert_eq!(read(&mut cursor).as_deref(), Some(&b"first"[..]));
+        assert_eq!(read(&mut cursor).as_deref(), Some(&b"second!"[..]));
+        assert_eq!(read(&mut cursor), None);
+        assert_eq!(cursor.pos, 16 + 16 + 16);
+        assert!(!cursor.ready());
+    }
+
+    #[test]
+    fn cursor_stops_at_a_busy_record_and_reads_across_the_wrap() {
+        let mut ring = FakeRing::new();
+        for _ in 0..3 {
+            ring.push(&[0; 8], 0);
+        }
+        let mut cursor = ring.cursor(48);
+        // Starts 16 bytes before the end of the ring: read through the
+        // second mapping.
+        ring.push(&[1; 20], 0);
+        ring.push(&[2; 4], BUSY_BIT);
+        assert_eq!(read(&mut cursor), Some(vec![1; 20]));
+        assert_eq!(read(&mut cursor), None);
+        assert_eq!(cursor.pos, 48 + 32);
+        assert!(!cursor.ready());
     }
 }

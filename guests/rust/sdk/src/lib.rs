@@ -4,20 +4,24 @@
 //! generates it: every host function, taking and returning bytes. The rest
 //! of the crate is a thin typed layer on top, in the spirit of Aya:
 //!
-//! - [`Object`]: open → configure → load → attach, with typed globals.
+//! - [`OpenObject`] → [`Object`]: open and configure (globals, autoload),
+//!   then load and attach, with typed globals. Objects that came with the
+//!   program: [`packaged_objects`], [`OpenObject::open_packaged`].
 //! - [`HashMap`], [`Array`], [`PerCpuArray`], [`PerCpuHashMap`]: maps whose
 //!   keys and values are [`bytemuck::Pod`] types, checked against the map's
 //!   real sizes and type when built.
 //! - [`EventBuffer`]: ring and perf buffers that deliver [`Batch`]es of
-//!   records, readable as bytes or as `T`.
-//! - [`io`]: wait on several buffers and timers at once.
+//!   records, readable as bytes or as `T`; [`RingReader`]: a ring buffer
+//!   read in place.
+//! - [`io`]: wait on several buffers and timers at once; [`signals`]: stop
+//!   cleanly on Ctrl-C.
 //! - [`Error`]: the WIT `error` variant, printable and usable with `?`.
 //!
 //! ```no_run
-//! use bpflet_sdk::{EventBuffer, Object};
+//! use bpflet_sdk::{EventBuffer, OpenObject};
 //!
 //! # fn main() -> Result<(), bpflet_sdk::Error> {
-//! let object = Object::open(bpflet_sdk::include_bpf!("execsnoop"))?
+//! let object = OpenObject::open(bpflet_sdk::include_bpf!("execsnoop"))?
 //!     .set_global("target_ppid", &1u32)?
 //!     .load()?;
 //! let _links = object.attach_all()?;
@@ -36,16 +40,17 @@ mod events;
 pub mod io;
 mod maps;
 mod object;
+pub mod signals;
 
 pub use bytemuck;
 pub use error::{Error, Result};
 pub use events::{Batch, EventBuffer, Records, RingReader};
 pub use maps::{Array, HashMap, Iter, Keys, PerCpuArray, PerCpuHashMap};
-pub use object::Object;
+pub use object::{packaged_objects, Object, OpenObject};
 
 pub use bindings::bpflet::ebpf::ebpf_loader::{
-    AttachTarget, BpfObject, GlobalInfo, Link, LoadOptions, ProgramInfo, ProgramType, TracepointTarget, UprobeTarget,
-    XdpMode, XdpTarget,
+    AttachTarget, BpfObject, GlobalInfo, Link, LoadOptions, PerfEventKind, PerfEventTarget, PerfSample, ProgramInfo,
+    ProgramType, TcDirection, TcTarget, TracepointTarget, UprobeTarget, XdpMode, XdpTarget,
 };
 pub use bindings::bpflet::ebpf::events::BufferKind;
 pub use bindings::bpflet::ebpf::maps::{BpfMap, MapInfo, MapType, UpdateFlag};

@@ -18,13 +18,34 @@ use crate::{BpfMap, Error, MapInfo, MapType, Result, UpdateFlag};
 /// boundary crossing is amortised, small enough to keep pages cheap.
 const PAGE: u32 = 256;
 
+/// What a typed map views: a hash map or an array (each plain or per-CPU).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Hash,
+    Array,
+}
+
 /// Checks `map` against the wrapper's expectations and returns its info.
-/// Arrays are checked with `K = u32`, their index.
-fn check<K, V>(map: &BpfMap, wrapper: &str, types: &[MapType]) -> Result<MapInfo> {
+/// Arrays are checked with `K = u32`, their index. Whether the map is
+/// per-CPU comes from [`MapInfo::per_cpu`], not from its type.
+fn check<K, V>(map: &BpfMap, wrapper: &str, kind: Kind, per_cpu: bool) -> Result<MapInfo> {
     let info = map.info();
-    if !types.contains(&info.map_type) {
+    let fits = match kind {
+        Kind::Hash => {
+            matches!(info.map_type, MapType::Hash | MapType::LruHash | MapType::PercpuHash | MapType::LruPercpuHash)
+        }
+        Kind::Array => matches!(info.map_type, MapType::Array | MapType::PercpuArray),
+    };
+    if !fits || info.per_cpu != per_cpu {
+        let what = match (kind, per_cpu) {
+            (Kind::Hash, false) => "a hash map",
+            (Kind::Hash, true) => "a per-CPU hash map",
+            (Kind::Array, false) => "an array",
+            (Kind::Array, true) => "a per-CPU array",
+        };
+        let per_cpu = if info.per_cpu { ", per-CPU" } else { "" };
         return Err(Error::invalid(format!(
-            "map {:?} is {:?}, not a map {wrapper} can view (one of {types:?})",
+            "map {:?} is {:?}{per_cpu}, not {what} as {wrapper} views",
             info.name, info.map_type
         )));
     }
@@ -61,29 +82,18 @@ fn read<T: Pod>(bytes: &[u8]) -> Result<T> {
     })
 }
 
-/// Reads one value per CPU. Each CPU's value comes as its own list, exactly
-/// the map's value size.
-/// Reads the values of every CPU from `lookup-percpu`'s flat list.
-fn read_per_cpu<V: Pod>(values: Vec<u8>) -> Result<Vec<V>> {
-    let size = size_of::<V>();
-    if size == 0 || !values.len().is_multiple_of(size) {
-        return Err(Error::invalid(format!("host returned {} bytes of per-CPU values of {size} bytes", values.len())));
-    }
-    Ok(values.chunks_exact(size).map(bytemuck::pod_read_unaligned).collect())
-}
-
-/// Reads the per-CPU values of one element of a batch page, `cpus` values
-/// back to back. The kernel pads each CPU's value to 8 bytes in batches, so
-/// the stride comes from the page itself and `V` is read from its start.
-fn read_per_cpu_packed<V: Pod>(bytes: &[u8], cpus: usize) -> Result<Vec<V>> {
-    if cpus == 0 || !bytes.len().is_multiple_of(cpus) || bytes.len() / cpus < size_of::<V>() {
+/// Reads the values of one element of a per-CPU map: `cpus` values of `V`
+/// back to back, CPU 0 first. The one layout of `lookup-per-cpu` and of
+/// each element of a `lookup-batch` page.
+fn read_per_cpu<V: Pod>(bytes: &[u8], cpus: usize) -> Result<Vec<V>> {
+    if bytes.len() != cpus * size_of::<V>() {
         return Err(Error::invalid(format!(
             "host returned {} bytes for {cpus} per-CPU values of {} bytes",
             bytes.len(),
             size_of::<V>()
         )));
     }
-    bytes.chunks_exact(bytes.len() / cpus).map(|chunk| read(&chunk[..size_of::<V>()])).collect()
+    Ok(bytes.chunks_exact(size_of::<V>()).map(bytemuck::pod_read_unaligned).collect())
 }
 
 /// Accessors every typed map has; a macro because the wrappers share no trait.
@@ -135,9 +145,10 @@ pub struct HashMap<K, V> {
 }
 
 impl<K: Pod, V: Pod> HashMap<K, V> {
-    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    /// Views `map`; `invalid-argument` when its type or sizes do not fit
+    /// (a per-CPU map is a [`PerCpuHashMap`]).
     pub fn new(map: BpfMap) -> Result<Self> {
-        let info = check::<K, V>(&map, "HashMap", &[MapType::Hash, MapType::LruHash])?;
+        let info = check::<K, V>(&map, "HashMap", Kind::Hash, false)?;
         let word = word_handle::<K, V>(&map);
         Ok(Self { map, info, word, _types: PhantomData })
     }
@@ -178,7 +189,7 @@ impl<K: Pod, V: Pod> HashMap<K, V> {
     /// The elements, fetched a page at a time with one kernel batch lookup
     /// per page. Like [`keys`](Self::keys), not a snapshot.
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter::new(&self.map, |bytes, _| read(bytes), 1)
+        Iter::new(&self.map, |bytes, _| read(bytes), 1, size_of::<V>())
     }
 
     common!();
@@ -195,6 +206,9 @@ impl<K: Pod, V: Pod> TryFrom<BpfMap> for HashMap<K, V> {
 /// A `BPF_MAP_TYPE_PERCPU_HASH` or `BPF_MAP_TYPE_LRU_PERCPU_HASH` map: every
 /// key holds one `V` per possible CPU, which BPF programs update without
 /// atomics. Sum (or otherwise merge) them in user space.
+///
+/// Values go in and come out as one `V` per possible CPU
+/// ([`MapInfo::possible_cpus`] of them), CPU 0 first.
 pub struct PerCpuHashMap<K, V> {
     map: BpfMap,
     info: MapInfo,
@@ -202,21 +216,28 @@ pub struct PerCpuHashMap<K, V> {
 }
 
 impl<K: Pod, V: Pod> PerCpuHashMap<K, V> {
-    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    /// Views `map`; `invalid-argument` when it is not a per-CPU hash map or
+    /// its sizes do not fit.
     pub fn new(map: BpfMap) -> Result<Self> {
-        let types = [MapType::PercpuHash, MapType::LruPercpuHash];
-        let info = check::<K, V>(&map, "PerCpuHashMap", &types)?;
+        let info = check::<K, V>(&map, "PerCpuHashMap", Kind::Hash, true)?;
         Ok(Self { map, info, _types: PhantomData })
     }
 
     /// The values under `key`, one per possible CPU, if any.
     pub fn get(&self, key: &K) -> Result<Option<Vec<V>>> {
-        self.map.lookup_per_cpu(bytemuck::bytes_of(key))?.map(read_per_cpu).transpose()
+        let cpus = self.info.possible_cpus as usize;
+        self.map.lookup_per_cpu(bytemuck::bytes_of(key))?.map(|values| read_per_cpu(&values, cpus)).transpose()
     }
 
-    /// Stores one value per possible CPU under `key`
-    /// ([`MapInfo::possible_cpus`] of them).
-    pub fn insert(&self, key: &K, values: &[V], flag: UpdateFlag) -> Result<()> {
+    /// Stores one value per possible CPU under `key`, replacing what was
+    /// there.
+    pub fn insert(&self, key: &K, values: &[V]) -> Result<()> {
+        self.update(key, values, UpdateFlag::Any)
+    }
+
+    /// Stores one value per possible CPU under `key`; `flag` as for
+    /// [`HashMap::update`].
+    pub fn update(&self, key: &K, values: &[V], flag: UpdateFlag) -> Result<()> {
         self.map.update_per_cpu(bytemuck::bytes_of(key), bytemuck::cast_slice(values), flag)
     }
 
@@ -233,7 +254,8 @@ impl<K: Pod, V: Pod> PerCpuHashMap<K, V> {
     /// The elements with their per-CPU values, one kernel batch lookup per
     /// page; not a snapshot.
     pub fn iter(&self) -> Iter<'_, K, Vec<V>> {
-        Iter::new(&self.map, read_per_cpu_packed, self.info.possible_cpus as usize)
+        let cpus = self.info.possible_cpus as usize;
+        Iter::new(&self.map, read_per_cpu, cpus, cpus * size_of::<V>())
     }
 
     common!();
@@ -257,9 +279,10 @@ pub struct Array<V> {
 }
 
 impl<V: Pod> Array<V> {
-    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    /// Views `map`; `invalid-argument` when its type or sizes do not fit
+    /// (a per-CPU array is a [`PerCpuArray`]).
     pub fn new(map: BpfMap) -> Result<Self> {
-        let info = check::<u32, V>(&map, "Array", &[MapType::Array])?;
+        let info = check::<u32, V>(&map, "Array", Kind::Array, false)?;
         let word = word_handle::<u32, V>(&map);
         Ok(Self { map, info, word, _types: PhantomData })
     }
@@ -307,7 +330,7 @@ impl<V: Pod> TryFrom<BpfMap> for Array<V> {
 }
 
 /// A `BPF_MAP_TYPE_PERCPU_ARRAY`: like [`Array`], with one `V` per possible
-/// CPU at every index.
+/// CPU at every index, CPU 0 first.
 pub struct PerCpuArray<V> {
     map: BpfMap,
     info: MapInfo,
@@ -315,9 +338,10 @@ pub struct PerCpuArray<V> {
 }
 
 impl<V: Pod> PerCpuArray<V> {
-    /// Views `map`; `invalid-argument` when its type or sizes do not fit.
+    /// Views `map`; `invalid-argument` when it is not a per-CPU array or
+    /// its sizes do not fit.
     pub fn new(map: BpfMap) -> Result<Self> {
-        let info = check::<u32, V>(&map, "PerCpuArray", &[MapType::PercpuArray])?;
+        let info = check::<u32, V>(&map, "PerCpuArray", Kind::Array, true)?;
         Ok(Self { map, info, _types: PhantomData })
     }
 
@@ -335,7 +359,7 @@ impl<V: Pod> PerCpuArray<V> {
     /// `index` is out of range.
     pub fn get(&self, index: u32) -> Result<Vec<V>> {
         match self.map.lookup_per_cpu(&index.to_ne_bytes())? {
-            Some(values) => read_per_cpu(values),
+            Some(values) => read_per_cpu(&values, self.info.possible_cpus as usize),
             None => Err(out_of_range(index, &self.info)),
         }
     }
@@ -426,15 +450,19 @@ pub struct Iter<'a, K, V> {
     cursor: Option<Vec<u8>>,
     /// Whether the last page fetched was the map's last.
     done: bool,
+    /// Reads one element's value bytes, given the number of CPUs.
     decode: fn(&[u8], usize) -> Result<V>,
+    /// Values per element: 1, or the possible CPUs of a per-CPU map.
     cpus: usize,
+    /// Bytes per element in `page.values`: the value size times `cpus`.
+    stride: usize,
     _key: PhantomData<fn() -> K>,
 }
 
 impl<'a, K: Pod, V> Iter<'a, K, V> {
-    fn new(map: &'a BpfMap, decode: fn(&[u8], usize) -> Result<V>, cpus: usize) -> Self {
+    fn new(map: &'a BpfMap, decode: fn(&[u8], usize) -> Result<V>, cpus: usize, stride: usize) -> Self {
         let page = Entries { count: 0, keys: Vec::new(), values: Vec::new(), next: None };
-        Self { map, page, next: 0, cursor: None, done: false, decode, cpus, _key: PhantomData }
+        Self { map, page, next: 0, cursor: None, done: false, decode, cpus, stride, _key: PhantomData }
     }
 
     /// Fetches pages until one has elements or the walk is over.
@@ -442,10 +470,7 @@ impl<'a, K: Pod, V> Iter<'a, K, V> {
         while self.next >= self.page.count && !self.done {
             let mut page = self.map.lookup_batch(self.cursor.as_deref(), PAGE)?;
             let count = page.count as usize;
-            if page.keys.len() != count * size_of::<K>()
-                || (count == 0 && !page.values.is_empty())
-                || (count > 0 && page.values.len() % count != 0)
-            {
+            if page.keys.len() != count * size_of::<K>() || page.values.len() != count * self.stride {
                 return Err(Error::invalid(format!(
                     "host returned {count} elements with {} key bytes and {} value bytes",
                     page.keys.len(),
@@ -475,12 +500,25 @@ impl<K: Pod, V> Iterator for Iter<'_, K, V> {
         }
         let index = self.next as usize;
         self.next += 1;
-        // Per element: one value, or one per CPU (padded, see
-        // `read_per_cpu_packed`), so the stride comes from the page.
+        // `fetch` checked the page's sizes: these slices are in bounds.
         let key_size = size_of::<K>();
-        let value_size = self.page.values.len() / self.page.count as usize;
         let key = &self.page.keys[index * key_size..][..key_size];
-        let value = &self.page.values[index * value_size..][..value_size];
+        let value = &self.page.values[index * self.stride..][..self.stride];
         Some(read(key).and_then(|key| Ok((key, (self.decode)(value, self.cpus)?))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_cpu_values_are_packed_value_size_apart() {
+        // Three CPUs of 4-byte values, as lookup-per-cpu and batch pages
+        // have them: no padding to 8 bytes.
+        let bytes: Vec<u8> = [7u32, 8, 9].iter().flat_map(|v| v.to_ne_bytes()).collect();
+        assert_eq!(read_per_cpu::<u32>(&bytes, 3).unwrap(), [7, 8, 9]);
+        assert!(read_per_cpu::<u32>(&bytes, 2).is_err());
+        assert!(read_per_cpu::<u64>(&bytes, 3).is_err());
     }
 }

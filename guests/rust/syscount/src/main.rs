@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bpflet_sdk::{HashMap, Object, PerCpuHashMap};
+use bpflet_sdk::{HashMap, OpenObject, PerCpuHashMap};
 
 const USAGE: &str = "\
 usage: syscount [--pid PID] [--top N] [--interval SECS] [--duration SECS]
@@ -66,7 +66,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let object = Object::open(bpflet_sdk::include_bpf!("syscount"))?.set_global("target_pid", &args.pid)?.load()?;
+    let object = OpenObject::open(bpflet_sdk::include_bpf!("syscount"))?.set_global("target_pid", &args.pid)?.load()?;
     let counts: PerCpuHashMap<u32, u64> = object.map("counts")?.try_into()?;
     let comms: HashMap<u32, Comm> = object.map("comms")?.try_into()?;
     let _links = object.attach_all()?;
