@@ -54,7 +54,8 @@ log=$(wit-bindgen c "$repo/wit" --world bpflet:ebpf/program --out-dir "$work/bin
 adapter="$work/wasi_snapshot_preview1.reactor.wasm"
 (cd "$repo" && cargo run -q -p bpflet-wasip1-adapter -- reactor "$adapter")
 
-cflags=(--target=wasm32-wasi "--sysroot=$sysroot" -std=c23 -O2 -Wall -Wextra
+# The SDK and every guest build warning-free: -Werror keeps them so.
+cflags=(--target=wasm32-wasi "--sysroot=$sysroot" -std=c23 -O2 -Wall -Wextra -Werror
 	-I "$here/include" -I "$work/bindings" -I "$repo/guests/bpf" "--embed-dir=$repo/target/bpf")
 # Reactor: the module exports wasi:cli/run itself, with no main() or _start
 # (a command module and adapter would bring a second wasi:cli/run).

@@ -9,7 +9,7 @@
  * then for each of W + R bursts (the harness triggers them one at a time
  * with getppid()): waits until the program has produced or dropped the
  * whole burst, then times draining it, reading each record's `seq`, at
- * most M records per call: in place with `bpflet_ring_next` (the default),
+ * most M records per call: in place with `bpflet_ring_consume` (the default),
  * or with `bpflet_events_poll` batches (`--poll 1`):
  *
  * `rep I records=N ns=T sum=S dropped=D`   (warm-up reps have negative I)
@@ -148,30 +148,43 @@ static bool opt(const struct opts *opts, const char *name, bool required, uint64
 
 /* ---- events --------------------------------------------------------------- */
 
+/* What drain_ring's callback adds up. */
+struct drain {
+	uint64_t sum;
+	bool short_record; /* stopped at a record shorter than a head, */
+	size_t short_len;  /* of this length (it stays in the ring) */
+};
+
+static bool add_seq(const uint8_t *record, size_t len, void *ctx)
+{
+	struct drain *drain = ctx;
+	if (len < sizeof(struct record_head)) {
+		drain->short_record = true;
+		drain->short_len = len;
+		return false;
+	}
+	uint64_t seq;
+	memcpy(&seq, record, sizeof(seq));
+	drain->sum += seq;
+	return true;
+}
+
 /* Drains `produced` records in place, at most `max` (0: all ready) per
  * release, as RingReader::consume_records does; false on a short record. */
 static bool drain_ring(bpflet_ring_t *ring, uint64_t produced, uint32_t max, uint64_t *records, uint64_t *sum,
 		       bpflet_error_t *err)
 {
-	size_t limit = max ? max : SIZE_MAX;
+	struct drain drain = { .sum = *sum };
 	while (*records < produced) {
-		const uint8_t *rec;
-		size_t n = 0, len;
-		while (n < limit && (rec = bpflet_ring_next(ring, &len))) {
-			if (len < sizeof(struct record_head)) {
-				bpflet_ring_release(ring);
-				return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
-							"record of %zu bytes is shorter than %s (%zu bytes)", len,
-							"struct record_head", sizeof(struct record_head));
-			}
-			uint64_t seq;
-			memcpy(&seq, rec, sizeof(seq));
-			*sum += seq;
-			n++;
+		*records += bpflet_ring_consume(ring, max, add_seq, &drain);
+		if (drain.short_record) {
+			*sum = drain.sum;
+			return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+						"record of %zu bytes is shorter than %s (%zu bytes)",
+						drain.short_len, "struct record_head", sizeof(struct record_head));
 		}
-		bpflet_ring_release(ring);
-		*records += n;
 	}
+	*sum = drain.sum;
 	return true;
 }
 
@@ -359,7 +372,7 @@ static int maps(uint64_t ops, uint64_t reps)
 		uint64_t total = 0;
 		for (uint64_t i = 0; i < ops; i++) {
 			uint32_t index = (uint32_t)(i % len);
-			int found = BPFLET_MAP_LOOKUP_PERCPU(percpu, &index, values, ncpus, &err);
+			int found = BPFLET_MAP_LOOKUP_PER_CPU(percpu, &index, values, ncpus, &err);
 			if (found < 0)
 				goto fail;
 			if (!found) {

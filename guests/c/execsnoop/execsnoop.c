@@ -130,6 +130,7 @@ static void print_event(const struct args *args, const struct event *e)
 
 static bool run(const struct args *args, bpflet_error_t *err)
 {
+	bpflet_open_object_t open = { 0 };
 	bpflet_object_t object = { 0 };
 	bpflet_map_t map = { 0 };
 	bpflet_events_t events = { 0 };
@@ -137,8 +138,10 @@ static bool run(const struct args *args, bpflet_error_t *err)
 	bpflet_batch_t batch = { 0 };
 	bool ok = false;
 
-	bpflet_global_t globals[] = { BPFLET_GLOBAL("target_ppid", args->ppid) };
-	if (!bpflet_object_open_load(execsnoop_bpf, sizeof(execsnoop_bpf), globals, 1, &object, err))
+	/* Configure the open object, then load it (which consumes `open`). */
+	if (!bpflet_object_open(execsnoop_bpf, sizeof(execsnoop_bpf), &open, err) ||
+	    !BPFLET_OBJECT_SET_GLOBAL(open, "target_ppid", &args->ppid, err) ||
+	    !bpflet_object_load(&open, &object, err))
 		goto out;
 	/* Open the buffer before attaching, so no exec is missed. */
 	if (!bpflet_object_map(object, "events", &map, err))
@@ -180,6 +183,7 @@ out:
 	bpflet_events_drop(&events);
 	bpflet_map_drop(&map);
 	bpflet_object_drop(&object);
+	bpflet_open_object_drop(&open);
 	return ok;
 }
 

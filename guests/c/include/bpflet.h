@@ -7,7 +7,8 @@
  * boilerplate they need: building string and byte-list arguments, freeing
  * every list the host returns, printing the WIT `error` variant, checking
  * map key and value sizes, walking the flat record batches of an event
- * buffer. It mirrors the Rust SDK (guests/rust/sdk) where C allows.
+ * buffer. It uses the names and shapes of the Rust and Go SDKs where C
+ * allows (guests/README.md, "The SDKs side by side").
  *
  * Conventions:
  * - Functions that can fail return `bool` (or an `int`: 1 found, 0 absent,
@@ -20,6 +21,12 @@
  *   model never hands out index 0), so every `*_drop` accepts one and resets
  *   what it dropped. Dropping a link detaches it, dropping an object unloads
  *   its programs.
+ * - An object is first open (`bpflet_open_object_t`: set globals, choose
+ *   what loads), then loaded (`bpflet_object_t`: maps, globals, attach).
+ *   They are distinct types over the same host handle, so passing one
+ *   where the other belongs does not compile (for the pointers of
+ *   `bpflet_object_load`, clang's incompatible-pointer-types warning, an
+ *   error under -Werror as guests/c/build.sh compiles).
  */
 #ifndef BPFLET_H
 #define BPFLET_H
@@ -45,11 +52,30 @@ typedef int32_t __s32;
 typedef int64_t __s64;
 
 typedef bpflet_ebpf_types_error_t bpflet_error_t;
-typedef bpflet_ebpf_ebpf_loader_own_bpf_object_t bpflet_object_t;
 typedef bpflet_ebpf_ebpf_loader_own_link_t bpflet_link_t;
+typedef bpflet_ebpf_ebpf_loader_attach_target_t bpflet_attach_target_t;
 typedef bpflet_ebpf_maps_own_bpf_map_t bpflet_map_t;
 typedef bpflet_ebpf_maps_map_info_t bpflet_map_info_t;
 typedef bpflet_ebpf_events_own_event_buffer_t bpflet_events_t;
+/* A wasi:io/poll pollable (`bpflet_subscribe_stop`, an event buffer's
+ * subscribe, a timer): wait on it with `wasi_io_poll_poll` of the
+ * bindings, drop it with `bpflet_pollable_drop`. */
+typedef wasi_io_poll_own_pollable_t bpflet_pollable_t;
+
+/* A BPF object opened and not loaded yet: the place to set globals and
+ * choose which programs load. `bpflet_object_load` turns it into a
+ * `bpflet_object_t`. `handle` is the bindings' own handle, for calls the
+ * helpers do not wrap (borrow it as `{ open.handle.__handle }`). */
+typedef struct bpflet_open_object {
+	bpflet_ebpf_ebpf_loader_own_bpf_object_t handle;
+} bpflet_open_object_t;
+
+/* A loaded BPF object: its maps, globals and programs are in the kernel.
+ * Dropping it unloads the programs (maps live on while a `bpflet_map_t`
+ * holds them). `handle` as for `bpflet_open_object_t`. */
+typedef struct bpflet_object {
+	bpflet_ebpf_ebpf_loader_own_bpf_object_t handle;
+} bpflet_object_t;
 
 /* ---- Strings and byte lists ------------------------------------------- */
 
@@ -110,34 +136,87 @@ typedef struct bpflet_global {
  * global's type. */
 #define BPFLET_GLOBAL(name, var) ((bpflet_global_t){ (name), &(var), sizeof(var) })
 
-/* Opens ELF bytes (clang -target bpf output, e.g. embedded with #embed). */
-bool bpflet_object_open(const void *elf, size_t len, bpflet_object_t *out, bpflet_error_t *err);
-bool bpflet_object_set_global(bpflet_object_t obj, const char *name, const void *value, size_t size,
+/* Opens ELF bytes (clang -target bpf output, e.g. embedded with #embed)
+ * without loading them. */
+bool bpflet_object_open(const void *elf, size_t len, bpflet_open_object_t *out, bpflet_error_t *err);
+
+/* Opens the object `name` that came with the program (a bare object given
+ * to `bpflet run`, the objects of a package; see `bpflet_packaged_objects`),
+ * without copying it through guest memory. */
+bool bpflet_object_open_packaged(const char *name, bpflet_open_object_t *out, bpflet_error_t *err);
+
+/* A list of names, NUL-terminated copies the list owns: free it with
+ * `bpflet_names_free`. */
+typedef struct bpflet_names {
+	char **ptr;
+	size_t len;
+} bpflet_names_t;
+
+/* The names of the objects that came with the program, for
+ * `bpflet_object_open_packaged`; free them with `bpflet_names_free`.
+ *
+ *   bpflet_names_t names;
+ *   bpflet_packaged_objects(&names);
+ *   for (size_t i = 0; i < names.len; i++) puts(names.ptr[i]);
+ *   bpflet_names_free(&names);
+ */
+void bpflet_packaged_objects(bpflet_names_t *names);
+void bpflet_names_free(bpflet_names_t *names);
+
+/* Sets the global `name` (a `const volatile` or other global) before load;
+ * `size` must be the global's exact size. */
+bool bpflet_object_set_global(bpflet_open_object_t open, const char *name, const void *value, size_t size,
 			      bpflet_error_t *err);
-/* A verifier rejection is `load-failed`, with the log's tail. */
-bool bpflet_object_load(bpflet_object_t obj, bpflet_error_t *err);
+/* Sized from the pointed-to type: `BPFLET_OBJECT_SET_GLOBAL(open, "target_pid", &pid, &err)`. */
+#define BPFLET_OBJECT_SET_GLOBAL(open, name, value, err) \
+	bpflet_object_set_global((open), (name), (value), sizeof *(value), (err))
+
+/* Whether `bpflet_object_load` loads the program `program` (by default
+ * every program whose section does not start with `?`). */
+bool bpflet_object_set_autoload(bpflet_open_object_t open, const char *program, bool autoload,
+				bpflet_error_t *err);
+
+/* Loads every autoload program and creates the maps. Consumes `*open`,
+ * which is zeroed on success and on failure alike (a failed load is
+ * dropped): from here on only `*out` is used. A verifier rejection is
+ * `load-failed`, with the log's tail. */
+bool bpflet_object_load(bpflet_open_object_t *open, bpflet_object_t *out, bpflet_error_t *err);
 
 /* open, set every global, load; on failure nothing is left open. */
 bool bpflet_object_open_load(const void *elf, size_t len, const bpflet_global_t *globals, size_t nglobals,
 			     bpflet_object_t *out, bpflet_error_t *err);
 
-/* Copies the global `name` into `value`, which must be exactly the
- * global's size (`invalid-argument` otherwise): before load its initial
- * value, after load its current value in the kernel. */
+/* Copies the current value of the global `name` in the kernel into
+ * `value`, which must be exactly the global's size (`invalid-argument`
+ * otherwise; `.rodata` stays as loaded). */
 bool bpflet_object_global(bpflet_object_t obj, const char *name, void *value, size_t size, bpflet_error_t *err);
 /* Sized from the pointed-to type: `BPFLET_OBJECT_GLOBAL(obj, "produced", &n, &err)`. */
 #define BPFLET_OBJECT_GLOBAL(obj, name, value, err) \
 	bpflet_object_global((obj), (name), (value), sizeof *(value), (err))
 
-/* Whether the object is loaded: a host call that does no kernel work. */
+/* Whether the host has the object loaded (true for every `bpflet_object_t`
+ * that `bpflet_object_load` gave): a host call that does no kernel work,
+ * which `bench/` times as the floor under every other call. */
 static inline bool bpflet_object_loaded(bpflet_object_t obj)
 {
 	return bpflet_ebpf_ebpf_loader_method_bpf_object_loaded(
-		(bpflet_ebpf_ebpf_loader_borrow_bpf_object_t){ obj.__handle });
+		(bpflet_ebpf_ebpf_loader_borrow_bpf_object_t){ obj.handle.__handle });
 }
 
 /* A handle to the map `name` of a loaded object. */
 bool bpflet_object_map(bpflet_object_t obj, const char *name, bpflet_map_t *out, bpflet_error_t *err);
+
+/* Attaches the program `program` to `target`; NULL is `auto` (where its
+ * section says: tp/, raw_tp/, kprobe/, fentry/, uprobe/ with a path, ...).
+ * Targets with names are built from views, which the call only borrows:
+ *
+ *   bpflet_attach_target_t tp = { .tag = BPFLET_EBPF_EBPF_LOADER_ATTACH_TARGET_TRACEPOINT,
+ *           .val.tracepoint = { bpflet_str("syscalls"), bpflet_str("sys_enter_openat") } };
+ *   bpflet_object_attach(obj, "handle_openat", &tp, &link, &err);
+ *
+ * Dropping the link (`bpflet_link_drop`) detaches the program. */
+bool bpflet_object_attach(bpflet_object_t obj, const char *program, const bpflet_attach_target_t *target,
+			  bpflet_link_t *out, bpflet_error_t *err);
 
 /* The links of `bpflet_object_attach_all`. */
 typedef struct bpflet_links {
@@ -151,11 +230,17 @@ typedef struct bpflet_links {
  * detaches what was attached and returns the error. */
 bool bpflet_object_attach_all(bpflet_object_t obj, bpflet_links_t *links, bpflet_error_t *err);
 
+/* Drops a handle and zeroes it; a zeroed handle is left alone. */
+void bpflet_open_object_drop(bpflet_open_object_t *open);
+/* Unloads the object's programs. */
+void bpflet_object_drop(bpflet_object_t *obj);
+/* Detaches the program. */
+void bpflet_link_drop(bpflet_link_t *link);
 /* Detaches every link and frees the array. */
 void bpflet_links_drop(bpflet_links_t *links);
-void bpflet_object_drop(bpflet_object_t *obj);
 void bpflet_map_drop(bpflet_map_t *map);
 void bpflet_events_drop(bpflet_events_t *events);
+void bpflet_pollable_drop(bpflet_pollable_t *pollable);
 
 /* ---- Maps -------------------------------------------------------------- */
 
@@ -183,11 +268,19 @@ bool bpflet_map_update(bpflet_map_t map, const void *key, size_t key_size, const
 /* `not-found` when the key was absent. */
 bool bpflet_map_delete(bpflet_map_t map, const void *key, size_t key_size, bpflet_error_t *err);
 
-/* Per-CPU maps: copies one value per CPU into `values[0..ncpus)`, each
- * `value_size` bytes, packed. `ncpus` must be the map's possible CPUs
- * (`bpflet_map_info_t.possible_cpus`). 1 found, 0 absent, -1 error. */
-int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size, void *values, size_t value_size,
-			     size_t ncpus, bpflet_error_t *err);
+/* Per-CPU maps (`bpflet_map_info_t.per_cpu`) hold one value per possible
+ * CPU: `values[0..ncpus)`, `value_size` bytes each, back to back, CPU 0
+ * first, the layout of `lookup-per-cpu`, `update-per-cpu` and the batch
+ * calls alike. `ncpus` must be the map's possible CPUs
+ * (`bpflet_map_info_t.possible_cpus`).
+ *
+ * Copies every CPU's value into `values`: 1 found, 0 absent, -1 error. */
+int bpflet_map_lookup_per_cpu(bpflet_map_t map, const void *key, size_t key_size, void *values,
+			      size_t value_size, size_t ncpus, bpflet_error_t *err);
+/* Sets every CPU's value from `values`, laid out as above. */
+bool bpflet_map_update_per_cpu(bpflet_map_t map, const void *key, size_t key_size, const void *values,
+			       size_t value_size, size_t ncpus, bpflet_ebpf_maps_update_flag_t flag,
+			       bpflet_error_t *err);
 
 /* Sized from the pointed-to types: `BPFLET_MAP_LOOKUP(map, &pid, &count, &err)`. */
 #define BPFLET_MAP_LOOKUP(map, key, value, err) \
@@ -196,8 +289,11 @@ int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size,
 	bpflet_map_update((map), (key), sizeof *(key), (value), sizeof *(value), (flag), (err))
 #define BPFLET_MAP_DELETE(map, key, err) bpflet_map_delete((map), (key), sizeof *(key), (err))
 /* `values` is an array (or pointer) of `ncpus` elements. */
-#define BPFLET_MAP_LOOKUP_PERCPU(map, key, values, ncpus, err) \
-	bpflet_map_lookup_percpu((map), (key), sizeof *(key), (values), sizeof *(values), (ncpus), (err))
+#define BPFLET_MAP_LOOKUP_PER_CPU(map, key, values, ncpus, err) \
+	bpflet_map_lookup_per_cpu((map), (key), sizeof *(key), (values), sizeof *(values), (ncpus), (err))
+#define BPFLET_MAP_UPDATE_PER_CPU(map, key, values, ncpus, flag, err) \
+	bpflet_map_update_per_cpu((map), (key), sizeof *(key), (values), sizeof *(values), (ncpus), (flag), \
+				  (err))
 
 /* Word handles, for hot loops over maps whose keys and values are 1 to 8
  * bytes (counters, pids, timestamps): `bpflet_map_word_handle` gives a
@@ -240,7 +336,8 @@ typedef struct bpflet_map_iter {
 	bpflet_map_t map; /* borrowed: the walk does not drop it */
 	size_t key_size;
 	size_t value_size;
-	/* Values per element: the possible CPUs for per-CPU maps, else 1. */
+	/* Values per element: the possible CPUs for per-CPU maps
+	 * (`map-info.per-cpu`), else 1. */
 	uint32_t cpus;
 	bpflet_ebpf_maps_entries_t page;
 	uint32_t next;
@@ -253,7 +350,8 @@ typedef struct bpflet_map_iter {
 bool bpflet_map_iter_init(bpflet_map_iter_t *it, bpflet_map_t map, size_t key_size, size_t value_size,
 			  bpflet_error_t *err);
 /* Copies the next key into `key` and its `it->cpus` values into `values`
- * (packed, `value_size` bytes each): 1 element, 0 end, -1 error. */
+ * (packed, `value_size` bytes each, as `bpflet_map_lookup_per_cpu`):
+ * 1 element, 0 end, -1 error. */
 int bpflet_map_iter_next(bpflet_map_iter_t *it, void *key, void *values, bpflet_error_t *err);
 void bpflet_map_iter_free(bpflet_map_iter_t *it);
 
@@ -373,7 +471,12 @@ void bpflet_batch_free(bpflet_batch_t *batch);
  * (`event-buffer.map-ring`): a record is read where the BPF program wrote
  * it, with no copy and no host call per batch. The fastest way to drain a
  * busy ring buffer; `bpflet_events_poll` is the simple one, and reads perf
- * buffers too.
+ * buffers too. Two styles, one on the other: a callback per record,
+ *
+ *   static bool on_record(const uint8_t *data, size_t len, void *ctx) { ...; return true; }
+ *   bpflet_ring_consume(&ring, 0, on_record, &state);
+ *
+ * or a loop of `bpflet_ring_next` and one `bpflet_ring_release`:
  *
  *   bpflet_ring_t ring;
  *   if (!bpflet_ring_open(map, &ring, &err)) ...
@@ -386,7 +489,16 @@ void bpflet_batch_free(bpflet_batch_t *batch);
  *
  * Records stay where they are (and valid) until `bpflet_ring_release` hands
  * their space back to the kernel: release after each batch, or the
- * producer finds the ring full. Payloads are 8-byte aligned. */
+ * producer finds the ring full. Payloads are 8-byte aligned.
+ *
+ * Positions are read as libbpf reads them: the producer position and each
+ * record's header with acquire loads, the consumer position written with a
+ * release store (`__atomic_load_n`/`__atomic_store_n`). Through volatile
+ * pointers too: wasm32 without the threads feature turns atomics into plain
+ * loads after optimization, and a plain load of the producer position in a
+ * loop that stores nothing may be hoisted out of it, so that a spin on
+ * `bpflet_ring_ready` would never see a record. Volatile costs nothing
+ * here: every such load has to happen anyway. */
 typedef struct bpflet_ring {
 	bpflet_events_t buffer; /* owned */
 	/* The guest memory the ring is mapped over: freed only after `buffer`
@@ -415,18 +527,24 @@ bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
  * Discarded records are skipped. Inline: a few loads per record. */
 static inline const uint8_t *bpflet_ring_next(bpflet_ring_t *ring, size_t *len)
 {
+	/* In locals: after an acquire load the compiler must reload whatever
+	 * it cannot see is unchanged, and `*ring` is such memory. */
+	uint64_t pos = ring->pos, end = ring->end, mask = ring->mask;
+	const uint8_t *data = ring->data;
 	for (;;) {
-		if (ring->pos >= ring->end) {
-			ring->end = *ring->producer;
-			if (ring->pos >= ring->end)
+		if (pos >= end) {
+			ring->end = end = __atomic_load_n(ring->producer, __ATOMIC_ACQUIRE);
+			if (pos >= end)
 				return NULL;
 		}
-		const uint8_t *header = ring->data + (ring->pos & ring->mask);
-		uint32_t word = *(const volatile uint32_t *)header;
+		/* Acquire: what the program wrote before it submitted the record
+		 * is visible once its header says so. */
+		const uint8_t *header = data + (pos & mask);
+		uint32_t word = __atomic_load_n((const volatile uint32_t *)header, __ATOMIC_ACQUIRE);
 		if (word & BPFLET_RINGBUF_BUSY_BIT)
 			return NULL;
 		uint32_t size = word & ~(BPFLET_RINGBUF_BUSY_BIT | BPFLET_RINGBUF_DISCARD_BIT);
-		ring->pos += ((uint64_t)size + BPFLET_RINGBUF_HDR_SZ + 7) & ~UINT64_C(7);
+		ring->pos = pos += ((uint64_t)size + BPFLET_RINGBUF_HDR_SZ + 7) & ~UINT64_C(7);
 		if (!(word & BPFLET_RINGBUF_DISCARD_BIT)) {
 			*len = size;
 			return header + BPFLET_RINGBUF_HDR_SZ;
@@ -438,15 +556,53 @@ static inline const uint8_t *bpflet_ring_next(bpflet_ring_t *ring, size_t *len)
  * kernel; those records are no longer to be read. */
 static inline void bpflet_ring_release(bpflet_ring_t *ring)
 {
-	*ring->consumer = ring->pos;
+	__atomic_store_n(ring->consumer, ring->pos, __ATOMIC_RELEASE);
+}
+
+/* What `bpflet_ring_consume` calls with each record: its payload, `len`
+ * bytes, valid during the call only, and the caller's `ctx`. Returns true
+ * to go on, false to stop before this record: it is left in the ring, and
+ * the next call (or `bpflet_ring_next`) sees it again. It must not use the
+ * ring itself. */
+typedef bool (*bpflet_ring_fn_t)(const uint8_t *data, size_t len, void *ctx);
+
+/* Calls `f` with each waiting record, at most `max` of them (0: all that
+ * are there), then releases them; returns how many `f` took. Inline, on
+ * `bpflet_ring_next`/`bpflet_ring_release`: a callback the compiler sees
+ * (a static function) is inlined into the loop. */
+static inline size_t bpflet_ring_consume(bpflet_ring_t *ring, size_t max, bpflet_ring_fn_t f, void *ctx)
+{
+	/* The loop runs on a copy of the reader that nothing else can see, so
+	 * that its position stays in registers: after each acquire load of a
+	 * header the compiler must reload what other code might have changed,
+	 * and `*ring` is such memory. */
+	bpflet_ring_t reader = *ring;
+	size_t count = 0, len;
+	const uint8_t *record;
+
+	while (max == 0 || count < max) {
+		uint64_t pos = reader.pos;
+		if (!(record = bpflet_ring_next(&reader, &len)))
+			break;
+		if (!f(record, len, ctx)) {
+			reader.pos = pos;
+			break;
+		}
+		count++;
+	}
+	bpflet_ring_release(&reader);
+	ring->pos = reader.pos;
+	ring->end = reader.end;
+	return count;
 }
 
 /* Whether a record is ready for `bpflet_ring_next`. */
 static inline bool bpflet_ring_ready(const bpflet_ring_t *ring)
 {
 	uint64_t pos = ring->pos;
-	return pos < *ring->producer &&
-	       !(*(const volatile uint32_t *)(ring->data + (pos & ring->mask)) & BPFLET_RINGBUF_BUSY_BIT);
+	return pos < __atomic_load_n(ring->producer, __ATOMIC_ACQUIRE) &&
+	       !(__atomic_load_n((const volatile uint32_t *)(ring->data + (pos & ring->mask)), __ATOMIC_ACQUIRE) &
+		 BPFLET_RINGBUF_BUSY_BIT);
 }
 
 /* Waits up to `timeout_ms` for a record; true if one is ready. */
@@ -454,6 +610,35 @@ bool bpflet_ring_wait(bpflet_ring_t *ring, uint32_t timeout_ms);
 
 /* Drops the event buffer (unmapping the ring), then frees its region. */
 void bpflet_ring_drop(bpflet_ring_t *ring);
+
+/* ---- Stopping cleanly ---------------------------------------------------- */
+
+/* Whether the host was asked to stop the program (SIGINT, SIGTERM).
+ *
+ * Without this or `bpflet_subscribe_stop`, a signal stops a guest at once
+ * (and bpflet removes everything it loaded). Calling either opts in to the
+ * clean stop: the first signal then only marks the stop as requested and
+ * cuts a blocking `bpflet_events_poll` short, so the program can finish its
+ * work (print final counts) and return; a second signal, or a program not
+ * done within the host's grace period, stops it at once. */
+bool bpflet_stop_requested(void);
+
+/* A pollable that is ready once a stop was requested, to wait on with
+ * `wasi_io_poll_poll` together with event buffers and timers; drop it with
+ * `bpflet_pollable_drop`. Opts in to the clean stop, as
+ * `bpflet_stop_requested` does.
+ *
+ *   bpflet_pollable_t stop = bpflet_subscribe_stop();
+ *   bpflet_pollable_t tick = wasi_clocks_monotonic_clock_subscribe_duration(1000000000);
+ *   wasi_io_poll_borrow_pollable_t both[] = { wasi_io_poll_borrow_pollable(stop),
+ *                                             wasi_io_poll_borrow_pollable(tick) };
+ *   program_list_u32_t ready;   // indices: 0 a stop was requested, 1 a second passed
+ *   wasi_io_poll_poll(&(wasi_io_poll_list_borrow_pollable_t){ both, 2 }, &ready);
+ *   program_list_u32_free(&ready);
+ *   bpflet_pollable_drop(&tick);
+ *   bpflet_pollable_drop(&stop);
+ */
+bpflet_pollable_t bpflet_subscribe_stop(void);
 
 /* ---- Time -------------------------------------------------------------- */
 

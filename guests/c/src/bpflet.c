@@ -5,9 +5,17 @@
 
 typedef bpflet_ebpf_maps_borrow_bpf_map_t borrow_map_t;
 
-static bpflet_ebpf_ebpf_loader_borrow_bpf_object_t borrow_object(bpflet_object_t obj)
+typedef bpflet_ebpf_ebpf_loader_borrow_bpf_object_t borrow_object_t;
+
+/* Open and loaded objects are one WIT resource. */
+static borrow_object_t borrow_open(bpflet_open_object_t open)
 {
-	return (bpflet_ebpf_ebpf_loader_borrow_bpf_object_t){ obj.__handle };
+	return (borrow_object_t){ open.handle.__handle };
+}
+
+static borrow_object_t borrow_object(bpflet_object_t obj)
+{
+	return (borrow_object_t){ obj.handle.__handle };
 }
 
 static borrow_map_t borrow_map(bpflet_map_t map)
@@ -157,43 +165,87 @@ void bpflet_error_free(bpflet_error_t *err)
 
 /* ---- Objects ------------------------------------------------------------ */
 
-bool bpflet_object_open(const void *elf, size_t len, bpflet_object_t *out, bpflet_error_t *err)
+static const bpflet_ebpf_ebpf_loader_load_options_t default_options = { 0 };
+
+bool bpflet_object_open(const void *elf, size_t len, bpflet_open_object_t *out, bpflet_error_t *err)
 {
 	program_list_u8_t bytes = bpflet_bytes(elf, len);
-	bpflet_ebpf_ebpf_loader_load_options_t options = { 0 };
-	return bpflet_ebpf_ebpf_loader_static_bpf_object_open(&bytes, &options, out, err);
+	bpflet_ebpf_ebpf_loader_load_options_t options = default_options;
+	*out = (bpflet_open_object_t){ 0 };
+	return bpflet_ebpf_ebpf_loader_static_bpf_object_open(&bytes, &options, &out->handle, err);
 }
 
-bool bpflet_object_set_global(bpflet_object_t obj, const char *name, const void *value, size_t size,
+bool bpflet_object_open_packaged(const char *name, bpflet_open_object_t *out, bpflet_error_t *err)
+{
+	program_string_t n = bpflet_str(name);
+	bpflet_ebpf_ebpf_loader_load_options_t options = default_options;
+	*out = (bpflet_open_object_t){ 0 };
+	return bpflet_ebpf_ebpf_loader_static_bpf_object_open_packaged(&n, &options, &out->handle, err);
+}
+
+void bpflet_packaged_objects(bpflet_names_t *names)
+{
+	program_list_string_t list;
+	bpflet_ebpf_ebpf_loader_packaged_objects(&list);
+	*names = (bpflet_names_t){ .ptr = xmalloc(list.len * sizeof(*names->ptr)), .len = list.len };
+	for (size_t i = 0; i < list.len; i++)
+		names->ptr[i] = bpflet_strdup(&list.ptr[i]);
+	program_list_string_free(&list);
+}
+
+void bpflet_names_free(bpflet_names_t *names)
+{
+	for (size_t i = 0; i < names->len; i++)
+		free(names->ptr[i]);
+	free(names->ptr);
+	*names = (bpflet_names_t){ 0 };
+}
+
+bool bpflet_object_set_global(bpflet_open_object_t open, const char *name, const void *value, size_t size,
 			      bpflet_error_t *err)
 {
 	program_string_t n = bpflet_str(name);
 	program_list_u8_t v = bpflet_bytes(value, size);
-	return bpflet_ebpf_ebpf_loader_method_bpf_object_set_global(borrow_object(obj), &n, &v, err);
+	return bpflet_ebpf_ebpf_loader_method_bpf_object_set_global(borrow_open(open), &n, &v, err);
 }
 
-bool bpflet_object_load(bpflet_object_t obj, bpflet_error_t *err)
+bool bpflet_object_set_autoload(bpflet_open_object_t open, const char *program, bool autoload,
+				bpflet_error_t *err)
 {
-	return bpflet_ebpf_ebpf_loader_method_bpf_object_load(borrow_object(obj), err);
+	program_string_t p = bpflet_str(program);
+	return bpflet_ebpf_ebpf_loader_method_bpf_object_set_autoload(borrow_open(open), &p, autoload, err);
+}
+
+bool bpflet_object_load(bpflet_open_object_t *open, bpflet_object_t *out, bpflet_error_t *err)
+{
+	/* The open handle is the caller's no more, whatever happens. */
+	bpflet_open_object_t taken = *open;
+	*open = (bpflet_open_object_t){ 0 };
+	*out = (bpflet_object_t){ 0 };
+	if (!taken.handle.__handle)
+		return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_STATE, "no open object to load");
+	if (!bpflet_ebpf_ebpf_loader_method_bpf_object_load(borrow_open(taken), err)) {
+		bpflet_open_object_drop(&taken);
+		return false;
+	}
+	out->handle = taken.handle;
+	return true;
 }
 
 bool bpflet_object_open_load(const void *elf, size_t len, const bpflet_global_t *globals, size_t nglobals,
 			     bpflet_object_t *out, bpflet_error_t *err)
 {
-	bpflet_object_t obj = { 0 };
-	if (!bpflet_object_open(elf, len, &obj, err))
+	bpflet_open_object_t open;
+	*out = (bpflet_object_t){ 0 };
+	if (!bpflet_object_open(elf, len, &open, err))
 		return false;
 	for (size_t i = 0; i < nglobals; i++) {
-		if (!bpflet_object_set_global(obj, globals[i].name, globals[i].value, globals[i].size, err))
-			goto fail;
+		if (!bpflet_object_set_global(open, globals[i].name, globals[i].value, globals[i].size, err)) {
+			bpflet_open_object_drop(&open);
+			return false;
+		}
 	}
-	if (!bpflet_object_load(obj, err))
-		goto fail;
-	*out = obj;
-	return true;
-fail:
-	bpflet_object_drop(&obj);
-	return false;
+	return bpflet_object_load(&open, out, err);
 }
 
 bool bpflet_object_global(bpflet_object_t obj, const char *name, void *value, size_t size, bpflet_error_t *err)
@@ -219,6 +271,24 @@ bool bpflet_object_map(bpflet_object_t obj, const char *name, bpflet_map_t *out,
 	return bpflet_ebpf_ebpf_loader_method_bpf_object_get_map(borrow_object(obj), &n, out, err);
 }
 
+/* `bpflet_object_attach` with the program's name as a WIT string. The
+ * bindings take the target by a non-const pointer but only read it. */
+static bool attach(bpflet_object_t obj, program_string_t *program, const bpflet_attach_target_t *target,
+		   bpflet_link_t *out, bpflet_error_t *err)
+{
+	bpflet_attach_target_t target_auto = { .tag = BPFLET_EBPF_EBPF_LOADER_ATTACH_TARGET_AUTO };
+	bpflet_attach_target_t copy = target ? *target : target_auto;
+	*out = (bpflet_link_t){ 0 };
+	return bpflet_ebpf_ebpf_loader_method_bpf_object_attach(borrow_object(obj), program, &copy, out, err);
+}
+
+bool bpflet_object_attach(bpflet_object_t obj, const char *program, const bpflet_attach_target_t *target,
+			  bpflet_link_t *out, bpflet_error_t *err)
+{
+	program_string_t p = bpflet_str(program);
+	return attach(obj, &p, target, out, err);
+}
+
 bool bpflet_object_attach_all(bpflet_object_t obj, bpflet_links_t *links, bpflet_error_t *err)
 {
 	bpflet_ebpf_ebpf_loader_list_program_info_t programs;
@@ -230,11 +300,10 @@ bool bpflet_object_attach_all(bpflet_object_t obj, bpflet_links_t *links, bpflet
 		links->ptr = xmalloc(programs.len * sizeof(*links->ptr));
 	for (size_t i = 0; i < programs.len && ok; i++) {
 		bpflet_ebpf_ebpf_loader_program_info_t *p = &programs.ptr[i];
-		bpflet_ebpf_ebpf_loader_attach_target_t target = { .tag = BPFLET_EBPF_EBPF_LOADER_ATTACH_TARGET_AUTO };
 		bpflet_link_t link;
 		if (!p->autoload)
 			continue;
-		if (bpflet_ebpf_ebpf_loader_method_bpf_object_attach(borrow_object(obj), &p->name, &target, &link, err)) {
+		if (attach(obj, &p->name, NULL, &link, err)) {
 			links->ptr[links->len++] = link;
 		} else if (err->tag == BPFLET_EBPF_TYPES_ERROR_UNSUPPORTED) {
 			/* No target in the section (xdp, tc, ...): libbpf skips these too. */
@@ -249,19 +318,33 @@ bool bpflet_object_attach_all(bpflet_object_t obj, bpflet_links_t *links, bpflet
 	return ok;
 }
 
-void bpflet_links_drop(bpflet_links_t *links)
+void bpflet_open_object_drop(bpflet_open_object_t *open)
 {
-	for (size_t i = 0; i < links->len; i++)
-		bpflet_ebpf_ebpf_loader_link_drop_own(links->ptr[i]);
-	free(links->ptr);
-	*links = (bpflet_links_t){ 0 };
+	if (open->handle.__handle)
+		bpflet_ebpf_ebpf_loader_bpf_object_drop_own(open->handle);
+	*open = (bpflet_open_object_t){ 0 };
 }
 
 void bpflet_object_drop(bpflet_object_t *obj)
 {
-	if (obj->__handle)
-		bpflet_ebpf_ebpf_loader_bpf_object_drop_own(*obj);
-	obj->__handle = 0;
+	if (obj->handle.__handle)
+		bpflet_ebpf_ebpf_loader_bpf_object_drop_own(obj->handle);
+	*obj = (bpflet_object_t){ 0 };
+}
+
+void bpflet_link_drop(bpflet_link_t *link)
+{
+	if (link->__handle)
+		bpflet_ebpf_ebpf_loader_link_drop_own(*link);
+	link->__handle = 0;
+}
+
+void bpflet_links_drop(bpflet_links_t *links)
+{
+	for (size_t i = 0; i < links->len; i++)
+		bpflet_link_drop(&links->ptr[i]);
+	free(links->ptr);
+	*links = (bpflet_links_t){ 0 };
 }
 
 void bpflet_map_drop(bpflet_map_t *map)
@@ -276,6 +359,13 @@ void bpflet_events_drop(bpflet_events_t *events)
 	if (events->__handle)
 		bpflet_ebpf_events_event_buffer_drop_own(*events);
 	events->__handle = 0;
+}
+
+void bpflet_pollable_drop(bpflet_pollable_t *pollable)
+{
+	if (pollable->__handle)
+		wasi_io_poll_pollable_drop_own(*pollable);
+	pollable->__handle = 0;
 }
 
 /* ---- Maps --------------------------------------------------------------- */
@@ -295,19 +385,6 @@ const char *bpflet_map_type_name(bpflet_ebpf_maps_map_type_t type)
 	if (type < sizeof(map_type_names) / sizeof(map_type_names[0]))
 		return map_type_names[type];
 	return "unknown";
-}
-
-static bool is_percpu(bpflet_ebpf_maps_map_type_t type)
-{
-	switch (type) {
-	case BPFLET_EBPF_MAPS_MAP_TYPE_PERCPU_HASH:
-	case BPFLET_EBPF_MAPS_MAP_TYPE_PERCPU_ARRAY:
-	case BPFLET_EBPF_MAPS_MAP_TYPE_LRU_PERCPU_HASH:
-	case BPFLET_EBPF_MAPS_MAP_TYPE_PERCPU_CGROUP_STORAGE:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* Fills `err` with the types of `mask`, as "one of a, b". */
@@ -351,10 +428,35 @@ bool bpflet_map_check(bpflet_map_t map, uint64_t types, size_t key_size, size_t 
 	return ok;
 }
 
-static bool wrong_size(size_t got, size_t want, bpflet_error_t *err)
+/* The one decoder of values from the host, plain and per-CPU alike: `len`
+ * bytes at `bytes` are `ncpus` values of `value_size` bytes, back to back
+ * (CPU 0 first; one value for a plain map), copied into `values` as they
+ * are. Used by lookups, per-CPU lookups and the map iterator. */
+static bool read_values(const uint8_t *bytes, size_t len, void *values, size_t value_size, size_t ncpus,
+			bpflet_error_t *err)
 {
-	return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
-				"host returned %zu bytes for a value of %zu bytes", got, want);
+	if (len != ncpus * value_size) {
+		if (ncpus == 1)
+			return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+						"host returned %zu bytes for a value of %zu bytes", len, value_size);
+		return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+					"host returned %zu bytes of per-CPU values, the caller expects %zu values of "
+					"%zu bytes",
+					len, ncpus, value_size);
+	}
+	memcpy(values, bytes, len);
+	return true;
+}
+
+/* A lookup's answer: 1 found (decoded into `values`), 0 absent, -1 error. */
+static int found_values(program_option_list_u8_t *found, void *values, size_t value_size, size_t ncpus,
+			bpflet_error_t *err)
+{
+	if (!found->is_some)
+		return 0;
+	int result = read_values(found->val.ptr, found->val.len, values, value_size, ncpus, err) ? 1 : -1;
+	program_option_list_u8_free(found);
+	return result;
 }
 
 int bpflet_map_lookup(bpflet_map_t map, const void *key, size_t key_size, void *value, size_t value_size,
@@ -362,21 +464,10 @@ int bpflet_map_lookup(bpflet_map_t map, const void *key, size_t key_size, void *
 {
 	program_list_u8_t k = bpflet_bytes(key, key_size);
 	program_option_list_u8_t found;
-	int result;
 
 	if (!bpflet_ebpf_maps_method_bpf_map_lookup(borrow_map(map), &k, &found, err))
 		return -1;
-	if (!found.is_some)
-		return 0;
-	if (found.val.len == value_size) {
-		memcpy(value, found.val.ptr, value_size);
-		result = 1;
-	} else {
-		wrong_size(found.val.len, value_size, err);
-		result = -1;
-	}
-	program_option_list_u8_free(&found);
-	return result;
+	return found_values(&found, value, value_size, 1, err);
 }
 
 bool bpflet_map_update(bpflet_map_t map, const void *key, size_t key_size, const void *value, size_t value_size,
@@ -398,28 +489,24 @@ bool bpflet_map_word_handle(bpflet_map_t map, uint32_t *handle, bpflet_error_t *
 	return bpflet_ebpf_maps_method_bpf_map_word_handle(borrow_map(map), handle, err);
 }
 
-int bpflet_map_lookup_percpu(bpflet_map_t map, const void *key, size_t key_size, void *values, size_t value_size,
-			     size_t ncpus, bpflet_error_t *err)
+int bpflet_map_lookup_per_cpu(bpflet_map_t map, const void *key, size_t key_size, void *values,
+			      size_t value_size, size_t ncpus, bpflet_error_t *err)
 {
 	program_list_u8_t k = bpflet_bytes(key, key_size);
 	program_option_list_u8_t found;
-	int result = 1;
 
 	if (!bpflet_ebpf_maps_method_bpf_map_lookup_per_cpu(borrow_map(map), &k, &found, err))
 		return -1;
-	if (!found.is_some)
-		return 0;
-	/* One flat list: the value of every possible CPU, back to back. */
-	if (found.val.len != ncpus * value_size) {
-		bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
-				 "host returned %zu bytes of per-CPU values, the caller expects %zu values of %zu bytes",
-				 found.val.len, ncpus, value_size);
-		result = -1;
-	} else {
-		memcpy(values, found.val.ptr, found.val.len);
-	}
-	program_option_list_u8_free(&found);
-	return result;
+	return found_values(&found, values, value_size, ncpus, err);
+}
+
+bool bpflet_map_update_per_cpu(bpflet_map_t map, const void *key, size_t key_size, const void *values,
+			       size_t value_size, size_t ncpus, bpflet_ebpf_maps_update_flag_t flag,
+			       bpflet_error_t *err)
+{
+	program_list_u8_t k = bpflet_bytes(key, key_size);
+	program_list_u8_t v = bpflet_bytes(values, ncpus * value_size);
+	return bpflet_ebpf_maps_method_bpf_map_update_per_cpu(borrow_map(map), &k, &v, flag, err);
 }
 
 /* Elements fetched per host call: large enough to amortise the crossing,
@@ -434,7 +521,7 @@ bool bpflet_map_iter_init(bpflet_map_iter_t *it, bpflet_map_t map, size_t key_si
 	*it = (bpflet_map_iter_t){ .map = map, .key_size = key_size, .value_size = value_size, .cpus = 1 };
 	if (!bpflet_map_check(map, 0, key_size, value_size, &info, err))
 		return false;
-	if (is_percpu(info.map_type))
+	if (info.per_cpu)
 		it->cpus = info.possible_cpus;
 	bpflet_ebpf_maps_map_info_free(&info);
 	return true;
@@ -449,12 +536,16 @@ static bool iter_fetch(bpflet_map_iter_t *it, bpflet_error_t *err)
 
 		if (!bpflet_ebpf_maps_method_bpf_map_lookup_batch(borrow_map(it->map), cursor, MAP_PAGE, &page, err))
 			return false;
+		/* Packed: element i's key at i * key_size, its values at
+		 * i * cpus * value_size (see read_values). */
 		size_t count = page.count;
-		if (page.keys.len != count * it->key_size || (count == 0 && page.values.len != 0) ||
-		    (count > 0 && page.values.len % count != 0)) {
+		if (page.keys.len != count * it->key_size ||
+		    page.values.len != count * it->cpus * it->value_size) {
 			bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
-					 "host returned %zu elements with %zu key bytes and %zu value bytes", count,
-					 page.keys.len, page.values.len);
+					 "host returned %zu elements with %zu key bytes and %zu value bytes, not "
+					 "%zu-byte keys and %u values of %zu bytes each",
+					 count, page.keys.len, page.values.len, it->key_size, (unsigned)it->cpus,
+					 it->value_size);
 			bpflet_ebpf_maps_entries_free(&page);
 			return false;
 		}
@@ -481,23 +572,13 @@ int bpflet_map_iter_next(bpflet_map_iter_t *it, void *key, void *values, bpflet_
 	if (it->next >= it->page.count)
 		return 0;
 
-	size_t index = it->next++;
-	/* One value per element, or one per CPU, each in a slot padded to 8
-	 * bytes: the stride comes from the page itself. */
-	size_t element = it->page.values.len / it->page.count;
-	const uint8_t *value = it->page.values.ptr + index * element;
-	if (it->cpus == 0 || element % it->cpus != 0 || element / it->cpus < it->value_size) {
-		bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
-				 "host returned %zu bytes for %u values of %zu bytes", element, (unsigned)it->cpus,
-				 it->value_size);
-		it->done = true;
-		it->next = it->page.count;
-		return -1;
-	}
-	size_t slot = element / it->cpus;
-	memcpy(key, it->page.keys.ptr + index * it->key_size, it->key_size);
-	for (uint32_t cpu = 0; cpu < it->cpus; cpu++)
-		memcpy((uint8_t *)values + cpu * it->value_size, value + cpu * slot, it->value_size);
+	/* iter_fetch checked the page's layout, so read_values cannot fail
+	 * (read into locals first, and the compiler sees that). */
+	size_t index = it->next++, key_size = it->key_size, value_size = it->value_size, cpus = it->cpus;
+	const uint8_t *keys = it->page.keys.ptr, *page_values = it->page.values.ptr;
+	size_t element = cpus * value_size;
+	memcpy(key, keys + index * key_size, key_size);
+	read_values(page_values + index * element, element, values, value_size, cpus, err);
 	return 1;
 }
 
@@ -618,7 +699,8 @@ bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
 	out->producer = (const volatile uint64_t *)(consumer + page);
 	out->data = consumer + 2 * page;
 	out->mask = size - 1;
-	out->pos = out->end = *out->consumer;
+	/* Only this guest writes the consumer position. */
+	out->pos = out->end = __atomic_load_n(out->consumer, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -648,6 +730,18 @@ void bpflet_ring_drop(bpflet_ring_t *ring)
 	bpflet_events_drop(&ring->buffer);
 	program_list_u8_free(&ring->region);
 	*ring = (bpflet_ring_t){ 0 };
+}
+
+/* ---- Stopping cleanly --------------------------------------------------- */
+
+bool bpflet_stop_requested(void)
+{
+	return bpflet_ebpf_signals_stop_requested();
+}
+
+bpflet_pollable_t bpflet_subscribe_stop(void)
+{
+	return bpflet_ebpf_signals_subscribe_stop();
 }
 
 /* ---- Time --------------------------------------------------------------- */

@@ -181,13 +181,15 @@ static bool report(bpflet_map_t counts, bpflet_map_t comms, uint32_t top, bpflet
 
 static bool run(const struct args *args, bpflet_error_t *err)
 {
+	bpflet_open_object_t open = { 0 };
 	bpflet_object_t object = { 0 };
 	bpflet_map_t counts = { 0 }, comms = { 0 };
 	bpflet_links_t links = { 0 };
 	bool ok = false;
 
-	bpflet_global_t globals[] = { BPFLET_GLOBAL("target_pid", args->pid) };
-	if (!bpflet_object_open_load(syscount_bpf, sizeof(syscount_bpf), globals, 1, &object, err))
+	if (!bpflet_object_open(syscount_bpf, sizeof(syscount_bpf), &open, err) ||
+	    !BPFLET_OBJECT_SET_GLOBAL(open, "target_pid", &args->pid, err) ||
+	    !bpflet_object_load(&open, &object, err))
 		goto out;
 	if (!bpflet_object_map(object, "counts", &counts, err) ||
 	    !bpflet_map_check(counts, BPFLET_MAP_TYPE(PERCPU_HASH) | BPFLET_MAP_TYPE(LRU_PERCPU_HASH),
@@ -228,6 +230,7 @@ out:
 	bpflet_map_drop(&comms);
 	bpflet_map_drop(&counts);
 	bpflet_object_drop(&object);
+	bpflet_open_object_drop(&open);
 	return ok;
 }
 

@@ -28,15 +28,23 @@ pub enum HostError {
 /// The result of a host function of a bpflet interface.
 pub type HostResult<T> = Result<T, HostError>;
 
+/// What a hand-linked host function returns for a WIT function whose
+/// result is `result<R, error>`: that result, or a trap.
+pub(crate) type Returns<R> = wasmtime::Result<(Result<R, Error>,)>;
+
 impl HostError {
-    /// Splits into what a hand-linked host function returns: the guest's
-    /// `result<T, error>`, or a trap.
+    /// Splits into the guest's `result<T, error>`, or a trap.
     pub(crate) fn split<T>(result: HostResult<T>) -> wasmtime::Result<Result<T, Error>> {
         match result {
             Ok(value) => Ok(Ok(value)),
             Err(HostError::Wit(error)) => Ok(Err(error)),
             Err(HostError::Trap(trap)) => Err(trap),
         }
+    }
+
+    /// What a hand-linked host function returns (see [`Returns`]).
+    pub(crate) fn returns<R>(result: HostResult<R>) -> Returns<R> {
+        Self::split(result).map(|r| (r,))
     }
 }
 
@@ -73,6 +81,22 @@ impl crate::bindings::types::Host for BpfCtxView<'_> {
     }
 }
 
+/// The message of any case of `$error`, borrowed as `$error` is.
+macro_rules! message_of {
+    ($error:expr $(, $mut:tt)?) => {
+        match $error {
+            Error::NotFound(m)
+            | Error::InvalidArgument(m)
+            | Error::AlreadyExists(m)
+            | Error::PermissionDenied(m)
+            | Error::Unsupported(m)
+            | Error::InvalidState(m) => m,
+            Error::LoadFailed(failure) => &$($mut)? failure.message,
+            Error::Os(os) => &$($mut)? os.message,
+        }
+    };
+}
+
 impl Error {
     pub fn not_found(message: impl Into<String>) -> Self {
         Error::NotFound(message.into())
@@ -102,29 +126,11 @@ impl Error {
 
     /// The message, whatever the case.
     pub fn message(&self) -> &str {
-        match self {
-            Error::NotFound(m)
-            | Error::InvalidArgument(m)
-            | Error::AlreadyExists(m)
-            | Error::PermissionDenied(m)
-            | Error::Unsupported(m)
-            | Error::InvalidState(m) => m,
-            Error::LoadFailed(failure) => &failure.message,
-            Error::Os(os) => &os.message,
-        }
+        message_of!(self)
     }
 
     fn message_mut(&mut self) -> &mut String {
-        match self {
-            Error::NotFound(m)
-            | Error::InvalidArgument(m)
-            | Error::AlreadyExists(m)
-            | Error::PermissionDenied(m)
-            | Error::Unsupported(m)
-            | Error::InvalidState(m) => m,
-            Error::LoadFailed(failure) => &mut failure.message,
-            Error::Os(os) => &mut os.message,
-        }
+        message_of!(self, mut)
     }
 
     /// Says what was being done: `what: message`, keeping the case.

@@ -13,15 +13,9 @@ use super::lower::{FastBatch, FastRingPages, RingRef, RingRegion};
 use super::EventBuffer;
 use crate::abi::List;
 use crate::bindings::events::BufferKind;
+use crate::error::Returns;
 use crate::maps::BpfMap;
-use crate::{BpfView, Error, HostError, HostResult};
-
-/// What a function of the interface returns: its WIT result, or a trap.
-type Returns<R> = wasmtime::Result<(Result<R, Error>,)>;
-
-fn split<R>(result: HostResult<R>) -> Returns<R> {
-    HostError::split(result).map(|r| (r,))
-}
+use crate::{BpfView, HostError};
 
 /// Links `events.event-buffer`.
 pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
@@ -36,7 +30,7 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
          (map, pages_per_cpu): (Resource<BpfMap>, Option<u32>)|
          -> Returns<Resource<EventBuffer>> {
             let view = store.data_mut().bpf();
-            split((|| {
+            HostError::returns((|| {
                 let buffer = EventBuffer::open(view.table.get(&map)?, pages_per_cpu)?;
                 Ok(view.table.push(buffer)?)
             })())
@@ -55,7 +49,7 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
          -> Returns<FastBatch> {
             let view = store.data_mut().bpf();
             let stop = view.ctx.stop.clone();
-            split((|| {
+            HostError::returns((|| {
                 let buffer = view.table.get_mut(&buffer)?;
                 Ok(buffer.poll(Duration::from_millis(timeout_ms.into()), max_records, &stop)?)
             })())
@@ -65,7 +59,7 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
         "[method]event-buffer.map-ring",
         |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> Returns<FastRingPages> {
             let view = store.data_mut().bpf();
-            split((|| {
+            HostError::returns((|| {
                 let ring = view.table.get_mut(&buffer)?.ring_to_share()?;
                 Ok(FastRingPages {
                     page_size: ring.page as u32,

@@ -13,14 +13,8 @@ use wasmtime::StoreContextMut;
 use super::{BpfMap, ValueBuf};
 use crate::abi::{List, WordResult};
 use crate::bindings::maps::{Entries, UpdateFlag};
+use crate::error::Returns;
 use crate::{BpfCtxView, BpfView, Error, HostError, HostResult};
-
-/// What a function of the interface returns: its WIT result, or a trap.
-type Returns<R> = wasmtime::Result<(Result<R, Error>,)>;
-
-fn split<R>(result: HostResult<R>) -> Returns<R> {
-    HostError::split(result).map(|r| (r,))
-}
 
 /// A copy of a guest list (a key, a value), on the stack when small; the
 /// copy ends the borrow of the store, so the map can be looked up next.
@@ -64,7 +58,7 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
          -> Returns<Option<List<ValueBuf>>> {
             let key = copied(&store, &key);
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.lookup(key.as_slice())?.map(List))))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.lookup(key.as_slice())?.map(List))))
         },
     )?;
     maps.func_wrap(
@@ -74,7 +68,7 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
          -> Returns<()> {
             let (key, value) = (copied(&store, &key), copied(&store, &value));
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.update(key.as_slice(), value.as_slice(), flag)?)))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.update(key.as_slice(), value.as_slice(), flag)?)))
         },
     )?;
     maps.func_wrap(
@@ -82,7 +76,7 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
         |mut store: StoreContextMut<'_, T>, (m, key): (Resource<BpfMap>, WasmList<u8>)| -> Returns<()> {
             let key = copied(&store, &key);
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.delete(key.as_slice())?)))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.delete(key.as_slice())?)))
         },
     )?;
     maps.func_wrap(
@@ -90,7 +84,7 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
         |mut store: StoreContextMut<'_, T>, (m, key): (Resource<BpfMap>, WasmList<u8>)| -> Returns<Option<Vec<u8>>> {
             let key = copied(&store, &key);
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.lookup_and_delete(key.as_slice())?)))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.lookup_and_delete(key.as_slice())?)))
         },
     )?;
     maps.func_wrap(
@@ -100,7 +94,7 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
          -> Returns<Option<List<ValueBuf>>> {
             let key = copied(&store, &key);
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.lookup_per_cpu(key.as_slice())?.map(List))))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.lookup_per_cpu(key.as_slice())?.map(List))))
         },
     )?;
     maps.func_wrap(
@@ -110,7 +104,9 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
          -> Returns<()> {
             let (key, values) = (copied(&store, &key), copied(&store, &values));
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.update_per_cpu(key.as_slice(), values.as_slice(), flag)?)))
+            HostError::returns(
+                map(&view, &m).and_then(|m| Ok(m.update_per_cpu(key.as_slice(), values.as_slice(), flag)?)),
+            )
         },
     )?;
     maps.func_wrap(
@@ -120,7 +116,7 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
          -> Returns<Vec<u8>> {
             let after = after.map(|after| copied(&store, &after));
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.keys(after.as_ref().map(ValueBuf::as_slice), max)?)))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.keys(after.as_ref().map(ValueBuf::as_slice), max)?)))
         },
     )?;
     maps.func_wrap(
@@ -130,7 +126,9 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
          -> Returns<Entries> {
             let cursor = cursor.map(|cursor| copied(&store, &cursor));
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.lookup_batch(cursor.as_ref().map(ValueBuf::as_slice), max)?)))
+            HostError::returns(
+                map(&view, &m).and_then(|m| Ok(m.lookup_batch(cursor.as_ref().map(ValueBuf::as_slice), max)?)),
+            )
         },
     )?;
     maps.func_wrap(
@@ -140,7 +138,9 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
          -> Returns<u32> {
             let (keys, values) = (copied(&store, &keys), copied(&store, &values));
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.update_batch(keys.as_slice(), values.as_slice(), flag)?)))
+            HostError::returns(
+                map(&view, &m).and_then(|m| Ok(m.update_batch(keys.as_slice(), values.as_slice(), flag)?)),
+            )
         },
     )?;
     maps.func_wrap(
@@ -148,20 +148,20 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
         |mut store: StoreContextMut<'_, T>, (m, keys): (Resource<BpfMap>, WasmList<u8>)| -> Returns<u32> {
             let keys = copied(&store, &keys);
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.delete_batch(keys.as_slice())?)))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.delete_batch(keys.as_slice())?)))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.freeze",
         |mut store: StoreContextMut<'_, T>, (m,): (Resource<BpfMap>,)| -> Returns<()> {
             let view = store.data_mut().bpf();
-            split(map(&view, &m).and_then(|m| Ok(m.freeze()?)))
+            HostError::returns(map(&view, &m).and_then(|m| Ok(m.freeze()?)))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.word-handle",
         |mut store: StoreContextMut<'_, T>, (m,): (Resource<BpfMap>,)| -> Returns<u32> {
-            split(word_handle(store.data_mut().bpf(), &m))
+            HostError::returns(word_handle(store.data_mut().bpf(), &m))
         },
     )?;
     Ok(())
@@ -195,7 +195,7 @@ fn word_functions<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> was
         "update-word",
         |mut store: StoreContextMut<'_, T>, (handle, key, value, flag): (u32, u64, u64, UpdateFlag)| -> Returns<()> {
             let view = store.data_mut().bpf();
-            split(word_map(&view, handle).and_then(|m| Ok(m.update_word(key, value, flag)?)))
+            HostError::returns(word_map(&view, handle).and_then(|m| Ok(m.update_word(key, value, flag)?)))
         },
     )?;
     Ok(())
