@@ -9,7 +9,10 @@
 # example embeds). Everything else is pinned:
 #   - Go: the toolchain go.mod names (GOTOOLCHAIN; any local go fetches it);
 #   - wit-bindgen 0.63.0 writes the bindings (bindings/imports,
-#     bindings/exports/wit_exports; generated, not committed);
+#     bindings/exports/wit_exports; generated, not committed). The imports
+#     get a go.mod of their own, a module of the workspace, so that
+#     `go vet ./...` checks our code and not the generated code (whose
+#     uintptr-to-pointer conversions vet's unsafeptr check reports);
 #   - their runtime, Go module go.bytecodealliance.org/pkg v0.4.0, is not on
 #     the module proxy: it ships inside the crate wit-bindgen-go 0.63.0, which
 #     cargo fetches (checksummed) and go.work points at;
@@ -76,14 +79,19 @@ rm -rf "$work/version-probe"
 grep -q "go.bytecodealliance.org/pkg $go_pkg_version\$" "$here/go.mod" ||
 	die "go.mod must require go.bytecodealliance.org/pkg $go_pkg_version (what wit-bindgen $wit_bindgen_version generates for)"
 
+go_version=$(awk '$1 == "go" { print $2 }' "$here/go.mod")
 cat >"$here/go.work" <<EOF
-// Written by build.sh: the Go runtime of the bindings comes from the
-// wit-bindgen-go crate (see build.sh). Not committed: the path is local.
-go $(awk '$1 == "go" { print $2 }' "$here/go.mod")
+// Written by build.sh: the generated import bindings are a module of their
+// own, and their Go runtime comes from the wit-bindgen-go crate (see
+// build.sh). Not committed: the path is local.
+go $go_version
 
 toolchain $toolchain
 
-use .
+use (
+	.
+	./bindings/imports
+)
 
 replace go.bytecodealliance.org/pkg $go_pkg_version => $go_pkg
 EOF
@@ -93,6 +101,15 @@ rm -rf "$here/bindings/imports" "$here/bindings/exports/wit_exports"
 log=$(wit-bindgen go "$repo/wit" --world bpflet:ebpf/program \
 	--pkg-name bpflet.dev/guests/go/bindings --out-dir "$here/bindings" 2>&1) ||
 	die "wit-bindgen go failed:"$'\n'"$log"
+cat >"$here/bindings/imports/go.mod" <<EOF
+// Written by build.sh: the generated import bindings, a module of the
+// workspace (go.work) apart from ours.
+module bpflet.dev/guests/go/bindings/imports
+
+go $go_version
+
+require go.bytecodealliance.org/pkg $go_pkg_version
+EOF
 
 adapter="$work/wasi_snapshot_preview1.reactor.wasm"
 (cd "$repo" && cargo run --quiet -p bpflet-wasip1-adapter -- reactor "$adapter") ||

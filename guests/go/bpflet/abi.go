@@ -227,26 +227,15 @@ func mapLookup(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32) ([]b
 	return ret.optionalBytes()
 }
 
-// mapLookupPerCPU is bpf-map.lookup-percpu, appending the values (of
-// valueSize bytes each) to lists; they live in a until a's next call.
-// Results: result<option<list<u8>>, error>, the values back to back.
-func mapLookupPerCPU(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32, valueSize int, lists [][]byte) ([][]byte, bool, error) {
+// mapLookupPerCPU is bpf-map.lookup-per-cpu: the values of every possible
+// CPU, back to back; they live in a until a's next call. Results:
+// result<option<list<u8>>, error>.
+func mapLookupPerCPU(m *maps.BpfMap, a *arena, key unsafe.Pointer, keyLen uint32) ([]byte, bool, error) {
 	arm(a)
 	importMapLookupPerCPU(m.Handle(), key, keyLen, unsafe.Pointer(&retArea))
 	disarm()
 	ret := retArea
-	flat, ok, err := ret.optionalBytes()
-	if err != nil || !ok {
-		return nil, ok, err
-	}
-	if valueSize <= 0 || len(flat)%valueSize != 0 {
-		return nil, false, invalidArgument("host returned %d bytes of per-CPU values of %d bytes", len(flat), valueSize)
-	}
-	for len(flat) > 0 {
-		lists = append(lists, flat[:valueSize:valueSize])
-		flat = flat[valueSize:]
-	}
-	return lists, true, nil
+	return ret.optionalBytes()
 }
 
 // mapLookupWord is lookup-word. Results: result<option<u64>, error>, case

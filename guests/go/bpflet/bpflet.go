@@ -6,16 +6,20 @@
 // function, taking and returning bytes. This package is a thin typed layer
 // on top, in the spirit of Aya and of the Rust SDK:
 //
-//   - [Object]: open → configure → load → attach, as libbpf does it.
-//   - [HashMap], [PerCpuHashMap], [Array], [PerCpuArray]: maps with Go key
+//   - [OpenObject] → [Object]: open and configure, load, then attach, as
+//     libbpf does it; two types, so that what belongs before load (globals,
+//     autoload) cannot be called after it, nor maps and attachments before.
+//   - [HashMap], [PerCPUHashMap], [Array], [PerCPUArray]: maps with Go key
 //     and value types, checked against the map's real type and sizes.
 //   - [EventBuffer]: ring and perf buffers that deliver a [Batch] of records,
 //     as bytes ([Batch.Records]) or decoded ([Decode], [RecordsOf]);
 //     [EventBuffer.PollInto] reuses one batch's memory from poll to poll.
 //   - [RingReader]: a ring buffer read in place, mapped into guest memory,
-//     with no copy and no host call per record or batch.
+//     with no copy and no host call per record or batch: Next and Release,
+//     or a callback per record with Consume and ConsumeRecords.
 //   - [Timer], [Wait], [Sleep], [Now]: timers and waiting on several sources
 //     at once with wasi:io/poll and the monotonic clock.
+//   - [StopRequested], [SubscribeStop]: stopping cleanly on SIGINT/SIGTERM.
 //   - [Error]: the WIT error variant as a Go error.
 //   - [Main]: the component's wasi:cli/run export.
 //
@@ -27,13 +31,14 @@
 //	func init() { bpflet.Main(main) }
 //
 //	func main() {
-//		obj, err := bpflet.Open(elf)
+//		open, err := bpflet.Open(elf)
+//		...
+//		defer open.Close()
+//		err = open.SetGlobal("target_ppid", uint32(1))
+//		...
+//		obj, err := open.Load()
 //		...
 //		defer obj.Close()
-//		err = obj.SetGlobal("target_ppid", uint32(1))
-//		...
-//		err = obj.Load()
-//		...
 //		links, err := obj.AttachAll()
 //		...
 //		defer links.Close()
@@ -52,15 +57,21 @@
 // Go memory layout is that encoding (no bool, no padding) are copied as
 // they are instead of going through reflection.
 //
+// Per-CPU maps hold one value per possible CPU in every element: typed
+// per-CPU maps take and return them as a []V, CPU 0 first; raw calls
+// ([Map.LookupPerCPU], [Map.UpdatePerCPU], batches) as one byte slice with
+// the values back to back, value-size bytes apart. Whether a map is per-CPU
+// is its [MapInfo]'s PerCpu.
+//
 // # Hot loops
 //
 // A function call costs more in Go on WebAssembly than the rest of a loop
 // over records: the iterators ([Batch.Records], [RecordsOf], the map
 // walks) and callbacks ([RingReader.Consume]) make one per element. Loops
 // over many records read them with [RingReader.Next] or [Batch.Len] and
-// [Batch.Record], which inline. Typed map calls pass plain keys and values
-// where they are and receive results into memory each map reuses: they
-// allocate nothing but what they return (per-CPU values).
+// [Batch.Record]. Typed map calls pass plain keys and values where they are
+// and receive results into memory each map reuses: they allocate nothing
+// but what they return (per-CPU values).
 //
 // # Handles
 //

@@ -128,15 +128,83 @@ func TestBatch(t *testing.T) {
 	}
 }
 
-func TestDecodePerCPU(t *testing.T) {
+func TestPerCPU(t *testing.T) {
 	l, _ := layoutOf[uint32]()
-	// Two CPUs, each value in an 8-byte slot as batch lookups return them.
-	values, err := decodePerCPU[uint32](l, 2, []byte{5, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0})
+	// Two CPUs, their values back to back as lookup-per-cpu and batch pages
+	// hold them.
+	packed := []byte{5, 0, 0, 0, 6, 0, 0, 0}
+	values, err := decodePerCPU[uint32](l, 2, packed)
 	if err != nil || !slices.Equal(values, []uint32{5, 6}) {
 		t.Errorf("decodePerCPU = %v, %v", values, err)
 	}
-	if _, err := decodePerCPU[uint32](l, 3, make([]byte, 16)); err == nil {
-		t.Error("16 bytes for 3 CPUs accepted")
+	if got := encodePerCPU(l, values); !slices.Equal(got, packed) {
+		t.Errorf("encodePerCPU = %v", got)
+	}
+	for _, bad := range []struct {
+		cpus   int
+		packed []byte
+	}{{3, make([]byte, 8)}, {2, make([]byte, 16)}, {0, nil}} {
+		if _, err := decodePerCPU[uint32](l, bad.cpus, bad.packed); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%d bytes for %d CPUs: %v", len(bad.packed), bad.cpus, err)
+		}
+	}
+	// A type that goes through encoding/binary.
+	lb, _ := layoutOf[withBool]()
+	flags := []withBool{{On: true, N: 1}, {N: 2}}
+	packed = encodePerCPU(lb, flags)
+	if !slices.Equal(packed, []byte{1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0}) {
+		t.Errorf("encodePerCPU(withBool) = %v", packed)
+	}
+	if back, err := decodePerCPU[withBool](lb, 2, packed); err != nil || !slices.Equal(back, flags) {
+		t.Errorf("decodePerCPU(withBool) = %v, %v", back, err)
+	}
+}
+
+func TestValuesPerElement(t *testing.T) {
+	if n := valuesPerElement(MapInfo{PossibleCpus: 4, PerCpu: true}); n != 4 {
+		t.Errorf("per-CPU: %d values", n)
+	}
+	// Per-CPU-ness is the info's flag, not the map type.
+	if n := valuesPerElement(MapInfo{MapType: MapTypePerCPUHash, PossibleCpus: 4}); n != 1 {
+		t.Errorf("not per-CPU: %d values", n)
+	}
+}
+
+// fakeGlobals reads globals from a map, as an object would.
+type fakeGlobals map[string][]byte
+
+func (f fakeGlobals) GlobalBytes(name string) ([]byte, error) {
+	if bytes, ok := f[name]; ok {
+		return bytes, nil
+	}
+	return nil, notFound("no global %q", name)
+}
+
+func TestGlobal(t *testing.T) {
+	// Global reads either stage of an object.
+	var _ GlobalReader = (*OpenObject)(nil)
+	var _ GlobalReader = (*Object)(nil)
+	globals := fakeGlobals{"produced": {7, 0, 0, 0, 0, 0, 0, 0}}
+	if v, err := Global[uint64](globals, "produced"); err != nil || v != 7 {
+		t.Errorf("Global = %d, %v", v, err)
+	}
+	if _, err := Global[uint32](globals, "produced"); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Global of the wrong size = %v", err)
+	}
+	if _, err := Global[uint64](globals, "missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Global of no global = %v", err)
+	}
+}
+
+func TestOpenObjectConsumed(t *testing.T) {
+	// What Load leaves behind (no handle) refuses every call with
+	// invalid-state before calling the host.
+	open := &OpenObject{}
+	if err := open.usable(); !errors.Is(err, ErrInvalidState) {
+		t.Errorf("usable = %v", err)
+	}
+	if open.Raw() != nil {
+		t.Error("a loaded OpenObject has a handle")
 	}
 }
 

@@ -155,6 +155,10 @@ func invalidArgument(format string, args ...any) error {
 	return &Error{raw: types.MakeErrorInvalidArgument(fmt.Sprintf(format, args...))}
 }
 
+func invalidState(format string, args ...any) error {
+	return &Error{raw: types.MakeErrorInvalidState(fmt.Sprintf(format, args...))}
+}
+
 func notFound(format string, args ...any) error {
 	return &Error{raw: types.MakeErrorNotFound(fmt.Sprintf(format, args...))}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
+	"unsafe"
 
 	maps "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_maps"
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
@@ -98,9 +100,6 @@ type Map struct {
 	// how many bytes of results a call can have: set on first use.
 	results     arena
 	resultBytes int
-	// The size of one value (of one CPU, for per-CPU maps): set on first
-	// use, with resultBytes.
-	valueSize int
 }
 
 // Info describes the map: type, sizes, kernel id, possible CPUs.
@@ -108,13 +107,20 @@ func (m *Map) Info() MapInfo {
 	return hostCall(m.raw.Info)
 }
 
-// size sizes the result arena from the map's info: lookup-percpu returns
-// one value per CPU, back to back.
+// size sizes the result arena from the map's info: a value, or for a
+// per-CPU map one value per possible CPU, back to back.
 func (m *Map) size(info MapInfo) {
-	cpus := int(max(info.PossibleCpus, 1))
-	m.valueSize = int(info.ValueSize)
-	m.resultBytes = cpus * ((int(info.ValueSize) + 7) &^ 7)
+	m.resultBytes = valuesPerElement(info) * int(info.ValueSize)
 	m.results.reserve(m.resultBytes)
+}
+
+// valuesPerElement is how many values an element of the map holds: one
+// per possible CPU for a per-CPU map (map-info.per-cpu), one otherwise.
+func valuesPerElement(info MapInfo) int {
+	if info.PerCpu {
+		return int(max(info.PossibleCpus, 1))
+	}
+	return 1
 }
 
 // acquire is the arena for one call's results, to release once they are
@@ -173,25 +179,22 @@ func (m *Map) LookupAndDelete(key []byte) ([]byte, bool, error) {
 	return value.SomeOr(nil), value.IsSome(), err
 }
 
-// LookupPerCPU returns the values of a per-CPU map under key, one per
-// possible CPU; false when there are none.
-func (m *Map) LookupPerCPU(key []byte) ([][]byte, bool, error) {
+// LookupPerCPU returns the values of a per-CPU map under key: one per
+// possible CPU, value-size bytes each, back to back (CPU c's at
+// c*value-size); false when there are none.
+func (m *Map) LookupPerCPU(key []byte) ([]byte, bool, error) {
 	a := m.acquire()
 	defer a.release()
 	pointer, length := bytesArg(key)
-	values, ok, err := mapLookupPerCPU(m.raw, a, pointer, length, m.valueSize, nil)
-	for cpu, value := range values {
-		values[cpu] = bytes.Clone(value)
-	}
-	return values, ok, err
+	values, ok, err := mapLookupPerCPU(m.raw, a, pointer, length)
+	return bytes.Clone(values), ok, err
 }
 
-// UpdatePerCPU stores one value per possible CPU under key.
-func (m *Map) UpdatePerCPU(key []byte, values [][]byte, flag UpdateFlag) error {
-	// The WIT takes them back to back.
-	flat := bytes.Join(values, nil)
+// UpdatePerCPU stores one value per possible CPU under key, laid out as
+// LookupPerCPU returns them.
+func (m *Map) UpdatePerCPU(key, values []byte, flag UpdateFlag) error {
 	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
-		return m.raw.UpdatePerCpu(key, flat, flag)
+		return m.raw.UpdatePerCpu(key, values, flag)
 	}))
 }
 
@@ -205,7 +208,8 @@ func (m *Map) KeysAfter(after []byte, max uint32) ([]byte, error) {
 }
 
 // LookupBatch is one kernel batch lookup of up to max elements, from the
-// cursor a previous page returned (nil: from the start).
+// cursor a previous page returned (nil: from the start). Values are packed
+// as in LookupPerCPU, element after element, for per-CPU maps.
 func (m *Map) LookupBatch(cursor []byte, max uint32) (Entries, error) {
 	return result(hostCall(func() witTypes.Result[Entries, witError] {
 		return m.raw.LookupBatch(optionalBytes(cursor), max)
@@ -256,6 +260,8 @@ type view struct {
 	info  MapInfo
 	key   *layout
 	value *layout
+	// Values per element: possible CPUs for a per-CPU map, otherwise 1.
+	cpus int
 	// The map's word handle, when keys and values are plain and fit in 8
 	// bytes: lookups and updates then go through lookup-word/update-word,
 	// which skip the cost of a method call (the resource borrow, the
@@ -264,9 +270,10 @@ type view struct {
 	hasWord bool
 }
 
-// newView checks m against a typed map's expectations: map type, key size
-// (K; arrays use their uint32 index), value size (V).
-func newView[K, V any](m *Map, wrapper string, types ...MapType) (view, error) {
+// newView checks m against a typed map's expectations: map type, whether
+// it is per-CPU (map-info.per-cpu), key size (K; arrays use their uint32
+// index), value size (V, of one CPU for a per-CPU map).
+func newView[K, V any](m *Map, wrapper string, perCPU bool, types ...MapType) (view, error) {
 	key, err := layoutOf[K]()
 	if err != nil {
 		return view{}, err
@@ -284,6 +291,13 @@ func newView[K, V any](m *Map, wrapper string, types ...MapType) (view, error) {
 		return view{}, invalidArgument("map %q is %s, not a map %s can view (one of %v)",
 			info.Name, MapTypeName(info.MapType), wrapper, names)
 	}
+	if info.PerCpu != perCPU {
+		what, other := "per-CPU", "PerCPU"+wrapper
+		if perCPU {
+			what, other = "not per-CPU", strings.TrimPrefix(wrapper, "PerCPU")
+		}
+		return view{}, invalidArgument("map %q (%s) is %s: view it with %s", info.Name, MapTypeName(info.MapType), what, other)
+	}
 	if int(info.KeySize) != key.size {
 		return view{}, invalidArgument("map %q has %d-byte keys, %v is %d bytes", info.Name, info.KeySize, key.typ, key.size)
 	}
@@ -291,10 +305,8 @@ func newView[K, V any](m *Map, wrapper string, types ...MapType) (view, error) {
 		return view{}, invalidArgument("map %q has %d-byte values, %v is %d bytes", info.Name, info.ValueSize, value.typ, value.size)
 	}
 	m.size(info)
-	v := view{m: m, info: info, key: key, value: value}
-	perCPU := info.MapType == MapTypePerCPUHash || info.MapType == MapTypeLRUPerCPUHash ||
-		info.MapType == MapTypePerCPUArray || info.MapType == maps.MapType_PercpuCgroupStorage
-	if key.plain && value.plain && key.size <= 8 && value.size <= 8 && !perCPU {
+	v := view{m: m, info: info, key: key, value: value, cpus: valuesPerElement(info)}
+	if key.plain && value.plain && key.size <= 8 && value.size <= 8 && !info.PerCpu {
 		handle, err := result(hostCall(func() witTypes.Result[uint32, witError] { return m.raw.WordHandle() }))
 		v.word, v.hasWord = handle, err == nil
 	}
@@ -330,18 +342,13 @@ func lookupPerCPU[K, V any](v *view, key K) ([]V, bool, error) {
 	a := v.m.acquire()
 	defer a.release()
 	pointer, length := argOf(v.key, &key)
-	var lists [maxStackCPUs][]byte
-	values, ok, err := mapLookupPerCPU(v.m.raw, a, pointer, length, v.m.valueSize, lists[:0])
+	packed, ok, err := mapLookupPerCPU(v.m.raw, a, pointer, length)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	decoded, err := decodeLists[V](v.value, values)
-	return decoded, err == nil, err
+	values, err := decodePerCPU[V](v.value, v.cpus, packed)
+	return values, err == nil, err
 }
-
-// maxStackCPUs is how many per-CPU values a lookup lists without
-// allocating.
-const maxStackCPUs = 64
 
 // update stores value under key as flag says.
 func update[K, V any](v *view, key K, value V, flag UpdateFlag) error {
@@ -353,6 +360,15 @@ func update[K, V any](v *view, key K, value V, flag UpdateFlag) error {
 		return mapUpdateWord(a, v.word, word(keyPointer, keyLength), word(valuePointer, valueLength), flag)
 	}
 	return mapUpdate(v.m.raw, a, keyPointer, keyLength, valuePointer, valueLength, flag)
+}
+
+// updatePerCPU stores values, one per possible CPU, under key as flag
+// says.
+func updatePerCPU[K, V any](v *view, key K, values []V, flag UpdateFlag) error {
+	if len(values) != v.cpus {
+		return invalidArgument("%d values for map %q, which holds one per possible CPU (%d)", len(values), v.info.Name, v.cpus)
+	}
+	return v.m.UpdatePerCPU(encode(v.key, key), encodePerCPU(v.value, values), flag)
 }
 
 // remove deletes key.
@@ -418,19 +434,12 @@ func entries[K, V any](v *view, decodeValue func([]byte) (V, error)) iter.Seq2[E
 				yield(Entry[K, V]{}, err)
 				return
 			}
-			count := int(batch.Count)
-			if len(batch.Keys) != count*v.key.size ||
-				(count == 0 && len(batch.Values) != 0) ||
-				(count > 0 && len(batch.Values)%count != 0) {
+			// One value per element, or one per possible CPU.
+			count, stride := int(batch.Count), v.cpus*v.value.size
+			if len(batch.Keys) != count*v.key.size || len(batch.Values) != count*stride {
 				yield(Entry[K, V]{}, invalidArgument("host returned %d elements with %d key bytes and %d value bytes",
 					count, len(batch.Keys), len(batch.Values)))
 				return
-			}
-			// One value per element, or one per CPU (padded to 8 bytes),
-			// so the stride comes from the page.
-			stride := 0
-			if count > 0 {
-				stride = len(batch.Values) / count
 			}
 			for i := range count {
 				key := decode[K](v.key, batch.Keys[i*v.key.size:])
@@ -457,40 +466,44 @@ type Entry[K, V any] struct {
 	Value V
 }
 
-// decodePerCPU reads the values of one element, one per CPU in a slot of
-// its own: lists from lookup-percpu, or one packed run from a batch page,
-// where the kernel pads each CPU's value to 8 bytes.
+// decodePerCPU reads the values of one element of a per-CPU map, one per
+// possible CPU, packed back to back as lookup-per-cpu returns them and
+// batch pages hold them. A plain V is one copy of the whole run.
 func decodePerCPU[V any](l *layout, cpus int, packed []byte) ([]V, error) {
-	if cpus == 0 || len(packed)%cpus != 0 || len(packed)/cpus < l.size {
+	if cpus <= 0 || len(packed) != cpus*l.size {
 		return nil, invalidArgument("host returned %d bytes for %d per-CPU values of %d bytes", len(packed), cpus, l.size)
 	}
-	slot := len(packed) / cpus
 	values := make([]V, cpus)
+	if l.plain {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(values))), len(packed)), packed)
+		return values, nil
+	}
 	for cpu := range values {
-		values[cpu] = decode[V](l, packed[cpu*slot:])
+		values[cpu] = decode[V](l, packed[cpu*l.size:])
 	}
 	return values, nil
 }
 
-func decodeLists[V any](l *layout, lists [][]byte) ([]V, error) {
-	values := make([]V, len(lists))
-	for cpu, bytes := range lists {
-		value, err := decodeExact[V](l, bytes)
-		if err != nil {
-			return nil, err
-		}
-		values[cpu] = value
+// encodePerCPU lays values out as update-per-cpu takes them: back to back.
+// A plain V's slice is that layout already and is passed as it is.
+func encodePerCPU[V any](l *layout, values []V) []byte {
+	if l.plain {
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(values))), len(values)*l.size)
 	}
-	return values, nil
-}
-
-func encodeLists[V any](l *layout, values []V) [][]byte {
-	lists := make([][]byte, len(values))
+	packed := make([]byte, len(values)*l.size)
 	for cpu, value := range values {
-		lists[cpu] = encode(l, value)
+		// Cannot fail: the room is what binary.Size reported.
+		binary.Encode(packed[cpu*l.size:(cpu+1)*l.size], binary.LittleEndian, value)
 	}
-	return lists
+	return packed
 }
+
+// The map types the typed maps view: whether one is per-CPU comes from
+// map-info.per-cpu.
+var (
+	hashTypes  = []MapType{MapTypeHash, MapTypeLRUHash, MapTypePerCPUHash, MapTypeLRUPerCPUHash}
+	arrayTypes = []MapType{MapTypeArray, MapTypePerCPUArray}
+)
 
 // HashMap is a BPF_MAP_TYPE_HASH or BPF_MAP_TYPE_LRU_HASH map with keys K
 // and values V.
@@ -501,7 +514,7 @@ type HashMap[K, V any] struct {
 // NewHashMap views m; an invalid-argument error when its type or sizes do
 // not fit K and V.
 func NewHashMap[K, V any](m *Map) (*HashMap[K, V], error) {
-	v, err := newView[K, V](m, "HashMap", MapTypeHash, MapTypeLRUHash)
+	v, err := newView[K, V](m, "HashMap", false, hashTypes...)
 	if err != nil {
 		return nil, err
 	}
@@ -513,8 +526,8 @@ func (h *HashMap[K, V]) Get(key K) (V, bool, error) {
 	return lookup[K, V](&h.view, key)
 }
 
-// Put stores value under key, replacing what was there.
-func (h *HashMap[K, V]) Put(key K, value V) error {
+// Insert stores value under key, replacing what was there.
+func (h *HashMap[K, V]) Insert(key K, value V) error {
 	return h.Update(key, value, UpdateAny)
 }
 
@@ -524,8 +537,8 @@ func (h *HashMap[K, V]) Update(key K, value V, flag UpdateFlag) error {
 	return update(&h.view, key, value, flag)
 }
 
-// Delete removes key; a not-found error when it was absent.
-func (h *HashMap[K, V]) Delete(key K) error {
+// Remove deletes key; a not-found error when it was absent.
+func (h *HashMap[K, V]) Remove(key K) error {
 	return remove(&h.view, key)
 }
 
@@ -546,57 +559,56 @@ func (h *HashMap[K, V]) All() iter.Seq2[Entry[K, V], error] {
 	return entries[K](&h.view, func(bytes []byte) (V, error) { return decodeExact[V](h.value, bytes) })
 }
 
-// PerCpuHashMap is a BPF_MAP_TYPE_PERCPU_HASH or
+// PerCPUHashMap is a BPF_MAP_TYPE_PERCPU_HASH or
 // BPF_MAP_TYPE_LRU_PERCPU_HASH map: every key holds one V per possible CPU,
 // which BPF programs update without atomics. Sum (or otherwise merge) them
 // in user space.
-type PerCpuHashMap[K, V any] struct {
+type PerCPUHashMap[K, V any] struct {
 	view
 }
 
-// NewPerCpuHashMap views m; an invalid-argument error when its type or
+// NewPerCPUHashMap views m; an invalid-argument error when its type or
 // sizes do not fit K and V.
-func NewPerCpuHashMap[K, V any](m *Map) (*PerCpuHashMap[K, V], error) {
-	v, err := newView[K, V](m, "PerCpuHashMap", MapTypePerCPUHash, MapTypeLRUPerCPUHash)
+func NewPerCPUHashMap[K, V any](m *Map) (*PerCPUHashMap[K, V], error) {
+	v, err := newView[K, V](m, "PerCPUHashMap", true, hashTypes...)
 	if err != nil {
 		return nil, err
 	}
-	return &PerCpuHashMap[K, V]{v}, nil
+	return &PerCPUHashMap[K, V]{v}, nil
 }
 
 // Get returns the values under key, one per possible CPU; false when there
 // are none.
-func (h *PerCpuHashMap[K, V]) Get(key K) ([]V, bool, error) {
+func (h *PerCPUHashMap[K, V]) Get(key K) ([]V, bool, error) {
 	return lookupPerCPU[K, V](&h.view, key)
 }
 
-// Put stores one value per possible CPU (Info().PossibleCpus of them)
-// under key, replacing what was there.
-func (h *PerCpuHashMap[K, V]) Put(key K, values []V) error {
+// Insert stores values under key, one per possible CPU
+// (Info().PossibleCpus of them), replacing what was there.
+func (h *PerCPUHashMap[K, V]) Insert(key K, values []V) error {
 	return h.Update(key, values, UpdateAny)
 }
 
-// Update stores one value per possible CPU under key, as flag says.
-func (h *PerCpuHashMap[K, V]) Update(key K, values []V, flag UpdateFlag) error {
-	return h.m.UpdatePerCPU(encode(h.key, key), encodeLists(h.value, values), flag)
+// Update stores values under key, one per possible CPU, as flag says.
+func (h *PerCPUHashMap[K, V]) Update(key K, values []V, flag UpdateFlag) error {
+	return updatePerCPU(&h.view, key, values, flag)
 }
 
-// Delete removes key; a not-found error when it was absent.
-func (h *PerCpuHashMap[K, V]) Delete(key K) error {
+// Remove deletes key; a not-found error when it was absent.
+func (h *PerCPUHashMap[K, V]) Remove(key K) error {
 	return remove(&h.view, key)
 }
 
 // Keys walks the keys a page at a time; not a snapshot.
-func (h *PerCpuHashMap[K, V]) Keys() iter.Seq2[K, error] {
+func (h *PerCPUHashMap[K, V]) Keys() iter.Seq2[K, error] {
 	return keys[K](&h.view)
 }
 
 // All walks the elements with their per-CPU values, one kernel batch
 // lookup per page; not a snapshot. A failure ends the walk with a non-nil
 // error.
-func (h *PerCpuHashMap[K, V]) All() iter.Seq2[Entry[K, []V], error] {
-	cpus := int(h.info.PossibleCpus)
-	return entries[K](&h.view, func(bytes []byte) ([]V, error) { return decodePerCPU[V](h.value, cpus, bytes) })
+func (h *PerCPUHashMap[K, V]) All() iter.Seq2[Entry[K, []V], error] {
+	return entries[K](&h.view, func(bytes []byte) ([]V, error) { return decodePerCPU[V](h.value, h.cpus, bytes) })
 }
 
 // Array is a BPF_MAP_TYPE_ARRAY: Len values V, indexed from 0, all of which
@@ -608,7 +620,7 @@ type Array[V any] struct {
 // NewArray views m; an invalid-argument error when its type or value size
 // do not fit.
 func NewArray[V any](m *Map) (*Array[V], error) {
-	v, err := newView[uint32, V](m, "Array", MapTypeArray)
+	v, err := newView[uint32, V](m, "Array", false, arrayTypes...)
 	if err != nil {
 		return nil, err
 	}
@@ -635,30 +647,30 @@ func (a *Array[V]) Set(index uint32, value V) error {
 	return update(&a.view, index, value, UpdateAny)
 }
 
-// PerCpuArray is a BPF_MAP_TYPE_PERCPU_ARRAY: like Array, with one V per
+// PerCPUArray is a BPF_MAP_TYPE_PERCPU_ARRAY: like Array, with one V per
 // possible CPU at every index.
-type PerCpuArray[V any] struct {
+type PerCPUArray[V any] struct {
 	view
 }
 
-// NewPerCpuArray views m; an invalid-argument error when its type or value
+// NewPerCPUArray views m; an invalid-argument error when its type or value
 // size do not fit.
-func NewPerCpuArray[V any](m *Map) (*PerCpuArray[V], error) {
-	v, err := newView[uint32, V](m, "PerCpuArray", MapTypePerCPUArray)
+func NewPerCPUArray[V any](m *Map) (*PerCPUArray[V], error) {
+	v, err := newView[uint32, V](m, "PerCPUArray", true, arrayTypes...)
 	if err != nil {
 		return nil, err
 	}
-	return &PerCpuArray[V]{v}, nil
+	return &PerCPUArray[V]{v}, nil
 }
 
 // Len is the number of elements (max_entries).
-func (a *PerCpuArray[V]) Len() uint32 {
+func (a *PerCPUArray[V]) Len() uint32 {
 	return a.info.MaxEntries
 }
 
 // Get returns the values at index, one per possible CPU; a not-found error
 // when index is out of range.
-func (a *PerCpuArray[V]) Get(index uint32) ([]V, error) {
+func (a *PerCPUArray[V]) Get(index uint32) ([]V, error) {
 	values, ok, err := lookupPerCPU[uint32, V](&a.view, index)
 	if err != nil {
 		return nil, err
@@ -669,9 +681,9 @@ func (a *PerCpuArray[V]) Get(index uint32) ([]V, error) {
 	return values, nil
 }
 
-// Set writes one value per possible CPU at index.
-func (a *PerCpuArray[V]) Set(index uint32, values []V) error {
-	return a.m.UpdatePerCPU(encode(a.key, index), encodeLists(a.value, values), UpdateAny)
+// Set writes values at index, one per possible CPU.
+func (a *PerCPUArray[V]) Set(index uint32, values []V) error {
+	return updatePerCPU(&a.view, index, values, UpdateAny)
 }
 
 func outOfRange(index uint32, info MapInfo) error {

@@ -31,41 +31,65 @@ func (o OpenOptions) raw() loader.LoadOptions {
 	return loader.LoadOptions{BtfPath: optionalString(o.BTFPath), ObjectName: optionalString(o.ObjectName)}
 }
 
-// Object is a BPF object (the ELF clang writes) opened in the host. The
-// flow is libbpf's: Open, configure (SetGlobal, SetAutoload), Load, then
-// Attach or AttachAll. Close unloads its programs; maps stay while a [Map]
-// of them is open, links until they are closed.
+// OpenObject is a BPF object (the ELF clang writes) opened in the host and
+// not loaded yet: set its globals and choose which programs load
+// (SetGlobal, SetAutoload), then Load it, which turns it into an [Object].
+// The flow is libbpf's: open, configure, load, attach.
+type OpenObject struct {
+	object
+}
+
+// Object is a loaded BPF object: its maps ([Object.Map]) and programs
+// ([Object.Attach], [Object.AttachAll]). Close unloads its programs; maps
+// stay while a [Map] of them is open, links until they are closed.
 type Object struct {
+	object
+}
+
+// object is what both stages offer: the host's handle, and what reads it.
+type object struct {
+	// nil once an OpenObject is loaded: the Object has the handle then.
 	raw *loader.BpfObject
 }
 
+// GlobalReader is what [Global] reads a global from: an [OpenObject] (the
+// initial value) or an [Object] (the kernel's current value).
+type GlobalReader interface {
+	GlobalBytes(name string) ([]byte, error)
+}
+
 // Open opens ELF bytes (typically //go:embed'ded) without loading them.
-func Open(elf []byte) (*Object, error) {
+func Open(elf []byte) (*OpenObject, error) {
 	return OpenWith(elf, OpenOptions{})
 }
 
 // OpenWith opens ELF bytes with options.
-func OpenWith(elf []byte, options OpenOptions) (*Object, error) {
-	raw, err := result(hostCall(func() witTypes.Result[*loader.BpfObject, witError] {
+func OpenWith(elf []byte, options OpenOptions) (*OpenObject, error) {
+	return openObject(hostCall(func() witTypes.Result[*loader.BpfObject, witError] {
 		return loader.BpfObjectOpen(elf, options.raw())
 	}))
-	if err != nil {
-		return nil, err
-	}
-	return &Object{raw: raw}, nil
 }
 
 // OpenPackaged opens an object that came with the program (a bare object
 // given to `bpflet run --object`, the objects of a package) by name, without
 // copying it through guest memory. [PackagedObjects] lists the names.
-func OpenPackaged(name string, options OpenOptions) (*Object, error) {
-	raw, err := result(hostCall(func() witTypes.Result[*loader.BpfObject, witError] {
+func OpenPackaged(name string) (*OpenObject, error) {
+	return OpenPackagedWith(name, OpenOptions{})
+}
+
+// OpenPackagedWith is OpenPackaged with options.
+func OpenPackagedWith(name string, options OpenOptions) (*OpenObject, error) {
+	return openObject(hostCall(func() witTypes.Result[*loader.BpfObject, witError] {
 		return loader.BpfObjectOpenPackaged(name, options.raw())
 	}))
+}
+
+func openObject(opened witTypes.Result[*loader.BpfObject, witError]) (*OpenObject, error) {
+	raw, err := result(opened)
 	if err != nil {
 		return nil, err
 	}
-	return &Object{raw: raw}, nil
+	return &OpenObject{object{raw: raw}}, nil
 }
 
 // PackagedObjects names the objects that came with the program.
@@ -76,7 +100,10 @@ func PackagedObjects() []string {
 // SetGlobal sets the global name (a `const volatile` or other global) before
 // Load. value is laid out as the package doc says and must have the global's
 // exact size: bpflet checks.
-func (o *Object) SetGlobal(name string, value any) error {
+func (o *OpenObject) SetGlobal(name string, value any) error {
+	if err := o.usable(); err != nil {
+		return err
+	}
 	bytes, err := encodeAny(value)
 	if err != nil {
 		return err
@@ -86,14 +113,53 @@ func (o *Object) SetGlobal(name string, value any) error {
 	}))
 }
 
+// SetAutoload chooses whether Load loads the program (default true).
+func (o *OpenObject) SetAutoload(program string, autoload bool) error {
+	if err := o.usable(); err != nil {
+		return err
+	}
+	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
+		return o.raw.SetAutoload(program, autoload)
+	}))
+}
+
+// Load creates the maps and loads every autoload program, and returns the
+// loaded object. It consumes o, loaded or not: o is empty afterwards (its
+// calls fail with invalid-state), and a failed load closes it. A verifier
+// rejection is a load-failed [Error] that carries the log's tail.
+func (o *OpenObject) Load() (*Object, error) {
+	if err := o.usable(); err != nil {
+		return nil, err
+	}
+	raw := o.raw
+	o.raw = nil
+	if err := check(hostCall(raw.Load)); err != nil {
+		raw.Drop()
+		return nil, err
+	}
+	return &Object{object{raw: raw}}, nil
+}
+
+// usable fails once Load has consumed an open object.
+func (o *object) usable() error {
+	if o.raw == nil {
+		return invalidState("the object was loaded: use the *Object that Load returned")
+	}
+	return nil
+}
+
 // GlobalBytes reads the global name: its initial value before Load, the
 // kernel's current value after (.bss and .data change as programs run).
-func (o *Object) GlobalBytes(name string) ([]byte, error) {
+func (o *object) GlobalBytes(name string) ([]byte, error) {
+	if err := o.usable(); err != nil {
+		return nil, err
+	}
 	return result(hostCall(func() witTypes.Result[[]byte, witError] { return o.raw.Global(name) }))
 }
 
-// Global reads the global name as a T, which must be exactly its size.
-func Global[T any](o *Object, name string) (T, error) {
+// Global reads the global name of an [OpenObject] or [Object] as a T, which
+// must be exactly its size.
+func Global[T any](o GlobalReader, name string) (T, error) {
 	var zero T
 	l, err := layoutOf[T]()
 	if err != nil {
@@ -109,41 +175,78 @@ func Global[T any](o *Object, name string) (T, error) {
 	return decode[T](l, bytes), nil
 }
 
-// Globals lists the object's global variables.
-func (o *Object) Globals() []GlobalInfo {
+// Globals lists the object's global variables (none once an OpenObject
+// is loaded).
+func (o *object) Globals() []GlobalInfo {
+	if o.raw == nil {
+		return nil
+	}
 	return hostCall(o.raw.Globals)
 }
 
-// SetAutoload chooses whether Load loads the program (default true).
-func (o *Object) SetAutoload(program string, autoload bool) error {
-	return check(hostCall(func() witTypes.Result[witTypes.Unit, witError] {
-		return o.raw.SetAutoload(program, autoload)
-	}))
-}
-
-// Load creates the maps and loads every autoload program. A verifier
-// rejection is a load-failed [Error] that carries the log's tail.
-func (o *Object) Load() error {
-	return check(hostCall(o.raw.Load))
-}
-
-// Loaded reports whether Load succeeded.
-func (o *Object) Loaded() bool {
-	return o.raw.Loaded()
-}
-
-// Programs lists the object's programs.
-func (o *Object) Programs() []ProgramInfo {
+// Programs lists the object's programs (none once an OpenObject is
+// loaded).
+func (o *object) Programs() []ProgramInfo {
+	if o.raw == nil {
+		return nil
+	}
 	return hostCall(o.raw.Programs)
 }
 
-// Maps lists the object's maps (ids are 0 until Load).
-func (o *Object) Maps() []MapInfo {
+// Maps lists the object's maps (ids are 0 until Load; none once an
+// OpenObject is loaded).
+func (o *object) Maps() []MapInfo {
+	if o.raw == nil {
+		return nil
+	}
 	return hostCall(o.raw.Maps)
 }
 
-// Map opens the map name of the loaded object; view it through a typed map
-// ([NewHashMap], ...) or use it raw.
+// BTFTypes is every type of the object's BTF, indexed by type id (entry 0
+// is void); empty when the object carries no BTF (or an OpenObject is
+// loaded).
+func (o *object) BTFTypes() []BTFType {
+	if o.raw == nil {
+		return nil
+	}
+	return hostCall(o.raw.BtfTypes)
+}
+
+// MapTypes gives the BTF types of the map name's key and value.
+func (o *object) MapTypes(name string) (MapTypes, error) {
+	if err := o.usable(); err != nil {
+		return MapTypes{}, err
+	}
+	return result(hostCall(func() witTypes.Result[MapTypes, witError] { return o.raw.MapTypes(name) }))
+}
+
+// Section is the raw bytes of the ELF section name; false when the object
+// has no such section (or an OpenObject is loaded).
+func (o *object) Section(name string) ([]byte, bool) {
+	if o.raw == nil {
+		return nil, false
+	}
+	section := hostCall(func() witTypes.Option[[]byte] { return o.raw.Section(name) })
+	return section.SomeOr(nil), section.IsSome()
+}
+
+// Raw is the object as the bindings have it, for what this package does
+// not wrap; nil once an OpenObject is loaded.
+func (o *object) Raw() *loader.BpfObject {
+	return o.raw
+}
+
+// Close drops the object: an OpenObject is discarded, an Object's programs
+// are unloaded. Safe to call more than once, and on an OpenObject that was
+// loaded (the Object is not closed then).
+func (o *object) Close() {
+	if o.raw != nil {
+		o.raw.Drop()
+	}
+}
+
+// Map opens the map name; view it through a typed map ([NewHashMap], ...)
+// or use it raw.
 func (o *Object) Map(name string) (*Map, error) {
 	raw, err := result(hostCall(func() witTypes.Result[*maps.BpfMap, witError] { return o.raw.GetMap(name) }))
 	if err != nil {
@@ -152,25 +255,7 @@ func (o *Object) Map(name string) (*Map, error) {
 	return &Map{raw: raw}, nil
 }
 
-// BTFTypes is every type of the object's BTF, indexed by type id (entry 0
-// is void); empty when the object carries no BTF.
-func (o *Object) BTFTypes() []BTFType {
-	return hostCall(o.raw.BtfTypes)
-}
-
-// MapTypes gives the BTF types of the map name's key and value.
-func (o *Object) MapTypes(name string) (MapTypes, error) {
-	return result(hostCall(func() witTypes.Result[MapTypes, witError] { return o.raw.MapTypes(name) }))
-}
-
-// Section is the raw bytes of the ELF section name; false when the object
-// has no such section.
-func (o *Object) Section(name string) ([]byte, bool) {
-	section := hostCall(func() witTypes.Option[[]byte] { return o.raw.Section(name) })
-	return section.SomeOr(nil), section.IsSome()
-}
-
-// Attach attaches the loaded program to target.
+// Attach attaches the program to target.
 func (o *Object) Attach(program string, target AttachTarget) (*Link, error) {
 	raw, err := result(hostCall(func() witTypes.Result[*loader.Link, witError] {
 		return o.raw.Attach(program, target)
@@ -203,17 +288,6 @@ func (o *Object) AttachAll() (Links, error) {
 		links = append(links, link)
 	}
 	return links, nil
-}
-
-// Raw is the object as the bindings have it, for what this package does
-// not wrap.
-func (o *Object) Raw() *loader.BpfObject {
-	return o.raw
-}
-
-// Close unloads the object's programs. Safe to call more than once.
-func (o *Object) Close() {
-	o.raw.Drop()
 }
 
 // Link is one attachment of a program. Closing it detaches the program.

@@ -153,22 +153,24 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 		return fmt.Errorf("--size takes 64 or 512, not %d", size)
 	}
 	bursts := warmup + reps
-	obj, err := bpflet.Open(elf)
+	open, err := bpflet.Open(elf)
 	if err != nil {
 		return err
 	}
-	defer obj.Close()
+	defer open.Close()
 	for _, global := range []struct {
 		name  string
 		value uint32
 	}{{"target_pid", triggerPid}, {"burst_count", count}, {"bursts_max", bursts}} {
-		if err := obj.SetGlobal(global.name, global.value); err != nil {
+		if err := open.SetGlobal(global.name, global.value); err != nil {
 			return err
 		}
 	}
-	if err := obj.Load(); err != nil {
+	obj, err := open.Load()
+	if err != nil {
 		return err
 	}
+	defer obj.Close()
 	recordsMap, err := obj.Map("records")
 	if err != nil {
 		return err
@@ -290,14 +292,16 @@ func shortRecord(length int) error {
 }
 
 func maps(ops, reps uint64) error {
-	obj, err := bpflet.Open(benchmaps)
+	open, err := bpflet.Open(benchmaps)
+	if err != nil {
+		return err
+	}
+	defer open.Close()
+	obj, err := open.Load()
 	if err != nil {
 		return err
 	}
 	defer obj.Close()
-	if err := obj.Load(); err != nil {
-		return err
-	}
 	hashMap, err := obj.Map("hash")
 	if err != nil {
 		return err
@@ -311,7 +315,7 @@ func maps(ops, reps uint64) error {
 	if err != nil {
 		return err
 	}
-	percpu, err := bpflet.NewPerCpuArray[uint64](percpuMap)
+	percpu, err := bpflet.NewPerCPUArray[uint64](percpuMap)
 	if err != nil {
 		return err
 	}
@@ -321,7 +325,7 @@ func maps(ops, reps uint64) error {
 	for rep := range reps {
 		start := bpflet.Now()
 		for key := range ops {
-			if err := hash.Put(key, key^valueXor); err != nil {
+			if err := hash.Insert(key, key^valueXor); err != nil {
 				return err
 			}
 		}
@@ -368,10 +372,11 @@ func maps(ops, reps uint64) error {
 
 		// The floor under every call above: a host call that does no
 		// kernel work (borrow a resource, return a bool).
+		raw := obj.Raw()
 		start = bpflet.Now()
 		var loaded uint64
 		for range ops {
-			if obj.Loaded() {
+			if raw.Loaded() {
 				loaded++
 			}
 		}

@@ -104,17 +104,19 @@ func parseArgs(list []string) (args, error) {
 }
 
 func run(args args) error {
-	obj, err := bpflet.Open(object)
+	open, err := bpflet.Open(object)
+	if err != nil {
+		return err
+	}
+	defer open.Close()
+	if err := open.SetGlobal("target_ppid", args.ppid); err != nil {
+		return err
+	}
+	obj, err := open.Load()
 	if err != nil {
 		return err
 	}
 	defer obj.Close()
-	if err := obj.SetGlobal("target_ppid", args.ppid); err != nil {
-		return err
-	}
-	if err := obj.Load(); err != nil {
-		return err
-	}
 	ring, err := openEvents(obj)
 	if err != nil {
 		return err

@@ -105,22 +105,24 @@ func parseArgs(list []string) (args, error) {
 }
 
 func run(args args) error {
-	obj, err := bpflet.Open(object)
+	open, err := bpflet.Open(object)
+	if err != nil {
+		return err
+	}
+	defer open.Close()
+	if err := open.SetGlobal("target_pid", args.pid); err != nil {
+		return err
+	}
+	obj, err := open.Load()
 	if err != nil {
 		return err
 	}
 	defer obj.Close()
-	if err := obj.SetGlobal("target_pid", args.pid); err != nil {
-		return err
-	}
-	if err := obj.Load(); err != nil {
-		return err
-	}
 	countsMap, err := obj.Map("counts")
 	if err != nil {
 		return err
 	}
-	counts, err := bpflet.NewPerCpuHashMap[uint32, uint64](countsMap)
+	counts, err := bpflet.NewPerCPUHashMap[uint32, uint64](countsMap)
 	if err != nil {
 		return err
 	}
@@ -176,7 +178,7 @@ type total struct {
 }
 
 // report prints the top processes by syscalls since tracing began.
-func report(out *bufio.Writer, counts *bpflet.PerCpuHashMap[uint32, uint64], comms *bpflet.HashMap[uint32, comm], top uint32) error {
+func report(out *bufio.Writer, counts *bpflet.PerCPUHashMap[uint32, uint64], comms *bpflet.HashMap[uint32, comm], top uint32) error {
 	var totals []total
 	for entry, err := range counts.All() {
 		if err != nil {
