@@ -68,7 +68,7 @@ fn memory_refused(refused: u64, max: Option<u64>) -> anyhow::Error {
 /// Runs the program's `wasi:cli/run` and returns the process exit code.
 /// SIGINT and SIGTERM stop it (see `signals`).
 pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
-    bpflet_runtime::kernel::init_libbpf_log(options.verbose);
+    bpflet_runtime::kernel::echo_libbpf_log(options.verbose);
     let engine = engine()?;
     let stop = Stop::new(&engine);
     let signals = signals::watch(stop.clone())?;

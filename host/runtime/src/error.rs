@@ -118,12 +118,6 @@ impl Error {
         Error::PermissionDenied(message.into())
     }
 
-    /// Classifies an errno the way a caller would branch on it; `context`
-    /// says what was being done.
-    pub fn from_errno(errno: i32, context: impl Display) -> Self {
-        Error::from(io::Error::from_raw_os_error(errno.abs())).context(context)
-    }
-
     /// The message, whatever the case.
     pub fn message(&self) -> &str {
         message_of!(self)
@@ -156,7 +150,14 @@ impl Error {
 /// An errno, classified: the cases callers branch on, `os` for the rest.
 impl From<io::Error> for Error {
     fn from(error: io::Error) -> Self {
-        let errno = error.raw_os_error().unwrap_or(libc::EIO);
+        let Some(errno) = error.raw_os_error() else {
+            // bpflet's own checks before a call (`sys`): no errno, a reason.
+            let message = error.to_string();
+            return match error.kind() {
+                io::ErrorKind::InvalidInput => Error::InvalidArgument(message),
+                _ => Error::Os(OsError { errno: libc::EIO.unsigned_abs(), message }),
+            };
+        };
         let message = io::Error::from_raw_os_error(errno).to_string();
         match errno {
             libc::ENOENT | libc::ESRCH | libc::ENODEV | libc::ENXIO => Error::NotFound(message),
@@ -222,14 +223,24 @@ impl<T, E: Into<Error>> Context<T> for Result<T, E> {
 mod tests {
     use super::*;
 
+    fn from_errno(errno: i32, context: &str) -> Error {
+        Error::from(io::Error::from_raw_os_error(errno.abs())).context(context)
+    }
+
+    #[test]
+    fn errors_without_errno_keep_their_reason() {
+        let error = Error::from(io::Error::new(io::ErrorKind::InvalidInput, "CPU number out of range"));
+        assert!(matches!(&error, Error::InvalidArgument(m) if m == "CPU number out of range"), "{error:?}");
+    }
+
     #[test]
     fn errnos_map_to_the_cases_callers_branch_on() {
-        assert!(matches!(Error::from_errno(libc::ENOENT, "x"), Error::NotFound(_)));
-        assert!(matches!(Error::from_errno(-libc::EEXIST, "x"), Error::AlreadyExists(_)));
-        assert!(matches!(Error::from_errno(libc::EPERM, "x"), Error::PermissionDenied(_)));
-        assert!(matches!(Error::from_errno(libc::E2BIG, "x"), Error::InvalidArgument(_)));
-        assert!(matches!(Error::from_errno(libc::EOPNOTSUPP, "x"), Error::Unsupported(_)));
-        let Error::Os(os) = Error::from_errno(libc::EBUSY, "opening") else { panic!("EBUSY is os") };
+        assert!(matches!(from_errno(libc::ENOENT, "x"), Error::NotFound(_)));
+        assert!(matches!(from_errno(-libc::EEXIST, "x"), Error::AlreadyExists(_)));
+        assert!(matches!(from_errno(libc::EPERM, "x"), Error::PermissionDenied(_)));
+        assert!(matches!(from_errno(libc::E2BIG, "x"), Error::InvalidArgument(_)));
+        assert!(matches!(from_errno(libc::EOPNOTSUPP, "x"), Error::Unsupported(_)));
+        let Error::Os(os) = from_errno(libc::EBUSY, "opening") else { panic!("EBUSY is os") };
         assert_eq!(os.errno, libc::EBUSY as u32);
         assert!(os.message.starts_with("opening: "), "{}", os.message);
     }

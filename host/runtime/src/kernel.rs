@@ -1,7 +1,7 @@
 //! What bpflet needs from the kernel beyond libbpf: a mounted tracefs,
-//! libbpf's log (for verifier messages; libbpf has one log for the whole
-//! process), and CPU counts.
+//! libbpf's log (the verifier's words, captured per thread), and CPU counts.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
@@ -68,15 +68,24 @@ fn cpu_list(text: &str) -> Vec<u32> {
 }
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
-static CAPTURE: Mutex<String> = Mutex::new(String::new());
+
+thread_local! {
+    /// What libbpf printed on this thread while `with_libbpf_log` ran:
+    /// libbpf prints on the calling thread, so stores that load objects at
+    /// once on different threads keep their logs apart.
+    static CAPTURE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
 
 fn on_libbpf_print(level: PrintLevel, msg: String) {
     if VERBOSE.load(Ordering::Relaxed) {
         eprint!("libbpf: {msg}");
     }
     // The verifier log comes at warning level; debug chatter is not kept.
-    if !matches!(level, PrintLevel::Debug) {
-        let mut capture = lock(&CAPTURE);
+    if matches!(level, PrintLevel::Debug) {
+        return;
+    }
+    CAPTURE.with_borrow_mut(|capture| {
+        let Some(capture) = capture else { return };
         // Bounded: a verifier log can be megabytes; only its tail matters.
         if capture.len() > 1 << 20 {
             let cut = capture.len() - (1 << 19);
@@ -84,24 +93,31 @@ fn on_libbpf_print(level: PrintLevel, msg: String) {
             capture.drain(..cut);
         }
         capture.push_str(&msg);
-    }
+    });
 }
 
-/// Routes libbpf's messages through bpflet: captured for error reports,
-/// echoed to stderr when `verbose`.
-pub fn init_libbpf_log(verbose: bool) {
-    static INIT: Once = Once::new();
-    VERBOSE.store(verbose, Ordering::Relaxed);
-    INIT.call_once(|| {
+/// Routes libbpf's messages through bpflet, once per process (libbpf has
+/// one print callback for the whole process).
+fn route_libbpf_log() {
+    static ROUTED: Once = Once::new();
+    ROUTED.call_once(|| {
         libbpf_rs::set_print(Some((PrintLevel::Debug, on_libbpf_print)));
     });
 }
 
-/// Runs `f` and returns what libbpf printed meanwhile.
+/// Echoes libbpf's log (debug level included) to stderr, for every store
+/// of the process.
+pub fn echo_libbpf_log(echo: bool) {
+    route_libbpf_log();
+    VERBOSE.store(echo, Ordering::Relaxed);
+}
+
+/// Runs `f` and returns what libbpf printed meanwhile on this thread.
 pub fn with_libbpf_log<R>(f: impl FnOnce() -> R) -> (R, String) {
-    lock(&CAPTURE).clear();
+    route_libbpf_log();
+    CAPTURE.with_borrow_mut(|capture| *capture = Some(String::new()));
     let result = f();
-    let log = std::mem::take(&mut *lock(&CAPTURE));
+    let log = CAPTURE.with_borrow_mut(Option::take).unwrap_or_default();
     (result, log)
 }
 
@@ -109,13 +125,16 @@ pub fn with_libbpf_log<R>(f: impl FnOnce() -> R) -> (R, String) {
 /// libbpf's load-log markers, last `max_lines` of them; the whole log's tail
 /// when there are no markers.
 pub fn verifier_log_tail(log: &str, max_lines: usize) -> String {
-    let body = match (log.find("-- BEGIN PROG LOAD LOG --"), log.rfind("-- END PROG LOAD LOG --")) {
-        (Some(start), Some(end)) if end > start => {
+    // Program names, which an object chooses, are in the log too: the
+    // markers may sit anywhere, so nothing here may slice blindly.
+    let marked = match (log.find("-- BEGIN PROG LOAD LOG --"), log.rfind("-- END PROG LOAD LOG --")) {
+        (Some(start), Some(end)) => {
             let start = start + log[start..].find('\n').map_or(0, |n| n + 1);
-            &log[start..end]
+            log.get(start..end)
         }
-        _ => log,
+        _ => None,
     };
+    let body = marked.unwrap_or(log);
     let lines: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(max_lines)..].join("\n")
 }
@@ -138,6 +157,12 @@ mod tests {
     fn cpu_lists_expand() {
         assert_eq!(cpu_list("0-3,5,7-8\n"), vec![0, 1, 2, 3, 5, 7, 8]);
         assert_eq!(cpu_list("0"), vec![0]);
+    }
+
+    #[test]
+    fn markers_out_of_order_take_the_whole_log() {
+        let log = "prog '-- END PROG LOAD LOG -- -- BEGIN PROG LOAD LOG --': x\nlast\n";
+        assert_eq!(verifier_log_tail(log, 1), "last");
     }
 
     #[test]

@@ -3,14 +3,14 @@
 //! A guest component (the user-space half of an eBPF tool) imports
 //! `bpflet:ebpf`; this crate implements those imports over libbpf-rs in the
 //! running kernel, one module per WIT interface: [`ebpf_loader`], [`maps`],
-//! [`events`], [`btf`], [`signals`] and `types` (the [`Error`] every
-//! interface returns). [`policy`] says what a guest may do, [`Stop`] asks
+//! [`events`], [`btf`], [`signals`], and `error` for `types` (the [`Error`]
+//! every interface returns, and [`HostError`]). [`policy`] says what a guest may do, [`Stop`] asks
 //! it to stop, [`kernel`] holds what talks to the kernel outside libbpf
 //! (tracefs, libbpf's log), and `sys` every raw system call.
 //!
 //! The crate has no command line, no signal handling and no cache: the
 //! `bpflet` CLI (host/cli) is one embedder of it. Another one looks like
-//! this (`examples/embed.rs` is the whole program):
+//! this (`tests/embed.rs` runs it on a real guest):
 //!
 //! ```no_run
 //! use bpflet_runtime::{BpfCtx, BpfCtxView, BpfView, Stop};
@@ -113,6 +113,12 @@ fn interface(name: &str) -> String {
 }
 
 /// The bpflet interfaces' state of one store, beside its resource table.
+///
+/// Drop the store to end a guest, as wasmtime drops a store's data before
+/// its memories: a ring buffer the guest mapped with `map-ring` is then
+/// unmapped from memory that still exists. Do not take the data out with
+/// `Store::into_data` (which frees the memories first), nor move the
+/// resource table out of the store, while a guest may hold a mapped ring.
 pub struct BpfCtx {
     /// BPF objects that came with the program, by name (`open-packaged`).
     pub packaged: Vec<(String, Arc<[u8]>)>,

@@ -1,8 +1,10 @@
-//! What a run lets its guest do, beyond what WASI grants (`--dir`, `--env`):
-//! which kinds of attachment it may make, and how much memory it may use.
-//! A denied attach is the WIT error `permission-denied`, which the guest
-//! sees and reports; memory over the limit is refused to the guest's
-//! allocator, and bpflet says so if the guest then fails.
+//! What a guest may do beyond what WASI grants it: which kinds of
+//! attachment it may make ([`Policy`], in its store's `BpfCtx`), and how
+//! much memory it may use ([`MemoryLimiter`], the store's limiter). A
+//! denied attach is the WIT error `permission-denied`, which the guest sees
+//! and reports; memory over the limit is refused to the guest's allocator,
+//! and the limiter remembers it so the embedder can say why the guest
+//! failed. (The CLI's options: `bpflet run --allow-attach`, `--max-memory`.)
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,8 +12,9 @@ use std::str::FromStr;
 use crate::bindings::ebpf_loader::AttachTarget;
 use crate::Error;
 
-/// The kinds of attachment a policy can allow, as `--allow-attach` names
-/// them. `auto` attachments count as the kind their section names.
+/// The kinds of attachment a policy can allow, by the names `name()` gives
+/// (which the CLI's `--allow-attach` takes). `auto` attachments count as
+/// the kind their section names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AttachKind {
     Tracepoint,
@@ -145,8 +148,8 @@ impl FromStr for AttachKind {
     }
 }
 
-/// A run's policy. The default allows everything (root running its own
-/// tools); `bpflet run --allow-attach`/`--max-memory` narrow it.
+/// A guest's policy. The default allows everything (root running its own
+/// tools).
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
     /// The attachment kinds allowed; None allows every kind.
@@ -176,8 +179,8 @@ impl Policy {
     }
 }
 
-/// Enforces `--max-memory` and remembers a refusal, so that a guest that
-/// then fails can be told why.
+/// Caps each linear memory of a guest (`max`) and remembers a refusal, so
+/// that a guest that then fails can be told why.
 #[derive(Default)]
 pub struct MemoryLimiter {
     pub max: Option<u64>,

@@ -42,100 +42,256 @@ fn is_enoent(rc: i32) -> bool {
 
 // ---- BPF map elements --------------------------------------------------
 
-/// How many bytes the kernel reads or writes per element of one map: its
-/// key, and its value as the kernel copies it (per-CPU maps: one slot of
-/// the value size rounded up to 8 bytes per possible CPU). Keyless maps
-/// (queues, stacks, bloom filters) take no key.
-#[derive(Clone, Copy, Debug)]
-pub struct Element {
-    pub key: usize,
-    pub value: usize,
-    pub keyless: bool,
+/// An open BPF map, with the sizes the kernel copies per element, read
+/// from the kernel's own info for this fd: its key (none for queues,
+/// stacks and bloom filters), and its value (per-CPU maps: one slot of the
+/// value size rounded up to 8 bytes per possible CPU). Every element call
+/// checks its buffers against them, so no caller can hand the kernel a
+/// buffer it would read or write past.
+pub struct MapFd {
+    fd: OwnedFd,
+    info: libbpf_sys::bpf_map_info,
+    per_cpu: bool,
+    keyless: bool,
+    /// Values per element: the possible CPUs of a per-CPU map, else 1.
+    slots: usize,
 }
 
-impl Element {
+impl MapFd {
+    pub fn new(fd: OwnedFd) -> io::Result<Self> {
+        let mut info = libbpf_sys::bpf_map_info::default();
+        let mut len = size_of::<libbpf_sys::bpf_map_info>() as u32;
+        // SAFETY: `info` is a writable bpf_map_info of the length given.
+        check(unsafe { libbpf_sys::bpf_map_get_info_by_fd(fd.as_raw_fd(), &mut info, &mut len) })?;
+        let map_type = libbpf_rs::MapType::from(info.type_);
+        let per_cpu = map_type.is_percpu();
+        let keyless =
+            matches!(map_type, libbpf_rs::MapType::Queue | libbpf_rs::MapType::Stack | libbpf_rs::MapType::BloomFilter);
+        let slots = if per_cpu { possible_cpus()? } else { 1 };
+        Ok(MapFd { fd, info, per_cpu, keyless, slots })
+    }
+
+    /// The kernel's info on the map, as it was when opened.
+    pub fn info(&self) -> &libbpf_sys::bpf_map_info {
+        &self.info
+    }
+
+    pub fn per_cpu(&self) -> bool {
+        self.per_cpu
+    }
+
+    pub fn keyless(&self) -> bool {
+        self.keyless
+    }
+
+    /// Values per element: the possible CPUs of a per-CPU map, else 1.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    pub fn key_len(&self) -> usize {
+        self.info.key_size as usize
+    }
+
+    /// Bytes of one value slot as the kernel lays it out: the value size,
+    /// rounded up to 8 bytes for per-CPU maps.
+    pub fn slot_len(&self) -> usize {
+        let size = self.info.value_size as usize;
+        if self.per_cpu {
+            size.next_multiple_of(8)
+        } else {
+            size
+        }
+    }
+
+    /// Bytes the kernel copies for one element's value.
+    pub fn value_len(&self) -> usize {
+        self.slot_len() * self.slots
+    }
+
     /// The key pointer the kernel takes: NULL for keyless maps; checks
     /// that a key has the map's key size.
     fn key_ptr(&self, key: &[u8]) -> io::Result<*const libc::c_void> {
         if self.keyless {
             return Ok(std::ptr::null());
         }
-        if key.len() != self.key {
+        if key.len() != self.key_len() {
             return Err(invalid("key of the wrong size"));
         }
         Ok(key.as_ptr().cast())
     }
 
     fn check_value(&self, value: &[u8]) -> io::Result<()> {
-        if value.len() != self.value {
+        if value.len() != self.value_len() {
             return Err(invalid("value buffer of the wrong size"));
         }
         Ok(())
     }
-}
 
-/// BPF_MAP_LOOKUP_ELEM into `value`; false when the key is absent.
-pub fn map_lookup(map: BorrowedFd<'_>, element: Element, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
-    let key = element.key_ptr(key)?;
-    element.check_value(value)?;
-    // SAFETY: the key pointer is NULL (keyless map) or has the map's key
-    // size; `value` has the size the kernel writes (both checked above).
-    let rc = unsafe { libbpf_sys::bpf_map_lookup_elem(map.as_raw_fd(), key, value.as_mut_ptr().cast()) };
-    if is_enoent(rc) {
-        return Ok(false);
+    /// How many whole keys `keys` holds.
+    pub fn whole_keys(&self, keys: &[u8]) -> io::Result<u32> {
+        let size = self.key_len();
+        if size == 0 || !keys.len().is_multiple_of(size) {
+            return Err(invalid("not a whole number of keys"));
+        }
+        u32::try_from(keys.len() / size).map_err(|_| invalid("too many keys"))
     }
-    check(rc).map(|()| true)
-}
 
-/// BPF_MAP_UPDATE_ELEM with BPF_ANY, BPF_NOEXIST or BPF_EXIST.
-pub fn map_update(map: BorrowedFd<'_>, element: Element, key: &[u8], value: &[u8], flags: u64) -> io::Result<()> {
-    let key = element.key_ptr(key)?;
-    element.check_value(value)?;
-    // SAFETY: as in `map_lookup`; the kernel only reads `value`.
-    check(unsafe { libbpf_sys::bpf_map_update_elem(map.as_raw_fd(), key, value.as_ptr().cast(), flags) })
-}
-
-/// BPF_MAP_DELETE_ELEM.
-pub fn map_delete(map: BorrowedFd<'_>, element: Element, key: &[u8]) -> io::Result<()> {
-    let key = element.key_ptr(key)?;
-    // SAFETY: as in `map_lookup`.
-    check(unsafe { libbpf_sys::bpf_map_delete_elem(map.as_raw_fd(), key) })
-}
-
-/// BPF_MAP_LOOKUP_AND_DELETE_ELEM into `value`; false when absent.
-pub fn map_lookup_and_delete(map: BorrowedFd<'_>, element: Element, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
-    let key = element.key_ptr(key)?;
-    element.check_value(value)?;
-    // SAFETY: as in `map_lookup`.
-    let rc = unsafe { libbpf_sys::bpf_map_lookup_and_delete_elem(map.as_raw_fd(), key, value.as_mut_ptr().cast()) };
-    if is_enoent(rc) {
-        return Ok(false);
+    /// BPF_MAP_LOOKUP_ELEM into `value`; false when the key is absent.
+    pub fn lookup(&self, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+        let key = self.key_ptr(key)?;
+        self.check_value(value)?;
+        // SAFETY: the key pointer is NULL (keyless map) or has the map's key
+        // size; `value` has the size the kernel writes (both checked above).
+        let rc = unsafe { libbpf_sys::bpf_map_lookup_elem(self.fd.as_raw_fd(), key, value.as_mut_ptr().cast()) };
+        if is_enoent(rc) {
+            return Ok(false);
+        }
+        check(rc).map(|()| true)
     }
-    check(rc).map(|()| true)
-}
 
-/// BPF_MAP_GET_NEXT_KEY: the key after `previous` (the first key when
-/// none) into `next`; false when there is none.
-pub fn map_next_key(
-    map: BorrowedFd<'_>,
-    element: Element,
-    previous: Option<&[u8]>,
-    next: &mut [u8],
-) -> io::Result<bool> {
-    let previous = match previous {
-        Some(key) => element.key_ptr(key)?,
-        None => std::ptr::null(),
-    };
-    if next.len() != element.key {
-        return Err(invalid("key buffer of the wrong size"));
+    /// BPF_MAP_UPDATE_ELEM with BPF_ANY, BPF_NOEXIST or BPF_EXIST.
+    pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> io::Result<()> {
+        let key = self.key_ptr(key)?;
+        self.check_value(value)?;
+        // SAFETY: as in `lookup`; the kernel only reads `value`.
+        check(unsafe { libbpf_sys::bpf_map_update_elem(self.fd.as_raw_fd(), key, value.as_ptr().cast(), flags) })
     }
-    // SAFETY: `previous` is NULL or a key of the map's size, `next` has
-    // room for one key (checked above).
-    let rc = unsafe { libbpf_sys::bpf_map_get_next_key(map.as_raw_fd(), previous, next.as_mut_ptr().cast()) };
-    if is_enoent(rc) {
-        return Ok(false);
+
+    /// BPF_MAP_DELETE_ELEM.
+    pub fn delete(&self, key: &[u8]) -> io::Result<()> {
+        let key = self.key_ptr(key)?;
+        // SAFETY: as in `lookup`.
+        check(unsafe { libbpf_sys::bpf_map_delete_elem(self.fd.as_raw_fd(), key) })
     }
-    check(rc).map(|()| true)
+
+    /// BPF_MAP_LOOKUP_AND_DELETE_ELEM into `value`; false when absent.
+    pub fn lookup_and_delete(&self, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+        let key = self.key_ptr(key)?;
+        self.check_value(value)?;
+        // SAFETY: as in `lookup`.
+        let rc =
+            unsafe { libbpf_sys::bpf_map_lookup_and_delete_elem(self.fd.as_raw_fd(), key, value.as_mut_ptr().cast()) };
+        if is_enoent(rc) {
+            return Ok(false);
+        }
+        check(rc).map(|()| true)
+    }
+
+    /// BPF_MAP_GET_NEXT_KEY: the key after `previous` (the first key when
+    /// none) into `next`; false when there is none.
+    pub fn next_key(&self, previous: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
+        let previous = match previous {
+            Some(key) => self.key_ptr(key)?,
+            None => std::ptr::null(),
+        };
+        if self.keyless || next.len() != self.key_len() {
+            return Err(invalid("key buffer of the wrong size"));
+        }
+        // SAFETY: `previous` is NULL or a key of the map's size, `next` has
+        // room for one key (checked above).
+        let rc = unsafe { libbpf_sys::bpf_map_get_next_key(self.fd.as_raw_fd(), previous, next.as_mut_ptr().cast()) };
+        if is_enoent(rc) {
+            return Ok(false);
+        }
+        check(rc).map(|()| true)
+    }
+
+    /// BPF_MAP_LOOKUP_BATCH of up to `max` elements (at least one; fewer
+    /// when their keys and values would take more than 64 MiB) from
+    /// `cursor` (the start when none).
+    pub fn lookup_batch(&self, cursor: Option<&[u8]>, max: u32) -> io::Result<BatchPage> {
+        const MOST_BYTES: usize = 64 << 20;
+        let per_element = (self.key_len() + self.value_len()).max(1);
+        let max = max.clamp(1, u32::try_from(MOST_BYTES / per_element).unwrap_or(u32::MAX).max(1));
+        let mut keys = zeroed(self.key_len() * max as usize)?;
+        let mut values = zeroed(self.value_len() * max as usize)?;
+        // The kernel's cursor: hash maps use a bucket index (u32), arrays
+        // the key itself; a key-sized u64-aligned buffer fits both. A cursor
+        // from the guest is copied into one such buffer, never handed over
+        // as is.
+        let cursor_size = self.key_len().max(4).next_multiple_of(8);
+        let mut out_batch = vec![0u8; cursor_size];
+        let mut in_batch = cursor.map(|given| {
+            let mut buffer = vec![0u8; cursor_size];
+            let len = given.len().min(cursor_size);
+            buffer[..len].copy_from_slice(&given[..len]);
+            buffer
+        });
+        let mut count = max;
+        let opts = libbpf_sys::bpf_map_batch_opts {
+            sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+            ..Default::default()
+        };
+        // SAFETY: `keys` and `values` hold `max` keys and values of the sizes
+        // the kernel copies, both cursors `cursor_size` bytes, and `count`
+        // (= max) tells the kernel how many elements fit.
+        let rc = unsafe {
+            libbpf_sys::bpf_map_lookup_batch(
+                self.fd.as_raw_fd(),
+                in_batch.as_mut().map_or(std::ptr::null_mut(), |b| b.as_mut_ptr().cast()),
+                out_batch.as_mut_ptr().cast(),
+                keys.as_mut_ptr().cast(),
+                values.as_mut_ptr().cast(),
+                &mut count,
+                &opts,
+            )
+        };
+        let done = is_enoent(rc);
+        if !done {
+            check(rc)?;
+        }
+        let count = count.min(max);
+        keys.truncate(self.key_len() * count as usize);
+        values.truncate(self.value_len() * count as usize);
+        Ok(BatchPage { count, keys, values, next: (!done).then_some(out_batch) })
+    }
+
+    /// BPF_MAP_UPDATE_BATCH of the whole keys in `keys`, with their values
+    /// as the kernel lays them out; returns how many were written.
+    pub fn update_batch(&self, keys: &[u8], values: &[u8], flags: u64) -> io::Result<u32> {
+        let count = self.whole_keys(keys)?;
+        if values.len() != count as usize * self.value_len() {
+            return Err(invalid("values do not match the keys"));
+        }
+        let mut written = count;
+        let opts = libbpf_sys::bpf_map_batch_opts {
+            sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+            elem_flags: flags,
+            ..Default::default()
+        };
+        // SAFETY: `keys` and `values` hold `count` elements each (checked).
+        check(unsafe {
+            libbpf_sys::bpf_map_update_batch(
+                self.fd.as_raw_fd(),
+                keys.as_ptr().cast(),
+                values.as_ptr().cast(),
+                &mut written,
+                &opts,
+            )
+        })
+        .map(|()| written)
+    }
+
+    /// BPF_MAP_DELETE_BATCH; returns how many keys were deleted, and on
+    /// failure the error with that count.
+    pub fn delete_batch(&self, keys: &[u8]) -> Result<u32, (io::Error, u32)> {
+        let mut count = self.whole_keys(keys).map_err(|e| (e, 0))?;
+        let opts = libbpf_sys::bpf_map_batch_opts {
+            sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+            ..Default::default()
+        };
+        // SAFETY: `keys` holds `count` keys (checked).
+        let rc =
+            unsafe { libbpf_sys::bpf_map_delete_batch(self.fd.as_raw_fd(), keys.as_ptr().cast(), &mut count, &opts) };
+        check(rc).map(|()| count).map_err(|e| (e, count))
+    }
+
+    /// BPF_MAP_FREEZE: read-only for user space from now on.
+    pub fn freeze(&self) -> io::Result<()> {
+        // SAFETY: no pointers.
+        check(unsafe { libbpf_sys::bpf_map_freeze(self.fd.as_raw_fd()) })
+    }
 }
 
 /// One page of a BPF_MAP_LOOKUP_BATCH walk.
@@ -143,109 +299,28 @@ pub struct BatchPage {
     pub count: u32,
     /// `count` keys, back to back.
     pub keys: Vec<u8>,
-    /// `count` values as the kernel copies them (see [`Element`]).
+    /// `count` values as the kernel copies them (see [`MapFd`]).
     pub values: Vec<u8>,
     /// Where the next page starts; none when the walk is over.
     pub next: Option<Vec<u8>>,
 }
 
-/// BPF_MAP_LOOKUP_BATCH of up to `max` elements (at least one) from
-/// `cursor` (the start when none).
-pub fn map_lookup_batch(
-    map: BorrowedFd<'_>,
-    element: Element,
-    cursor: Option<&[u8]>,
-    max: u32,
-) -> io::Result<BatchPage> {
-    let max = max.max(1);
-    let mut keys = vec![0u8; element.key * max as usize];
-    let mut values = vec![0u8; element.value * max as usize];
-    // The kernel's cursor: hash maps use a bucket index (u32), arrays the
-    // key itself; a key-sized u64-aligned buffer fits both. A cursor from
-    // the guest is copied into one such buffer, never handed over as is.
-    let cursor_size = element.key.max(4).next_multiple_of(8);
-    let mut out_batch = vec![0u8; cursor_size];
-    let mut in_batch = cursor.map(|given| {
-        let mut buffer = vec![0u8; cursor_size];
-        let len = given.len().min(cursor_size);
-        buffer[..len].copy_from_slice(&given[..len]);
-        buffer
-    });
-    let mut count = max;
-    let opts =
-        libbpf_sys::bpf_map_batch_opts { sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
-    // SAFETY: `keys` and `values` hold `max` keys and values of the sizes
-    // the kernel copies, both cursors `cursor_size` bytes, and `count`
-    // (= max) tells the kernel how many elements fit.
-    let rc = unsafe {
-        libbpf_sys::bpf_map_lookup_batch(
-            map.as_raw_fd(),
-            in_batch.as_mut().map_or(std::ptr::null_mut(), |b| b.as_mut_ptr().cast()),
-            out_batch.as_mut_ptr().cast(),
-            keys.as_mut_ptr().cast(),
-            values.as_mut_ptr().cast(),
-            &mut count,
-            &opts,
-        )
-    };
-    let done = is_enoent(rc);
-    if !done {
-        check(rc)?;
-    }
-    let count = count.min(max);
-    keys.truncate(element.key * count as usize);
-    values.truncate(element.value * count as usize);
-    Ok(BatchPage { count, keys, values, next: (!done).then_some(out_batch) })
+/// `len` zeroed bytes, or ENOMEM when they cannot be had.
+fn zeroed(len: usize) -> io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    buffer.try_reserve_exact(len).map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
+    buffer.resize(len, 0);
+    Ok(buffer)
 }
 
-/// BPF_MAP_UPDATE_BATCH of `keys.len() / key size` elements; returns how
-/// many were written before any error.
-pub fn map_update_batch(
-    map: BorrowedFd<'_>,
-    element: Element,
-    keys: &[u8],
-    values: &[u8],
-    flags: u64,
-) -> io::Result<u32> {
-    let count = whole_keys(element, keys)?;
-    if values.len() != count as usize * element.value {
-        return Err(invalid("values do not match the keys"));
-    }
-    let mut written = count;
-    let opts = libbpf_sys::bpf_map_batch_opts {
-        sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
-        elem_flags: flags,
-        ..Default::default()
-    };
-    // SAFETY: `keys` and `values` hold `count` elements each (checked).
-    check(unsafe {
-        libbpf_sys::bpf_map_update_batch(
-            map.as_raw_fd(),
-            keys.as_ptr().cast(),
-            values.as_ptr().cast(),
-            &mut written,
-            &opts,
-        )
-    })
-    .map(|()| written)
-}
-
-/// BPF_MAP_DELETE_BATCH; returns how many keys were deleted, and on
-/// failure the error with that count.
-pub fn map_delete_batch(map: BorrowedFd<'_>, element: Element, keys: &[u8]) -> Result<u32, (io::Error, u32)> {
-    let mut count = whole_keys(element, keys).map_err(|e| (e, 0))?;
-    let opts =
-        libbpf_sys::bpf_map_batch_opts { sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _, ..Default::default() };
-    // SAFETY: `keys` holds `count` keys (checked).
-    let rc = unsafe { libbpf_sys::bpf_map_delete_batch(map.as_raw_fd(), keys.as_ptr().cast(), &mut count, &opts) };
-    check(rc).map(|()| count).map_err(|e| (e, count))
-}
-
-fn whole_keys(element: Element, keys: &[u8]) -> io::Result<u32> {
-    if element.key == 0 || !keys.len().is_multiple_of(element.key) {
-        return Err(invalid("not a whole number of keys"));
-    }
-    u32::try_from(keys.len() / element.key).map_err(|_| invalid("too many keys"))
+/// The possible CPUs: the values a per-CPU map holds per element. An
+/// error when the kernel does not say, rather than a guess that would
+/// size the kernel's copies wrong.
+pub fn possible_cpus() -> io::Result<usize> {
+    // SAFETY: no arguments; reads sysfs.
+    let cpus = unsafe { libbpf_sys::libbpf_num_possible_cpus() };
+    check(cpus)?;
+    usize::try_from(cpus).map_err(|_| invalid("no possible CPUs"))
 }
 
 // ---- Links and attachments ----------------------------------------------
@@ -265,15 +340,25 @@ pub fn link_create(program: BorrowedFd<'_>, target: i32, attach_type: u32, flags
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// The kernel's id of the link `fd`, if it is one.
+pub fn link_id(fd: BorrowedFd<'_>) -> Option<u32> {
+    let mut info = libbpf_sys::bpf_link_info::default();
+    let mut len = size_of::<libbpf_sys::bpf_link_info>() as u32;
+    // SAFETY: `info` is a writable bpf_link_info of the length given.
+    let rc = unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd.as_raw_fd(), &mut info, &mut len) };
+    (rc == 0).then_some(info.id)
+}
+
 /// perf_event_open(2) for every process on `cpu`, close-on-exec.
-pub fn perf_event_open(attr: &libbpf_sys::perf_event_attr, cpu: u32) -> io::Result<OwnedFd> {
+pub fn perf_event_open(mut attr: libbpf_sys::perf_event_attr, cpu: u32) -> io::Result<OwnedFd> {
+    attr.size = size_of::<libbpf_sys::perf_event_attr>() as u32;
     /// From linux/perf_event.h; libc does not export it.
     const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
     let cpu = i32::try_from(cpu).map_err(|_| invalid("CPU number out of range"))?;
-    // SAFETY: `attr` is a valid perf_event_attr whose `size` field the
-    // caller set; the call returns a new fd or -1.
+    // SAFETY: `attr` is a valid perf_event_attr whose `size` field says so;
+    // the call returns a new fd or -1.
     let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, std::ptr::from_ref(attr), -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
+        libc::syscall(libc::SYS_perf_event_open, std::ptr::from_ref(&attr), -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
     };
     let fd = check_libc(i32::try_from(fd).map_err(|_| invalid("perf_event_open returned no fd"))?)?;
     // SAFETY: a new fd that nothing else owns.
@@ -372,8 +457,8 @@ impl Mapping {
     }
 
     /// Maps `len` bytes of `fd` from `offset` over the memory at `at`,
-    /// replacing what was there; the mapping stays when this is dropped
-    /// (see [`restore_anonymous`]).
+    /// replacing what was there. No `Mapping` owns the result: undo it with
+    /// [`restore_anonymous`].
     ///
     /// # Safety
     /// `at..at + len` must be memory this process owns and that nothing

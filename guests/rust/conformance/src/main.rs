@@ -981,6 +981,16 @@ fn map_ring_checks(c: &mut Checks, ring_map: &BpfMap, perf: &EventBuffer) {
         format!("consumer {}, producer {}", position(0), position(page)),
     );
     c.err("event-buffer-map-ring-twice", shared.map_ring(), &["invalid-state"]);
+    // The consumer position is the guest's to write, and the host reads the
+    // ring where it points: a position that is no record boundary, or one
+    // further back than the ring is long, is refused, not followed.
+    let start = position(0);
+    for (name, bad) in [("misaligned", start + 4), ("behind", start.wrapping_sub(2 * size as u64))] {
+        region[at..at + 8].copy_from_slice(&bad.to_le_bytes());
+        c.err(&format!("event-buffer-map-ring-consumer-{name}"), shared.poll(0, 0), &["invalid-state"]);
+    }
+    region[at..at + 8].copy_from_slice(&start.to_le_bytes());
+    c.ok("event-buffer-map-ring-consumer-restored", shared.poll(0, 0));
     drop(shared);
     // The ring's read-only pages would trap this write.
     region.fill(0xa5);

@@ -42,7 +42,7 @@ impl BpfLink {
             Some(Attachment::Fd(fd)) => fd.as_fd(),
             Some(Attachment::Socket(_)) | None => return 0,
         };
-        libbpf_rs::query::LinkInfo::from_fd(fd).map_or(0, |info| info.id)
+        sys::link_id(fd).unwrap_or(0)
     }
 }
 
@@ -210,12 +210,7 @@ fn perf_event(prog: &ProgramMut<'_>, target: &PerfEventTarget, context: &str) ->
         PerfEventKind::CpuCycles => (libbpf_sys::PERF_TYPE_HARDWARE, libbpf_sys::PERF_COUNT_HW_CPU_CYCLES),
         PerfEventKind::Instructions => (libbpf_sys::PERF_TYPE_HARDWARE, libbpf_sys::PERF_COUNT_HW_INSTRUCTIONS),
     };
-    let mut attr = libbpf_sys::perf_event_attr {
-        type_,
-        size: size_of::<libbpf_sys::perf_event_attr>() as u32,
-        config: u64::from(config),
-        ..Default::default()
-    };
+    let mut attr = libbpf_sys::perf_event_attr { type_, config: u64::from(config), ..Default::default() };
     match target.sample {
         PerfSample::Frequency(hz) => {
             attr.__bindgen_anon_1.sample_freq = hz;
@@ -227,7 +222,7 @@ fn perf_event(prog: &ProgramMut<'_>, target: &PerfEventTarget, context: &str) ->
     let mut attachments = Vec::with_capacity(cpus.len());
     for cpu in cpus {
         let event =
-            sys::perf_event_open(&attr, cpu).with_context(|| format!("{context}: perf_event_open on CPU {cpu}"))?;
+            sys::perf_event_open(attr, cpu).with_context(|| format!("{context}: perf_event_open on CPU {cpu}"))?;
         let link = prog
             .attach_perf_event(event.as_raw_fd())
             .with_context(|| format!("{context} to perf event on CPU {cpu}"))?;

@@ -143,7 +143,9 @@ impl BpfObject {
                     .find(|m| section_matches(&m.name().to_string_lossy(), &global.section))
                     .ok_or_else(no_map)?;
                 let data = map.initial_value().unwrap_or(&[]);
-                Ok(data.get(range).map(<[u8]>::to_vec).unwrap_or_else(|| vec![0; global.size]))
+                data.get(range).map(<[u8]>::to_vec).ok_or_else(|| {
+                    Error::invalid_state(format!("section {} is shorter than its BTF says", global.section))
+                })
             }
             State::Loaded(obj) => {
                 let map = obj

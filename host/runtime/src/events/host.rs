@@ -9,7 +9,7 @@ use wasmtime::component::{Linker, Resource, ResourceType};
 use wasmtime::StoreContextMut;
 use wasmtime_wasi::p2::DynPollable;
 
-use super::lower::{FastBatch, FastRingPages, RingRef, RingRegion};
+use super::lower::{LoweredBatch, LoweredRingPages, RingRef, RingRegion};
 use super::EventBuffer;
 use crate::abi::List;
 use crate::bindings::events::BufferKind;
@@ -46,7 +46,7 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
         "[method]event-buffer.poll",
         |mut store: StoreContextMut<'_, T>,
          (buffer, timeout_ms, max_records): (Resource<EventBuffer>, u32, u32)|
-         -> Returns<FastBatch> {
+         -> Returns<LoweredBatch> {
             let view = store.data_mut().bpf();
             let stop = view.ctx.stop.clone();
             HostError::returns((|| {
@@ -57,11 +57,11 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
     )?;
     events.func_wrap(
         "[method]event-buffer.map-ring",
-        |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> Returns<FastRingPages> {
+        |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> Returns<LoweredRingPages> {
             let view = store.data_mut().bpf();
             HostError::returns((|| {
                 let ring = view.table.get_mut(&buffer)?.ring_to_share()?;
-                Ok(FastRingPages {
+                Ok(LoweredRingPages {
                     page_size: ring.page as u32,
                     size: ring.size as u32,
                     region: List(RingRegion(RingRef::new(ring))),

@@ -3,7 +3,7 @@
 //!
 //! Built on the bindings' `Batch`, a poll would return owned vectors that
 //! wasmtime then copies into guest memory: two copies of every record and
-//! two host allocations per poll. Instead `poll` returns a [`FastBatch`]
+//! two host allocations per poll. Instead `poll` returns a [`LoweredBatch`]
 //! whose `data` asks the guest's allocator for the batch's size and copies
 //! each record into it from the ring, and whose `offsets` copies the
 //! offsets the scan noted (`crate::abi::List`). The ring's consumer
@@ -21,7 +21,7 @@ use crate::abi::{List, ListSource};
 /// A poll's result, lowered as the WIT record `batch`.
 #[derive(ComponentType, Lower)]
 #[component(record)]
-pub(super) struct FastBatch {
+pub(super) struct LoweredBatch {
     pub data: List<BatchData>,
     pub offsets: List<BatchOffsets>,
     pub lost: u64,
@@ -50,10 +50,14 @@ impl RingRef {
     }
 
     /// The ring, for the duration of one use.
+    ///
+    /// # Safety
+    /// Only while the batch or region is lowered (see the type's
+    /// documentation), and one use at a time: the data and offsets of a
+    /// batch are lowered one after the other, never at once.
     #[allow(clippy::mut_from_ref, reason = "one use at a time, see the type's documentation")]
-    fn ring(&self) -> &mut Ring {
-        // SAFETY: see the type's documentation; the data and offsets of a
-        // batch are lowered one after the other, never at once.
+    unsafe fn ring(&self) -> &mut Ring {
+        // SAFETY: the caller's contract.
         unsafe { &mut *self.0.as_ptr() }
     }
 }
@@ -69,14 +73,16 @@ impl ListSource for BatchData {
 
     fn len(&self) -> usize {
         match self {
-            BatchData::Ring(ring) => ring.ring().batch_bytes,
+            // SAFETY: called while lowering (see RingRef).
+            BatchData::Ring(ring) => unsafe { ring.ring() }.batch_bytes,
             BatchData::Owned(data) => data.len(),
         }
     }
 
     fn fill(&self, list: &mut [u8]) -> wasmtime::Result<()> {
         match self {
-            BatchData::Ring(ring) => ring.ring().copy_batch(list).map_err(|e| wasmtime::format_err!("{e}")),
+            // SAFETY: called while lowering (see RingRef).
+            BatchData::Ring(ring) => unsafe { ring.ring() }.copy_batch(list).map_err(|e| wasmtime::format_err!("{e}")),
             BatchData::Owned(data) => data.as_slice().fill(list),
         }
     }
@@ -85,9 +91,10 @@ impl ListSource for BatchData {
 impl Drop for BatchData {
     fn drop(&mut self) {
         if let BatchData::Ring(ring) = self {
-            // Dropped after lowering: the records are in the guest, their
+            // SAFETY: dropped at the end of the lowering, within the host
+            // call (see RingRef): the records are in the guest, their
             // space goes back to the kernel.
-            ring.ring().release_batch();
+            unsafe { ring.ring() }.release_batch();
         }
     }
 }
@@ -103,14 +110,16 @@ impl ListSource for BatchOffsets {
 
     fn len(&self) -> usize {
         match self {
-            BatchOffsets::Ring(ring) => ring.ring().offsets.len(),
+            // SAFETY: called while lowering (see RingRef).
+            BatchOffsets::Ring(ring) => unsafe { ring.ring() }.offsets.len(),
             BatchOffsets::Owned(offsets) => offsets.len(),
         }
     }
 
     fn fill(&self, list: &mut [u8]) -> wasmtime::Result<()> {
         match self {
-            BatchOffsets::Ring(ring) => ring.ring().offsets.as_slice().fill(list),
+            // SAFETY: called while lowering (see RingRef).
+            BatchOffsets::Ring(ring) => unsafe { ring.ring() }.offsets.as_slice().fill(list),
             BatchOffsets::Owned(offsets) => offsets.as_slice().fill(list),
         }
     }
@@ -119,7 +128,7 @@ impl ListSource for BatchOffsets {
 /// `map-ring`'s result, lowered as the WIT record `ring-pages`.
 #[derive(ComponentType, Lower)]
 #[component(record)]
-pub(super) struct FastRingPages {
+pub(super) struct LoweredRingPages {
     pub region: List<RingRegion>,
     #[component(name = "page-size")]
     pub page_size: u32,
@@ -134,13 +143,15 @@ impl ListSource for RingRegion {
     type Element = u8;
 
     fn len(&self) -> usize {
-        self.0.ring().region_len()
+        // SAFETY: called while lowering (see RingRef).
+        unsafe { self.0.ring() }.region_len()
     }
 
     fn fill(&self, list: &mut [u8]) -> wasmtime::Result<()> {
-        // SAFETY: `list` is the guest's new allocation for this region, and
-        // guest memory outlives the Ring: the store drops its data (the
-        // resource table, so the Ring) before its memories.
+        // SAFETY: called while lowering (see RingRef); `list` is the
+        // guest's new allocation for this region, and guest memory outlives
+        // the Ring (see BpfCtx: the store drops its data, so the Ring,
+        // before its memories).
         unsafe { self.0.ring().map_into(list) }.map_err(|e| wasmtime::format_err!("map-ring: {e}"))
     }
 }

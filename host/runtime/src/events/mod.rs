@@ -19,7 +19,7 @@ use libbpf_rs::MapHandle;
 use wasmtime_wasi::p2::Pollable;
 
 pub(crate) use self::host::add_to_linker;
-use self::lower::{BatchData, BatchOffsets, FastBatch, RingRef};
+use self::lower::{BatchData, BatchOffsets, LoweredBatch, RingRef};
 use self::perf::Perf;
 use self::ring::Ring;
 use crate::abi::List;
@@ -73,7 +73,7 @@ impl EventBuffer {
     fn epoll_fd(&self) -> RawFd {
         match &self.consumer {
             Consumer::Ring(ring) => ring.epoll.as_raw_fd(),
-            Consumer::Perf(perf) => perf.buffer.epoll_fd(),
+            Consumer::Perf(perf) => perf.epoll_fd(),
         }
     }
 
@@ -83,8 +83,8 @@ impl EventBuffer {
         match &mut self.consumer {
             Consumer::Ring(ring) => ring.scan(max),
             Consumer::Perf(perf) => {
-                perf.buffer.consume().context("reading perf buffer")?;
-                Ok(!perf.pending.is_empty())
+                perf.consume()?;
+                Ok(!perf.pending().is_empty())
             }
         }
     }
@@ -92,7 +92,7 @@ impl EventBuffer {
     /// Waits up to `timeout` for records (less when `stop` is requested),
     /// then describes the batch; the records are copied into the guest when
     /// it is lowered.
-    fn poll(&mut self, timeout: Duration, max: u32, stop: &Stop) -> Result<FastBatch> {
+    fn poll(&mut self, timeout: Duration, max: u32, stop: &Stop) -> Result<LoweredBatch> {
         let deadline = Instant::now() + timeout;
         while !self.gather(max)? {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -106,12 +106,12 @@ impl EventBuffer {
         Ok(match &mut self.consumer {
             Consumer::Ring(ring) => {
                 let ring = RingRef::new(ring);
-                FastBatch { data: List(BatchData::Ring(ring)), offsets: List(BatchOffsets::Ring(ring)), lost: 0 }
+                LoweredBatch { data: List(BatchData::Ring(ring)), offsets: List(BatchOffsets::Ring(ring)), lost: 0 }
             }
             Consumer::Perf(perf) => {
-                let (data, offsets, lost) = perf.pending.take(max);
+                let (data, offsets, lost) = perf.pending().take(max);
                 self.total_lost += lost;
-                FastBatch { data: List(BatchData::Owned(data)), offsets: List(BatchOffsets::Owned(offsets)), lost }
+                LoweredBatch { data: List(BatchData::Owned(data)), offsets: List(BatchOffsets::Owned(offsets)), lost }
             }
         })
     }
@@ -134,14 +134,14 @@ impl EventBuffer {
     fn has_pending(&mut self) -> bool {
         match &mut self.consumer {
             Consumer::Ring(ring) => ring.ready(),
-            Consumer::Perf(perf) => !perf.pending.is_empty(),
+            Consumer::Perf(perf) => !perf.pending().is_empty(),
         }
     }
 
     fn lost(&self) -> u64 {
         match &self.consumer {
             Consumer::Ring(_) => self.total_lost,
-            Consumer::Perf(perf) => self.total_lost + perf.pending.lost,
+            Consumer::Perf(perf) => self.total_lost + perf.pending_lost(),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! buffer (two copies per record: libbpf has no in-place reader for perf
 //! buffers worth its per-CPU bookkeeping).
 
+use std::cell::UnsafeCell;
+
 use libbpf_rs::{MapHandle, PerfBuffer, PerfBufferBuilder};
 
 use crate::error::Context;
@@ -52,17 +54,18 @@ impl Pending {
 /// A perf buffer and the records its callbacks collected.
 pub(super) struct Perf {
     /// Declared before `pending`: the callbacks are gone before it is freed.
-    pub(super) buffer: PerfBuffer<'static>,
+    buffer: PerfBuffer<'static>,
     /// Written by libbpf's callbacks through a raw pointer, so it lives in
-    /// a Box whose address never changes.
-    pub(super) pending: Box<Pending>,
+    /// a Box whose address never changes, in a cell that lets the pointer
+    /// and `pending()` take turns.
+    pending: Box<UnsafeCell<Pending>>,
     /// Keeps the map open for as long as the buffer reads it.
     _map: MapHandle,
 }
 
 struct SendPtr(*mut Pending);
 // SAFETY: the pointer is only dereferenced by callbacks that run inside
-// calls on the Perf that owns the pointee, on whichever thread holds it.
+// `consume`, on the Perf that owns the pointee, on whichever thread holds it.
 unsafe impl Send for SendPtr {}
 
 impl Perf {
@@ -71,8 +74,8 @@ impl Perf {
         if !pages.is_power_of_two() {
             return Err(Error::invalid_argument(format!("pages-per-cpu must be a power of two, got {pages}")));
         }
-        let mut pending = Box::<Pending>::default();
-        let samples = SendPtr(&mut *pending);
+        let pending = Box::new(UnsafeCell::new(Pending::default()));
+        let samples = SendPtr(pending.get());
         let losses = SendPtr(samples.0);
         let buffer = PerfBufferBuilder::new(&map)
             .pages(pages)
@@ -87,6 +90,27 @@ impl Perf {
             .build()
             .context("opening perf buffer")?;
         Ok(Perf { buffer, pending, _map: map })
+    }
+
+    /// Hands what the kernel has to the callbacks, into `pending`.
+    pub(super) fn consume(&mut self) -> Result<()> {
+        self.buffer.consume().context("reading perf buffer")
+    }
+
+    /// The records collected so far.
+    pub(super) fn pending(&mut self) -> &mut Pending {
+        // SAFETY: the callbacks only run inside `consume`, which needs
+        // `&mut self` too, so this is the only access while it lives.
+        unsafe { &mut *self.pending.get() }
+    }
+
+    pub(super) fn pending_lost(&self) -> u64 {
+        // SAFETY: as in `pending`; a read while no callback runs.
+        unsafe { (*self.pending.get()).lost }
+    }
+
+    pub(super) fn epoll_fd(&self) -> std::os::fd::RawFd {
+        self.buffer.epoll_fd()
     }
 }
 

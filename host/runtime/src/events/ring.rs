@@ -57,9 +57,9 @@ pub(super) struct Ring {
     pub(super) epoll: sys::Epoll,
 }
 
-// SAFETY: the guest pages are memory this Ring owns (see `map_into`);
-// nothing else in the process aliases them, and reads of shared positions
-// are atomic.
+// SAFETY: the Ring owns its host mappings, and the guest mapping's address
+// is only used by the thread that holds the Ring (the store's); reads of
+// the positions and headers are atomic.
 unsafe impl Send for Ring {}
 // SAFETY: as above.
 unsafe impl Sync for Ring {}
@@ -137,6 +137,21 @@ impl Ring {
         unsafe { &*producer.add(self.page + offset).cast::<AtomicU32>() }.load(Ordering::Acquire)
     }
 
+    /// Whether the consumer position `pos` can be read from, given the
+    /// producer position `end`: a guest that mapped the ring writes the
+    /// consumer position, and the host reads headers where it points.
+    fn sane(&self, pos: u64, end: u64) -> bool {
+        pos.is_multiple_of(8) && pos <= end && end - pos <= self.size as u64
+    }
+
+    fn corrupt(&self) -> Error {
+        Error::invalid_state(format!(
+            "the ring buffer's consumer position or a record header is not the kernel's: \
+             a record boundary at most {} bytes behind the producer",
+            self.size
+        ))
+    }
+
     /// Notes up to `max` committed records (all when 0) as the next batch;
     /// true when there is something to hand over (records, or discarded
     /// ones to skip).
@@ -148,6 +163,9 @@ impl Ring {
         let start = Self::consumer_pos(consumer);
         let mut pos = start;
         let end = Self::producer_pos(producer);
+        if !self.sane(start, end) {
+            return Err(self.corrupt());
+        }
         let mask = self.size as u64 - 1;
         while pos < end && (max == 0 || self.spans.len() < max as usize) {
             let header = self.header(producer, pos);
@@ -155,6 +173,10 @@ impl Ring {
                 break;
             }
             let len = header & !(BUSY_BIT | DISCARD_BIT);
+            // A record lies between its position and the producer's.
+            if u64::from(len) + HEADER_LEN > end - pos {
+                return Err(self.corrupt());
+            }
             if header & DISCARD_BIT == 0 {
                 self.spans.push(((pos & mask) + HEADER_LEN, len));
                 self.offsets.push(bytes as u32);
@@ -173,8 +195,12 @@ impl Ring {
         let Ok((consumer, producer)) = self.pages() else {
             return true;
         };
-        let pos = Self::consumer_pos(consumer);
-        pos < Self::producer_pos(producer) && self.header(producer, pos) & BUSY_BIT == 0
+        let (pos, end) = (Self::consumer_pos(consumer), Self::producer_pos(producer));
+        // Not where the kernel would put it: ready, so that a poll reports it.
+        if !self.sane(pos, end) {
+            return true;
+        }
+        pos < end && self.header(producer, pos) & BUSY_BIT == 0
     }
 
     /// Copies the scanned batch's records to `dst` (`batch_bytes` long).
@@ -182,8 +208,9 @@ impl Ring {
         let (_, producer) = self.pages()?;
         for (&(at, len), &offset) in self.spans.iter().zip(&self.offsets) {
             // SAFETY: the span lies inside the double-mapped data area, one
-            // page after the producer page (a record is at most the ring's
-            // size long, and the area is mapped twice).
+            // page after the producer page: `scan` checked that the record
+            // ends before the producer position, at most the ring's size
+            // after its start, and the area is mapped twice.
             let src = unsafe { std::slice::from_raw_parts(producer.add(self.page + at as usize), len as usize) };
             dst[offset as usize..offset as usize + len as usize].copy_from_slice(src);
         }

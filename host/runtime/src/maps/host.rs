@@ -2,10 +2,10 @@
 //!
 //! These are the only implementations of the interface's functions (the
 //! bindings' `Host` traits for `maps` are not implemented): keys and values
-//! are read in place from guest memory, with no host allocation for those
-//! up to 64 bytes, and looked-up values are written straight into the
-//! guest's allocation (`crate::abi`). The word functions skip the resource
-//! borrow altogether.
+//! are copied from guest memory onto the host's stack (no host allocation
+//! for those up to 64 bytes), and looked-up values are written straight
+//! into the guest's allocation (`crate::abi`). The word functions skip the
+//! resource borrow altogether.
 
 use wasmtime::component::{Linker, LinkerInstance, Resource, ResourceType, WasmList};
 use wasmtime::StoreContextMut;

@@ -1,15 +1,16 @@
 //! `bpflet:ebpf/maps`: element access on a BPF map through its fd.
 //!
-//! [`BpfMap`] does the kernel work (`sys` makes the calls, so the kernel's
-//! errno decides the error case: ENOENT is not-found, EEXIST
-//! already-exists); `host` links every function of the interface, reading
-//! keys in place from guest memory; `lower` writes looked-up values
-//! straight into it.
+//! [`BpfMap`] does the kernel work (`sys::MapFd` makes the calls, so the
+//! kernel's errno decides the error case: ENOENT is not-found, EEXIST
+//! already-exists); `host` links every function of the interface, copying
+//! keys and values from guest memory onto the host's stack (no allocation
+//! up to 64 bytes); `lower` writes looked-up values straight into guest
+//! memory.
 
 mod host;
 mod lower;
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 
 use libbpf_rs::{MapCore, MapHandle};
 
@@ -23,10 +24,8 @@ type Result<T> = std::result::Result<T, Error>;
 
 /// A handle on a kernel map; holding it keeps the map alive.
 pub struct BpfMap {
-    handle: MapHandle,
+    map: sys::MapFd,
     info: MapInfo,
-    /// What the kernel copies per element.
-    element: sys::Element,
     /// The handle `word-handle` gave out for this map, if it did.
     word_handle: std::cell::Cell<Option<u32>>,
 }
@@ -85,29 +84,24 @@ fn flag_bits(flag: UpdateFlag) -> u64 {
 }
 
 impl BpfMap {
+    /// The map open as `handle`, which keeps its name (the kernel's own is
+    /// cut at 15 bytes).
     pub fn new(handle: MapHandle) -> Result<Self> {
-        let kernel_info = libbpf_rs::MapInfo::new(handle.as_fd()).context("reading map info")?.info;
-        let map_type = handle.map_type();
-        let per_cpu = map_type.is_percpu();
+        let fd = handle.as_fd().try_clone_to_owned().context("opening map")?;
+        let map = sys::MapFd::new(fd).context("reading map info")?;
+        let kernel = map.info();
         let info = MapInfo {
             name: handle.name().to_string_lossy().into_owned(),
-            map_type: map_type_from_raw(kernel_info.type_),
-            key_size: kernel_info.key_size,
-            value_size: kernel_info.value_size,
-            max_entries: kernel_info.max_entries,
-            map_flags: kernel_info.map_flags,
-            id: kernel_info.id,
+            map_type: map_type_from_raw(kernel.type_),
+            key_size: kernel.key_size,
+            value_size: kernel.value_size,
+            max_entries: kernel.max_entries,
+            map_flags: kernel.map_flags,
+            id: kernel.id,
             possible_cpus: kernel::possible_cpus() as u32,
-            per_cpu,
+            per_cpu: map.per_cpu(),
         };
-        let keyless = matches!(info.map_type, MapType::Queue | MapType::Stack | MapType::BloomFilter);
-        let value = if per_cpu {
-            (info.value_size as usize).next_multiple_of(8) * kernel::possible_cpus()
-        } else {
-            info.value_size as usize
-        };
-        let element = sys::Element { key: info.key_size as usize, value, keyless };
-        Ok(BpfMap { handle, info, element, word_handle: std::cell::Cell::new(None) })
+        Ok(BpfMap { map, info, word_handle: std::cell::Cell::new(None) })
     }
 
     /// Opens the kernel map with id `id` again: a handle of its own.
@@ -119,20 +113,16 @@ impl BpfMap {
         &self.info
     }
 
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.handle.as_fd()
-    }
-
     fn name(&self) -> &str {
         &self.info.name
     }
 
     fn check_key(&self, key: &[u8]) -> Result<()> {
-        if !self.element.keyless && key.len() != self.element.key {
+        if !self.map.keyless() && key.len() != self.map.key_len() {
             return Err(Error::invalid_argument(format!(
                 "map {:?} has {}-byte keys, got {} bytes",
                 self.name(),
-                self.element.key,
+                self.map.key_len(),
                 key.len()
             )));
         }
@@ -159,13 +149,39 @@ impl BpfMap {
         Ok(())
     }
 
+    /// Values as the kernel copies them, packed in place as the WIT has
+    /// them (per-CPU values `value-size` apart, not in 8-byte slots);
+    /// returns their packed length.
+    fn pack(&self, kernel: &mut [u8]) -> usize {
+        pack_slots(kernel, self.info.value_size as usize, self.map.slot_len())
+    }
+
+    /// Packed values as the kernel takes them.
+    fn unpack<'a>(&self, values: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        let (size, slot) = (self.info.value_size as usize, self.map.slot_len());
+        if size == slot {
+            return values.into();
+        }
+        unpack_slots(values, size, slot).into()
+    }
+
+    /// An update's errno in the flag's terms: EEXIST under no-exist,
+    /// ENOENT under exist.
+    fn update_error(&self, error: std::io::Error, what: &str) -> Error {
+        match error.raw_os_error() {
+            Some(libc::EEXIST) => Error::AlreadyExists(format!("map {:?}: {what} exists (no-exist)", self.name())),
+            Some(libc::ENOENT) => Error::not_found(format!("map {:?}: {what} is missing (exist)", self.name())),
+            _ => Error::from(error).context(format!("update of map {:?}", self.name())),
+        }
+    }
+
     /// `lookup`: the value under `key`, if any.
     pub fn lookup(&self, key: &[u8]) -> Result<Option<ValueBuf>> {
         self.require_per_cpu(false, "lookup")?;
         self.check_key(key)?;
-        let mut value = ValueBuf::zeroed(self.element.value);
-        let found = sys::map_lookup(self.fd(), self.element, key, value.as_mut_slice())
-            .with_context(|| format!("lookup in map {:?}", self.name()))?;
+        let mut value = ValueBuf::zeroed(self.map.value_len());
+        let found =
+            self.map.lookup(key, value.as_mut_slice()).with_context(|| format!("lookup in map {:?}", self.name()))?;
         Ok(found.then_some(value))
     }
 
@@ -174,20 +190,12 @@ impl BpfMap {
         self.require_per_cpu(false, "update")?;
         self.check_key(key)?;
         self.check_value(value)?;
-        self.raw_update(key, value, flag)
-    }
-
-    fn raw_update(&self, key: &[u8], value: &[u8], flag: UpdateFlag) -> Result<()> {
-        sys::map_update(self.fd(), self.element, key, value, flag_bits(flag)).map_err(|e| match e.raw_os_error() {
-            Some(libc::EEXIST) => Error::AlreadyExists(format!("map {:?}: the key exists (no-exist)", self.name())),
-            Some(libc::ENOENT) => Error::not_found(format!("map {:?}: no such key (exist)", self.name())),
-            _ => Error::from(e).context(format!("update of map {:?}", self.name())),
-        })
+        self.map.update(key, value, flag_bits(flag)).map_err(|e| self.update_error(e, "the key"))
     }
 
     pub fn delete(&self, key: &[u8]) -> Result<()> {
         self.check_key(key)?;
-        sys::map_delete(self.fd(), self.element, key).map_err(|e| match e.raw_os_error() {
+        self.map.delete(key).map_err(|e| match e.raw_os_error() {
             Some(libc::ENOENT) => Error::not_found(format!("map {:?}: no such key", self.name())),
             _ => Error::from(e).context(format!("delete from map {:?}", self.name())),
         })
@@ -196,30 +204,29 @@ impl BpfMap {
     /// `lookup-and-delete`; per-CPU maps give every CPU's value, packed.
     pub fn lookup_and_delete(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_key(key)?;
-        let mut value = vec![0u8; self.element.value];
-        let found = sys::map_lookup_and_delete(self.fd(), self.element, key, &mut value)
+        let mut value = vec![0u8; self.map.value_len()];
+        let found = self
+            .map
+            .lookup_and_delete(key, &mut value)
             .with_context(|| format!("lookup-and-delete on map {:?}", self.name()))?;
-        if self.info.per_cpu {
-            let size = self.info.value_size as usize;
-            let len = pack_per_cpu(&mut value, size, size.next_multiple_of(8));
-            value.truncate(len);
-        }
+        let len = self.pack(&mut value);
+        value.truncate(len);
         Ok(found.then_some(value))
     }
 
-    /// `lookup-per-cpu`: the values of every possible CPU, back to back
-    /// (the kernel pads each to 8 bytes, the WIT does not).
+    /// `lookup-per-cpu`: the values of every possible CPU, back to back.
     pub fn lookup_per_cpu(&self, key: &[u8]) -> Result<Option<ValueBuf>> {
         self.require_per_cpu(true, "lookup-per-cpu")?;
         self.check_key(key)?;
-        let mut value = ValueBuf::zeroed(self.element.value);
-        let found = sys::map_lookup(self.fd(), self.element, key, value.as_mut_slice())
+        let mut value = ValueBuf::zeroed(self.map.value_len());
+        let found = self
+            .map
+            .lookup(key, value.as_mut_slice())
             .with_context(|| format!("lookup-per-cpu in map {:?}", self.name()))?;
         if !found {
             return Ok(None);
         }
-        let size = self.info.value_size as usize;
-        let len = pack_per_cpu(value.as_mut_slice(), size, size.next_multiple_of(8));
+        let len = self.pack(value.as_mut_slice());
         value.truncate(len);
         Ok(Some(value))
     }
@@ -227,8 +234,7 @@ impl BpfMap {
     pub fn update_per_cpu(&self, key: &[u8], values: &[u8], flag: UpdateFlag) -> Result<()> {
         self.require_per_cpu(true, "update-per-cpu")?;
         self.check_key(key)?;
-        let cpus = kernel::possible_cpus();
-        let size = self.info.value_size as usize;
+        let (cpus, size) = (self.map.slots(), self.info.value_size as usize);
         if values.len() != size * cpus {
             return Err(Error::invalid_argument(format!(
                 "map {:?} takes {cpus} values of {size} bytes (one per possible CPU), got {} bytes",
@@ -236,22 +242,32 @@ impl BpfMap {
                 values.len()
             )));
         }
-        self.raw_update(key, &unpack_per_cpu(values, size, size.next_multiple_of(8)), flag)
+        self.map.update(key, &self.unpack(values), flag_bits(flag)).map_err(|e| self.update_error(e, "the key"))
     }
 
-    /// `keys`: up to `max` keys after `after`. `max` is capped at the map's
-    /// size, which no walk exceeds, so a guest cannot size host memory.
+    /// `keys`: up to `max` keys after `after`. Most maps hold at most
+    /// `max-entries` keys, which then bounds the host memory a walk takes;
+    /// cgroup storage reports 0 entries and is walked to its end.
     pub fn keys(&self, after: Option<&[u8]>, max: u32) -> Result<Vec<u8>> {
+        if self.map.keyless() {
+            return Err(Error::invalid_argument(format!(
+                "map {:?} ({:?}) has no keys",
+                self.name(),
+                self.info.map_type
+            )));
+        }
         if let Some(after) = after {
             self.check_key(after)?;
         }
-        let max = max.min(self.info.max_entries) as usize;
-        let size = self.element.key;
-        let mut out = Vec::with_capacity(size * max.min(4096));
+        let bound = if self.info.max_entries > 0 { max.min(self.info.max_entries) } else { max };
+        let size = self.map.key_len();
+        let mut out = Vec::with_capacity(size * (bound as usize).min(4096));
         let mut next = vec![0u8; size];
         let mut previous: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
-        while out.len() < max * size {
-            let found = sys::map_next_key(self.fd(), self.element, previous.as_deref(), &mut next)
+        for _ in 0..bound {
+            let found = self
+                .map
+                .next_key(previous.as_deref(), &mut next)
                 .with_context(|| format!("key walk of map {:?}", self.name()))?;
             if !found {
                 break;
@@ -262,25 +278,23 @@ impl BpfMap {
         Ok(out)
     }
 
-    /// `lookup-batch`: one kernel batch lookup of up to `max` elements
-    /// (capped at the map's size), per-CPU values packed.
+    /// `lookup-batch`: one kernel batch lookup of up to `max` elements,
+    /// per-CPU values packed. Fewer when the map holds fewer, or when their
+    /// keys and values would take more than 64 MiB (see `sys`).
     pub fn lookup_batch(&self, cursor: Option<&[u8]>, max: u32) -> Result<Entries> {
-        let max = max.clamp(1, self.info.max_entries.max(1));
-        let page = sys::map_lookup_batch(self.fd(), self.element, cursor, max)
-            .with_context(|| format!("batch lookup of map {:?}", self.name()))?;
+        let max = if self.info.max_entries > 0 { max.min(self.info.max_entries) } else { max };
+        let page =
+            self.map.lookup_batch(cursor, max).with_context(|| format!("batch lookup of map {:?}", self.name()))?;
         let mut values = page.values;
-        if self.info.per_cpu {
-            let size = self.info.value_size as usize;
-            let len = pack_per_cpu(&mut values, size, size.next_multiple_of(8));
-            values.truncate(len);
-        }
+        let len = self.pack(&mut values);
+        values.truncate(len);
         Ok(Entries { count: page.count, keys: page.keys, values, next: page.next })
     }
 
     /// `update-batch`; per-CPU values come packed, as `lookup-batch` gives them.
     pub fn update_batch(&self, keys: &[u8], values: &[u8], flag: UpdateFlag) -> Result<u32> {
-        let count = self.whole_keys(keys)?;
-        let per_element = self.info.value_size as usize * if self.info.per_cpu { kernel::possible_cpus() } else { 1 };
+        let count = self.whole_keys(keys)? as usize;
+        let per_element = self.info.value_size as usize * self.map.slots();
         if values.len() != count * per_element {
             return Err(Error::invalid_argument(format!(
                 "{count} keys need {} bytes of values, got {}",
@@ -288,26 +302,12 @@ impl BpfMap {
                 values.len()
             )));
         }
-        let unpacked;
-        let values = if self.info.per_cpu {
-            let size = self.info.value_size as usize;
-            unpacked = unpack_per_cpu(values, size, size.next_multiple_of(8));
-            &unpacked[..]
-        } else {
-            values
-        };
-        sys::map_update_batch(self.fd(), self.element, keys, values, flag_bits(flag)).map_err(|e| {
-            match e.raw_os_error() {
-                Some(libc::EEXIST) => Error::AlreadyExists(format!("map {:?}: a key exists (no-exist)", self.name())),
-                Some(libc::ENOENT) => Error::not_found(format!("map {:?}: a key is missing (exist)", self.name())),
-                _ => Error::from(e).context(format!("batch update of map {:?}", self.name())),
-            }
-        })
+        self.map.update_batch(keys, &self.unpack(values), flag_bits(flag)).map_err(|e| self.update_error(e, "a key"))
     }
 
     pub fn delete_batch(&self, keys: &[u8]) -> Result<u32> {
         self.whole_keys(keys)?;
-        sys::map_delete_batch(self.fd(), self.element, keys).map_err(|(e, deleted)| match e.raw_os_error() {
+        self.map.delete_batch(keys).map_err(|(e, deleted)| match e.raw_os_error() {
             Some(libc::ENOENT) => {
                 Error::not_found(format!("map {:?}: a key is missing ({deleted} deleted before it)", self.name()))
             }
@@ -315,26 +315,25 @@ impl BpfMap {
         })
     }
 
-    fn whole_keys(&self, keys: &[u8]) -> Result<usize> {
-        let size = self.element.key;
-        if size == 0 || !keys.len().is_multiple_of(size) {
-            return Err(Error::invalid_argument(format!(
-                "map {:?} has {size}-byte keys; {} bytes is not a whole number of keys",
+    fn whole_keys(&self, keys: &[u8]) -> Result<u32> {
+        self.map.whole_keys(keys).map_err(|_| {
+            Error::invalid_argument(format!(
+                "map {:?} has {}-byte keys; {} bytes is not a whole number of keys",
                 self.name(),
+                self.map.key_len(),
                 keys.len()
-            )));
-        }
-        Ok(keys.len() / size)
+            ))
+        })
     }
 
     pub fn freeze(&self) -> Result<()> {
-        self.handle.freeze().with_context(|| format!("freezing map {:?}", self.name()))
+        self.map.freeze().with_context(|| format!("freezing map {:?}", self.name()))
     }
 
     /// Whether `lookup-word`/`update-word` can serve this map.
     fn check_word_sized(&self) -> Result<()> {
         let (key, value) = (self.info.key_size, self.info.value_size);
-        if self.info.per_cpu || self.element.keyless || key == 0 || key > 8 || value == 0 || value > 8 {
+        if self.info.per_cpu || self.map.keyless() || key == 0 || key > 8 || value == 0 || value > 8 {
             return Err(Error::invalid_argument(format!(
                 "map {:?} ({:?}, {key}-byte keys, {value}-byte values) has no word handle: it takes maps with \
                  keys and values of 1 to 8 bytes, not per-CPU",
@@ -345,12 +344,15 @@ impl BpfMap {
         Ok(())
     }
 
-    /// `lookup-word`: key and value as the low bytes of little-endian numbers.
+    /// `lookup-word`: key and value as the low bytes of little-endian
+    /// numbers (the map passed `check_word_sized`).
     pub fn lookup_word(&self, key: u64) -> Result<Option<u64>> {
         let key = key.to_le_bytes();
         let mut value = [0u8; 8];
-        let value_size = self.element.value;
-        let found = sys::map_lookup(self.fd(), self.element, &key[..self.element.key], &mut value[..value_size])
+        let (key_len, value_len) = (self.map.key_len().min(8), self.map.value_len().min(8));
+        let found = self
+            .map
+            .lookup(&key[..key_len], &mut value[..value_len])
             .with_context(|| format!("lookup in map {:?}", self.name()))?;
         Ok(found.then(|| u64::from_le_bytes(value)))
     }
@@ -358,29 +360,33 @@ impl BpfMap {
     /// `update-word`, numbers as for `lookup_word`.
     pub fn update_word(&self, key: u64, value: u64, flag: UpdateFlag) -> Result<()> {
         let (key, value) = (key.to_le_bytes(), value.to_le_bytes());
-        self.raw_update(&key[..self.element.key], &value[..self.element.value], flag)
+        let (key_len, value_len) = (self.map.key_len().min(8), self.map.value_len().min(8));
+        self.map
+            .update(&key[..key_len], &value[..value_len], flag_bits(flag))
+            .map_err(|e| self.update_error(e, "the key"))
     }
 }
 
-/// Packs per-CPU values the kernel lays out in `stride`-byte slots into
-/// `size`-byte values back to back, in place; returns the packed length.
-fn pack_per_cpu(values: &mut [u8], size: usize, stride: usize) -> usize {
-    let slots = values.len() / stride;
-    if stride != size {
-        for slot in 1..slots {
-            values.copy_within(slot * stride..slot * stride + size, slot * size);
-        }
+/// Packs values the kernel lays out in `slot`-byte slots into `size`-byte
+/// values back to back, in place; returns the packed length.
+fn pack_slots(values: &mut [u8], size: usize, slot: usize) -> usize {
+    if slot == size || slot == 0 {
+        return values.len();
+    }
+    let slots = values.len() / slot;
+    for index in 1..slots {
+        values.copy_within(index * slot..index * slot + size, index * size);
     }
     slots * size
 }
 
-/// The kernel's layout of packed per-CPU values: each in a `stride`-byte slot.
-fn unpack_per_cpu(values: &[u8], size: usize, stride: usize) -> Vec<u8> {
+/// The kernel's layout of packed values: each in a `slot`-byte slot.
+fn unpack_slots(values: &[u8], size: usize, slot: usize) -> Vec<u8> {
     if size == 0 {
         return Vec::new();
     }
-    let mut slots = vec![0u8; values.len() / size * stride];
-    for (slot, value) in slots.chunks_mut(stride).zip(values.chunks(size)) {
+    let mut slots = vec![0u8; values.len() / size * slot];
+    for (slot, value) in slots.chunks_mut(slot).zip(values.chunks(size)) {
         slot[..size].copy_from_slice(value);
     }
     slots
@@ -395,12 +401,12 @@ mod tests {
         // Three CPUs' 4-byte values in the kernel's 8-byte slots.
         let mut slots = vec![1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0];
         let kernel = slots.clone();
-        let len = pack_per_cpu(&mut slots, 4, 8);
+        let len = pack_slots(&mut slots, 4, 8);
         assert_eq!(&slots[..len], &[1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
-        assert_eq!(unpack_per_cpu(&slots[..len], 4, 8), kernel);
+        assert_eq!(unpack_slots(&slots[..len], 4, 8), kernel);
         // 8-byte values need no moving.
         let mut aligned: Vec<u8> = (0..16).collect();
-        assert_eq!(pack_per_cpu(&mut aligned, 8, 8), 16);
+        assert_eq!(pack_slots(&mut aligned, 8, 8), 16);
         assert_eq!(aligned, (0..16).collect::<Vec<u8>>());
     }
 }
