@@ -2,10 +2,10 @@
 //!
 //! These are the only implementations of the interface's functions (the
 //! bindings' `Host` traits for `maps` are not implemented): keys and values
-//! are copied from guest memory onto the host's stack (no host allocation
-//! for those up to 64 bytes), and looked-up values are written straight
-//! into the guest's allocation (`crate::abi`). The word functions skip the
-//! resource borrow altogether.
+//! are read in place in guest memory (`with_map`), and looked-up values are
+//! written straight into the guest's allocation (`crate::abi`), so a call
+//! allocates nothing on the host for values of up to 64 bytes. The word
+//! functions skip the resource borrow altogether.
 
 use wasmtime::component::{Linker, LinkerInstance, Resource, ResourceType, WasmList};
 use wasmtime::StoreContextMut;
@@ -16,17 +16,20 @@ use crate::bindings::maps::{Entries, UpdateFlag};
 use crate::error::Returns;
 use crate::{BpfCtxView, BpfView, Error, HostError, HostResult};
 
-/// A copy of a guest list (a key, a value), on the stack when small; the
-/// copy ends the borrow of the store, so the map can be looked up next.
-fn copied<T: 'static>(store: &StoreContextMut<'_, T>, list: &WasmList<u8>) -> ValueBuf {
-    let bytes = list.as_le_slice(store);
-    let mut copy = ValueBuf::zeroed(bytes.len());
-    copy.as_mut_slice().copy_from_slice(bytes);
-    copy
-}
-
-fn map<'a>(view: &'a BpfCtxView<'_>, map: &Resource<BpfMap>) -> HostResult<&'a BpfMap> {
-    Ok(view.table.get(map)?)
+/// Calls `f` with the map `m` and the store, through which `f` reads its
+/// keys and values in place in guest memory (`WasmList::as_le_slice`):
+/// no copy of them on the host.
+fn with_map<T: BpfView + 'static, R>(
+    mut store: StoreContextMut<'_, T>,
+    m: &Resource<BpfMap>,
+    f: impl FnOnce(&BpfMap, &StoreContextMut<'_, T>) -> HostResult<R>,
+) -> HostResult<R> {
+    let map: *const BpfMap = store.data_mut().bpf().table.get(m)?;
+    // SAFETY: the map is boxed in the store's resource table, where it
+    // stays for this whole call: `f` gets the store only shared, so it can
+    // read guest memory but not change the table, and no other code runs
+    // on this store meanwhile.
+    f(unsafe { &*map }, &store)
 }
 
 fn word_map<'a>(view: &'a BpfCtxView<'_>, handle: u32) -> HostResult<&'a BpfMap> {
@@ -53,109 +56,94 @@ fn methods<T: BpfView + 'static>(maps: &mut LinkerInstance<'_, T>) -> wasmtime::
     })?;
     maps.func_wrap(
         "[method]bpf-map.lookup",
-        |mut store: StoreContextMut<'_, T>,
+        |store: StoreContextMut<'_, T>,
          (m, key): (Resource<BpfMap>, WasmList<u8>)|
          -> Returns<Option<List<ValueBuf>>> {
-            let key = copied(&store, &key);
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.lookup(key.as_slice())?.map(List))))
+            HostError::returns(with_map(store, &m, |map, guest| Ok(map.lookup(key.as_le_slice(guest))?.map(List))))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.update",
-        |mut store: StoreContextMut<'_, T>,
+        |store: StoreContextMut<'_, T>,
          (m, key, value, flag): (Resource<BpfMap>, WasmList<u8>, WasmList<u8>, UpdateFlag)|
          -> Returns<()> {
-            let (key, value) = (copied(&store, &key), copied(&store, &value));
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.update(key.as_slice(), value.as_slice(), flag)?)))
+            HostError::returns(with_map(store, &m, |map, guest| {
+                Ok(map.update(key.as_le_slice(guest), value.as_le_slice(guest), flag)?)
+            }))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.delete",
-        |mut store: StoreContextMut<'_, T>, (m, key): (Resource<BpfMap>, WasmList<u8>)| -> Returns<()> {
-            let key = copied(&store, &key);
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.delete(key.as_slice())?)))
+        |store: StoreContextMut<'_, T>, (m, key): (Resource<BpfMap>, WasmList<u8>)| -> Returns<()> {
+            HostError::returns(with_map(store, &m, |map, guest| Ok(map.delete(key.as_le_slice(guest))?)))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.lookup-and-delete",
-        |mut store: StoreContextMut<'_, T>, (m, key): (Resource<BpfMap>, WasmList<u8>)| -> Returns<Option<Vec<u8>>> {
-            let key = copied(&store, &key);
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.lookup_and_delete(key.as_slice())?)))
+        |store: StoreContextMut<'_, T>, (m, key): (Resource<BpfMap>, WasmList<u8>)| -> Returns<Option<Vec<u8>>> {
+            HostError::returns(with_map(store, &m, |map, guest| Ok(map.lookup_and_delete(key.as_le_slice(guest))?)))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.lookup-per-cpu",
-        |mut store: StoreContextMut<'_, T>,
+        |store: StoreContextMut<'_, T>,
          (m, key): (Resource<BpfMap>, WasmList<u8>)|
          -> Returns<Option<List<ValueBuf>>> {
-            let key = copied(&store, &key);
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.lookup_per_cpu(key.as_slice())?.map(List))))
+            HostError::returns(with_map(store, &m, |map, guest| {
+                Ok(map.lookup_per_cpu(key.as_le_slice(guest))?.map(List))
+            }))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.update-per-cpu",
-        |mut store: StoreContextMut<'_, T>,
+        |store: StoreContextMut<'_, T>,
          (m, key, values, flag): (Resource<BpfMap>, WasmList<u8>, WasmList<u8>, UpdateFlag)|
          -> Returns<()> {
-            let (key, values) = (copied(&store, &key), copied(&store, &values));
-            let view = store.data_mut().bpf();
-            HostError::returns(
-                map(&view, &m).and_then(|m| Ok(m.update_per_cpu(key.as_slice(), values.as_slice(), flag)?)),
-            )
+            HostError::returns(with_map(store, &m, |map, guest| {
+                Ok(map.update_per_cpu(key.as_le_slice(guest), values.as_le_slice(guest), flag)?)
+            }))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.keys",
-        |mut store: StoreContextMut<'_, T>,
+        |store: StoreContextMut<'_, T>,
          (m, after, max): (Resource<BpfMap>, Option<WasmList<u8>>, u32)|
          -> Returns<Vec<u8>> {
-            let after = after.map(|after| copied(&store, &after));
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.keys(after.as_ref().map(ValueBuf::as_slice), max)?)))
+            HostError::returns(with_map(store, &m, |map, guest| {
+                Ok(map.keys(after.as_ref().map(|after| after.as_le_slice(guest)), max)?)
+            }))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.lookup-batch",
-        |mut store: StoreContextMut<'_, T>,
+        |store: StoreContextMut<'_, T>,
          (m, cursor, max): (Resource<BpfMap>, Option<WasmList<u8>>, u32)|
          -> Returns<Entries> {
-            let cursor = cursor.map(|cursor| copied(&store, &cursor));
-            let view = store.data_mut().bpf();
-            HostError::returns(
-                map(&view, &m).and_then(|m| Ok(m.lookup_batch(cursor.as_ref().map(ValueBuf::as_slice), max)?)),
-            )
+            HostError::returns(with_map(store, &m, |map, guest| {
+                Ok(map.lookup_batch(cursor.as_ref().map(|cursor| cursor.as_le_slice(guest)), max)?)
+            }))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.update-batch",
-        |mut store: StoreContextMut<'_, T>,
+        |store: StoreContextMut<'_, T>,
          (m, keys, values, flag): (Resource<BpfMap>, WasmList<u8>, WasmList<u8>, UpdateFlag)|
          -> Returns<u32> {
-            let (keys, values) = (copied(&store, &keys), copied(&store, &values));
-            let view = store.data_mut().bpf();
-            HostError::returns(
-                map(&view, &m).and_then(|m| Ok(m.update_batch(keys.as_slice(), values.as_slice(), flag)?)),
-            )
+            HostError::returns(with_map(store, &m, |map, guest| {
+                Ok(map.update_batch(keys.as_le_slice(guest), values.as_le_slice(guest), flag)?)
+            }))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.delete-batch",
-        |mut store: StoreContextMut<'_, T>, (m, keys): (Resource<BpfMap>, WasmList<u8>)| -> Returns<u32> {
-            let keys = copied(&store, &keys);
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.delete_batch(keys.as_slice())?)))
+        |store: StoreContextMut<'_, T>, (m, keys): (Resource<BpfMap>, WasmList<u8>)| -> Returns<u32> {
+            HostError::returns(with_map(store, &m, |map, guest| Ok(map.delete_batch(keys.as_le_slice(guest))?)))
         },
     )?;
     maps.func_wrap(
         "[method]bpf-map.freeze",
-        |mut store: StoreContextMut<'_, T>, (m,): (Resource<BpfMap>,)| -> Returns<()> {
-            let view = store.data_mut().bpf();
-            HostError::returns(map(&view, &m).and_then(|m| Ok(m.freeze()?)))
+        |store: StoreContextMut<'_, T>, (m,): (Resource<BpfMap>,)| -> Returns<()> {
+            HostError::returns(with_map(store, &m, |map, _| Ok(map.freeze()?)))
         },
     )?;
     maps.func_wrap(

@@ -2,10 +2,9 @@
 //!
 //! [`BpfMap`] does the kernel work (`sys::MapFd` makes the calls, so the
 //! kernel's errno decides the error case: ENOENT is not-found, EEXIST
-//! already-exists); `host` links every function of the interface, copying
-//! keys and values from guest memory onto the host's stack (no allocation
-//! up to 64 bytes); `lower` writes looked-up values straight into guest
-//! memory.
+//! already-exists); `host` links every function of the interface, reading
+//! keys and values in place in guest memory; `lower` writes looked-up
+//! values straight into it.
 
 mod host;
 mod lower;
