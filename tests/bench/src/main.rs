@@ -545,47 +545,62 @@ fn time_to_attached(command: Command) -> Result<(f64, u64)> {
 fn startup(setup: &Setup, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<()> {
     let (reps, cold_reps) = if setup.quick { (3, 1) } else { (11, 3) };
     let object = setup.bpf.join("execsnoop.bpf.o");
-    eprintln!("startup: native");
-    let mut native = Vec::new();
-    for _ in 0..reps {
+    let native_run = || -> Result<f64> {
         let mut command = setup.native("native-startup");
         command.args(["--object", object.to_str().context("path")?]);
-        native.push(time_to_attached(command)?.0);
-    }
-    let native = median(native);
-
-    let cache = std::env::temp_dir().join(format!("bpflet-bench-cache-{}", std::process::id()));
+        Ok(time_to_attached(command)?.0)
+    };
     let args: Vec<String> = ["--json", "--duration", "0"].iter().map(|s| s.to_string()).collect();
+    let mut guests = Vec::new();
     for guest in ["rust", "c", "go"] {
         let wasm = format!("{guest}-execsnoop.wasm");
-        if !setup.guests.join(&wasm).exists() {
+        if setup.guests.join(&wasm).exists() {
+            let cache = std::env::temp_dir().join(format!("bpflet-bench-cache-{}-{guest}", std::process::id()));
+            guests.push((guest, wasm, cache));
+        } else {
             notes.push(format!("no {wasm}: no start-up rows for {guest}"));
-            continue;
         }
-        let run = || -> Result<f64> {
-            let mut command = setup.bpflet(&wasm, &args);
-            command.env("BPFLET_CACHE_DIR", &cache);
-            Ok(time_to_attached(command)?.0)
-        };
+    }
+    let guest_run = |wasm: &str, cache: &Path| -> Result<f64> {
+        let mut command = setup.bpflet(wasm, &args);
+        command.env("BPFLET_CACHE_DIR", cache);
+        Ok(time_to_attached(command)?.0)
+    };
+
+    // Cold: an empty compiled-component cache every time.
+    let mut cold = Vec::new();
+    for (guest, wasm, cache) in &guests {
         eprintln!("startup: bpflet {guest}, cold");
-        let mut cold = Vec::new();
+        let mut times = Vec::new();
         for _ in 0..cold_reps {
-            let _ = std::fs::remove_dir_all(&cache);
-            cold.push(run()?);
+            let _ = std::fs::remove_dir_all(cache);
+            times.push(guest_run(wasm, cache)?);
         }
-        eprintln!("startup: bpflet {guest}, warm");
-        run()?; // the cache is filled; one more run warms the page cache
-        let mut warm = Vec::new();
-        for _ in 0..reps {
-            warm.push(run()?);
+        guest_run(wasm, cache)?; // the cache is filled; one more run warms the page cache
+        cold.push(median(times));
+    }
+    // Warm: rounds of native, then each guest, so that whatever the
+    // machine does meanwhile (the kernel freeing the maps of the benches
+    // before, another tenant) touches every side alike.
+    eprintln!("startup: native and bpflet, warm, alternating");
+    native_run()?;
+    let mut native = Vec::new();
+    let mut warm = vec![Vec::new(); guests.len()];
+    for _ in 0..reps {
+        native.push(native_run()?);
+        for ((_, wasm, cache), times) in guests.iter().zip(&mut warm) {
+            times.push(guest_run(wasm, cache)?);
         }
-        let _ = std::fs::remove_dir_all(&cache);
+    }
+    let native = median(native);
+    for (((guest, _, cache), cold), warm) in guests.iter().zip(cold).zip(warm) {
+        let _ = std::fs::remove_dir_all(cache);
         let guest: &'static str = guest;
         rows.push(Row {
             bench: "startup-cold",
             guest,
             native,
-            bpflet: median(cold),
+            bpflet: cold,
             unit: "ms",
             better: Better::Lower,
             lost: None,

@@ -1165,6 +1165,16 @@ fn check_batches(c: &mut Checks, hash: &BpfMap) {
         ),
         Err(detail) => c.fail("hash-lookup-batch", detail),
     };
+    // A guest's counts do not size host memory: the largest count asks for
+    // no more than the map holds.
+    match hash.lookup_batch(None, u32::MAX) {
+        Ok(page) => c.check("hash-lookup-batch-max", page.count >= 5, format!("{} elements in one page", page.count)),
+        Err(e) => c.error("hash-lookup-batch-max", &e),
+    };
+    match hash.keys(None, u32::MAX) {
+        Ok(keys) => c.check("hash-keys-max", keys.len() >= 5 * 4, format!("{} key bytes", keys.len())),
+        Err(e) => c.error("hash-keys-max", &e),
+    };
 
     match hash.delete_batch(&keys) {
         Ok(n) => {
