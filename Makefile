@@ -46,14 +46,14 @@ go-guests:
 demo: guests
 	@bash scripts/demo.sh $(BPFLET) $(GUEST_OUT)/rust-execsnoop.wasm
 
-# Unit tests of the runner, the Rust SDK (natively; its doc tests include
+# Unit tests of the adapters (runner, plug-ins), the Rust SDK (natively; its doc tests include
 # one that must not compile: set_global after load) and the Go SDK, then
 # every test of the
 # workspace: the runtime's and the CLI's unit tests, the runtime's ABI and
 # embedding tests, and every end-to-end test (one at a time: they share
 # the kernel).
 test: guests
-	cd adapters/runner && $(CARGO) test --target $(HOST_TARGET)
+	cd adapters && $(CARGO) test --workspace --lib --bins --target $(HOST_TARGET)
 	cd guests/rust && $(CARGO) test -p bpflet-sdk --target $(HOST_TARGET)
 	cd guests/go && $(GO_ENV) go test ./bpflet ./internal/...
 	$(CARGO) test --workspace -- --test-threads=1
@@ -65,7 +65,7 @@ lint: guests
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd guests/rust && $(CARGO) fmt --all --check && $(CARGO) clippy --all-targets -- -D warnings
-	cd adapters/runner && $(CARGO) fmt --check && $(CARGO) clippy --all-targets -- -D warnings
+	cd adapters && $(CARGO) fmt --all --check && $(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd guests/go && test -z "$$(gofmt -l bpflet internal cmd)" || { gofmt -l bpflet internal cmd; echo "gofmt: the files above need formatting" >&2; exit 1; }
 	cd guests/go && $(GO_ENV) go vet ./bpflet ./internal/...
 	cd guests/go && $(GO_ENV) GOOS=wasip1 GOARCH=wasm go vet ./...

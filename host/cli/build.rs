@@ -1,8 +1,9 @@
 //! Build-time inputs of the bpflet CLI, written into OUT_DIR only (never
 //! into the source tree):
 //! - the libbpf headers `bpflet build` hands to clang (from libbpf-sys);
-//! - the kernel-only runner component (adapters/runner), embedded so that
-//!   `bpflet run prog.bpf.o` needs nothing else.
+//! - the components built into bpflet (adapters/): the kernel-only runner,
+//!   so that `bpflet run prog.bpf.o` needs nothing else, and the built-in
+//!   providers of the plug-in interfaces (render, histogram).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +13,7 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     copy_libbpf_headers(&out.join("bpf-headers/bpf"));
-    build_runner(&manifest.join("../.."), &out);
+    build_components(&manifest.join("../.."), &out);
 }
 
 /// libbpf-sys installs libbpf's headers and tells dependents where
@@ -26,36 +27,65 @@ fn copy_libbpf_headers(dest: &Path) {
     }
 }
 
-/// Builds adapters/runner for wasm32-wasip2 with its own target dir (a
-/// nested cargo must not share ours), or takes BPFLET_RUNNER_WASM.
-fn build_runner(root: &Path, out: &Path) {
-    let dest = out.join("bpflet_runner.wasm");
-    println!("cargo:rerun-if-env-changed=BPFLET_RUNNER_WASM");
-    if let Some(prebuilt) = env::var_os("BPFLET_RUNNER_WASM") {
-        fs::copy(&prebuilt, &dest).unwrap_or_else(|e| panic!("BPFLET_RUNNER_WASM={prebuilt:?}: {e}"));
+/// The components built into bpflet, from the adapters workspace.
+const COMPONENTS: [&str; 3] = ["bpflet_runner.wasm", "bpflet_render.wasm", "bpflet_histogram.wasm"];
+
+/// Builds the adapters workspace (its own target dir: a nested cargo must
+/// not share ours): the runner for wasm32-wasip2; the plug-ins for
+/// wasm32-unknown-unknown, made components here (they import nothing but
+/// WIT types). Or takes them ready-made from the directory
+/// `BPFLET_COMPONENTS`.
+fn build_components(root: &Path, out: &Path) {
+    println!("cargo:rerun-if-env-changed=BPFLET_COMPONENTS");
+    if let Some(prebuilt) = env::var_os("BPFLET_COMPONENTS") {
+        for name in COMPONENTS {
+            let from = Path::new(&prebuilt).join(name);
+            fs::copy(&from, out.join(name)).unwrap_or_else(|e| panic!("BPFLET_COMPONENTS: {}: {e}", from.display()));
+        }
         return;
     }
-    let runner = root.join("adapters/runner");
     for watched in [
-        "adapters/runner/src",
-        "adapters/runner/Cargo.toml",
-        "adapters/runner/Cargo.lock",
+        "adapters/Cargo.toml",
+        "adapters/Cargo.lock",
+        "adapters/runner",
+        "adapters/render",
+        "adapters/histogram",
+        "adapters/decode",
         "guests/rust/sdk/src",
         "guests/rust/sdk/Cargo.toml",
         "wit",
     ] {
         println!("cargo:rerun-if-changed=../../{watched}");
     }
-    let target_dir = out.join("runner-target");
-    let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo.current_dir(&runner).args(["build", "--release", "--quiet"]).env("CARGO_TARGET_DIR", &target_dir);
-    // The outer build's settings are for the host, not for wasm.
-    for var in
-        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS", "RUSTC_WORKSPACE_WRAPPER"]
-    {
-        cargo.env_remove(var);
+    let target_dir = out.join("adapters-target");
+    let cargo = |target: &str, packages: &[&str]| {
+        let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cargo
+            .current_dir(root.join("adapters"))
+            .args(["build", "--release", "--quiet", "--target", target])
+            .env("CARGO_TARGET_DIR", &target_dir);
+        for package in packages {
+            cargo.args(["-p", package]);
+        }
+        // The outer build's settings are for the host, not for wasm.
+        for var in
+            ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS", "RUSTC_WORKSPACE_WRAPPER"]
+        {
+            cargo.env_remove(var);
+        }
+        let status = cargo.status().expect("cargo runs");
+        assert!(status.success(), "building {packages:?} (adapters/) for {target} failed");
+        target_dir.join(target).join("release")
+    };
+    let wasip2 = cargo("wasm32-wasip2", &["bpflet-runner"]);
+    fs::copy(wasip2.join("bpflet_runner.wasm"), out.join("bpflet_runner.wasm")).expect("the runner component");
+    let unknown = cargo("wasm32-unknown-unknown", &["bpflet-render", "bpflet-histogram"]);
+    for name in ["bpflet_render.wasm", "bpflet_histogram.wasm"] {
+        let module = fs::read(unknown.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let component = wit_component::ComponentEncoder::default()
+            .module(&module)
+            .and_then(|encoder| encoder.validate(true).encode())
+            .unwrap_or_else(|e| panic!("making {name} a component: {e:#}"));
+        fs::write(out.join(name), component).expect("writing a plug-in component");
     }
-    let status = cargo.status().expect("cargo runs");
-    assert!(status.success(), "building the kernel-only runner (adapters/runner) for wasm32-wasip2 failed");
-    fs::copy(target_dir.join("wasm32-wasip2/release/bpflet_runner.wasm"), &dest).expect("the runner component");
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bpflet_sdk::bindings::bpflet::ebpf::btf::Kind;
 
-use crate::btf::{Scalar, Types};
-use crate::value::{decode, Value};
+use bpflet_decode::btf::{Scalar, Types};
+use bpflet_decode::value::{decode, Value};
 
 /// What a global flag takes.
 #[derive(Clone, Debug, PartialEq)]
@@ -428,7 +428,7 @@ pub fn help(display: &str, object: &str, programs: &[(String, String)], flags: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::testing::Builder;
+    use bpflet_decode::testing::Builder;
     use bpflet_sdk::bindings::bpflet::ebpf::btf::IntEncoding;
 
     /// The globals of guests/bpf/exectrace.bpf.c, as its BTF has them.

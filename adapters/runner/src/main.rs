@@ -17,23 +17,21 @@
 //! the kernel or the object refused.
 
 mod attach;
-mod btf;
 mod events;
 mod flags;
 mod hist;
 mod maps;
-mod table;
-mod value;
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bpflet_decode::btf::{GlobalRef, Types};
 use bpflet_sdk::io::{self, Pollable};
+use bpflet_sdk::plugins::render::{self, Format};
 use bpflet_sdk::{packaged_objects, signals, LoadOptions, OpenObject};
 
-use crate::btf::{GlobalRef, Types};
 use crate::events::Source;
 use crate::flags::{GlobalSpec, Options};
 use crate::maps::Maps;
@@ -119,7 +117,11 @@ fn run(display: &str, args: &[String]) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(format!("opening {file}: {e}")))?;
     // BTF, sections and globals as bytes: what the SDK leaves to the binding.
     let raw = open.raw();
-    let types = Types::new(raw.btf_types());
+    let btf = raw.btf_types();
+    // The runner reads the types itself for flags, buffers and maps; the
+    // `render` plug-in gets its own copy to print with.
+    let printer = render::Types::new(&btf.iter().collect::<Vec<_>>());
+    let types = Types::new(btf);
 
     // The command line, from the globals as they are before load.
     let descriptions = match raw.section(".bpflet.meta") {
@@ -162,15 +164,19 @@ fn run(display: &str, args: &[String]) -> Result<(), Failure> {
     let map_infos = object.maps();
     let refs: Vec<GlobalRef<'_>> = globals.iter().map(|g| GlobalRef { name: &g.name, type_id: g.type_id }).collect();
     // Buffers first: a perf buffer drops what is written before it is open.
-    let sources = events::open_all(&object, &types, &map_infos, &refs).map_err(Failure::Runtime)?;
+    let format = if options.json { Format::Json } else { Format::Table };
+    let sources = events::open_all(&object, &types, &printer, format, &map_infos, &refs).map_err(Failure::Runtime)?;
     let maps = maps::classify(&object, &types, &map_infos).map_err(Failure::Runtime)?;
     let links = attach::attach_all(&object, &programs, &options).map_err(Failure::Runtime)?;
+    // Take stops as requests before saying so: a Ctrl-C right after the
+    // line below must reach `watch`, not interrupt the runner.
+    let stop = signals::subscribe_stop();
     eprintln!("{display}: {} program{} attached; Ctrl-C to stop", links.len(), if links.len() == 1 { "" } else { "s" });
 
-    let mut printer = Printer { types: &types, options: &options, header_of: None, printed: false };
-    let watched = printer.watch(&sources, &maps);
+    let mut output = Output { types: &types, printer: &printer, options: &options, header_of: None, printed: false };
+    let watched = output.watch(&sources, &maps, &stop);
     // Final histograms and maps, whether stopped or cut short.
-    let reported = printer.report(&maps, false);
+    let reported = output.report(&maps, false);
     drop(links);
     match watched.and(reported) {
         Ok(()) => Ok(()),
@@ -193,8 +199,10 @@ impl From<std::io::Error> for Stop {
 }
 
 /// Writes what the runner prints, in order, to stdout.
-struct Printer<'a> {
+struct Output<'a> {
     types: &'a Types,
+    /// The `render` plug-in's view of the same types.
+    printer: &'a render::Types,
     options: &'a Options,
     /// The buffer whose table header was printed last.
     header_of: Option<usize>,
@@ -202,12 +210,11 @@ struct Printer<'a> {
     printed: bool,
 }
 
-fn now_clock() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    table::clock(secs)
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-impl Printer<'_> {
+impl Output<'_> {
     fn write(&mut self, text: &str) -> Result<(), Stop> {
         if text.is_empty() {
             return Ok(());
@@ -222,14 +229,13 @@ impl Printer<'_> {
     /// Waits on every buffer, the stop signal and the timers, printing
     /// records as they come and reports every `--interval`, until Ctrl-C,
     /// SIGTERM or `--duration`.
-    fn watch(&mut self, sources: &[Source], maps: &Maps) -> Result<(), Stop> {
-        let stop = signals::subscribe_stop();
+    fn watch(&mut self, sources: &[Source], maps: &Maps, stop: &Pollable) -> Result<(), Stop> {
         let deadline = self.options.duration.map(io::timer);
         let mut tick = self.options.interval.map(io::timer);
         let ready_to_read: Vec<Pollable> = sources.iter().map(|s| s.buffer.subscribe()).collect();
         if let [only] = sources {
             if !self.options.json {
-                let header = format!("{}\n", only.format.header());
+                let header = only.records.header();
                 self.write(&header)?;
                 self.header_of = Some(0);
             }
@@ -237,7 +243,7 @@ impl Printer<'_> {
         loop {
             let (readable, stopping, ticked) = {
                 let mut waiting: Vec<&Pollable> = ready_to_read.iter().collect();
-                waiting.push(&stop);
+                waiting.push(stop);
                 let stop_at = waiting.len() - 1;
                 let deadline_at = deadline.as_ref().map(|d| {
                     waiting.push(d);
@@ -291,15 +297,11 @@ impl Printer<'_> {
             if self.printed {
                 text.push('\n');
             }
-            text += &source.format.header();
-            text.push('\n');
+            text += &source.records.header();
             self.header_of = Some(index);
         }
-        let clock = if json { String::new() } else { now_clock() };
-        for record in batch.iter() {
-            text += &source.format.record(self.types, record, json, &clock);
-            text.push('\n');
-        }
+        let records: Vec<&[u8]> = batch.iter().collect();
+        text += &source.records.rows(&records, now());
         self.write(&text)?;
         Ok(batch.len())
     }
@@ -308,9 +310,9 @@ impl Printer<'_> {
     /// `--interval` under a time line, and once at the end.
     fn report(&mut self, maps: &Maps, interval: bool) -> Result<(), Stop> {
         let json = self.options.json;
-        let mut blocks = maps::histograms(&maps.histograms, self.types, json);
+        let mut blocks = maps::histograms(&maps.histograms, self.types, self.printer, json);
         if self.options.print_maps && (!interval || !maps.plain.is_empty()) {
-            blocks.extend(maps::plain(maps, self.types, json));
+            blocks.extend(maps::plain(maps, self.printer, json));
         }
         if blocks.is_empty() {
             return Ok(());
@@ -322,7 +324,7 @@ impl Printer<'_> {
                 head.push('\n');
             }
             if interval {
-                head += &format!("{}\n", now_clock());
+                head += &format!("{}\n", bpflet_decode::clock(now()));
             }
             text = head + &text;
             // A record after this gets its header again.

@@ -1,15 +1,14 @@
 //! The object's maps: which are buffers, histograms or plain maps, reading
-//! them whole, and printing histograms and `--print-maps` tables.
+//! them whole, and printing them through the plug-ins: histograms with
+//! `histogram`, `--print-maps` tables with `render`.
 
-use std::cmp::Ordering;
-
+use bpflet_decode::btf::Types;
+use bpflet_decode::value::sum_per_cpu;
+use bpflet_sdk::plugins::histogram::{self, Label, Scale};
+use bpflet_sdk::plugins::render::{self, Entry, Format, MapContents};
 use bpflet_sdk::{BpfMap, Error, MapInfo, MapType, Object};
-use serde_json::json;
 
-use crate::btf::{Scalar, Types};
-use crate::hist::{self, Layout, Scale};
-use crate::table;
-use crate::value::{decode, decode_or_guess, sum_per_cpu, Value};
+use crate::hist::{self, Layout};
 
 /// Elements per host call when reading a map.
 const PAGE: u32 = 256;
@@ -124,11 +123,9 @@ pub fn classify(object: &Object, types: &Types, maps: &[MapInfo]) -> Result<Maps
     Ok(out)
 }
 
-/// One element: its key and its value, one per CPU for per-CPU maps.
-type Entry = (Vec<u8>, Vec<Vec<u8>>);
-
 /// Every element of `map`. One batch lookup per page where the kernel
-/// offers it, else a walk of the keys with one lookup each.
+/// offers it, else a walk of the keys with one lookup each. The value of
+/// a per-CPU map holds one value per CPU, `value-size` bytes apart.
 pub fn read_all(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
     match read_batched(typed) {
         Ok(entries) => Ok(entries),
@@ -147,8 +144,8 @@ fn values_per_element(info: &MapInfo) -> usize {
 
 /// One element's value bytes as one value per CPU: `lookup-per-cpu` and
 /// batch pages alike hold them `value-size` bytes apart, CPU 0 first.
-fn split_values(info: &MapInfo, element: &[u8]) -> Vec<Vec<u8>> {
-    element.chunks(info.value_size.max(1) as usize).map(<[u8]>::to_vec).collect()
+fn split_values<'a>(info: &MapInfo, element: &'a [u8]) -> Vec<&'a [u8]> {
+    element.chunks(info.value_size.max(1) as usize).collect()
 }
 
 fn read_batched(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
@@ -166,7 +163,7 @@ fn read_batched(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
         }
         for i in 0..count {
             let key = page.keys[i * key_size..][..key_size].to_vec();
-            out.push((key, split_values(info, &page.values[i * stride..][..stride])));
+            out.push(Entry { key, value: page.values[i * stride..][..stride].to_vec() });
         }
         match page.next {
             Some(next) => cursor = Some(next),
@@ -186,8 +183,8 @@ fn read_by_keys(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
             return Err(Error::InvalidArgument("key page does not fit the map's key size".into()));
         }
         for key in page.chunks_exact(key_size) {
-            if let Some(values) = lookup(typed, key)? {
-                out.push((key.to_vec(), values));
+            if let Some(value) = lookup(typed, key)? {
+                out.push(Entry { key: key.to_vec(), value });
             }
         }
         if page.len() < PAGE as usize * key_size {
@@ -198,27 +195,20 @@ fn read_by_keys(typed: &TypedMap) -> Result<Vec<Entry>, Error> {
     Ok(out)
 }
 
-/// The value under `key`, one per CPU for per-CPU maps.
-fn lookup(typed: &TypedMap, key: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
+/// The value under `key`; for per-CPU maps one per CPU, `value-size` apart.
+fn lookup(typed: &TypedMap, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
     if typed.info.per_cpu {
-        Ok(typed.map.lookup_per_cpu(key)?.map(|values| split_values(&typed.info, &values)))
+        typed.map.lookup_per_cpu(key)
     } else {
-        Ok(typed.map.lookup(key)?.map(|value| vec![value]))
+        typed.map.lookup(key)
     }
 }
 
-/// Orders keys by their number when they are one, else by their bytes.
-fn key_order((a, a_bytes): (&Value, &[u8]), (b, b_bytes): (&Value, &[u8])) -> Ordering {
-    match (a.as_i128(), b.as_i128()) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        _ => a_bytes.cmp(b_bytes),
-    }
-}
-
-/// Every histogram map, printed: one histogram for an array of one
-/// element, else one per key that has counts. One block of lines (text)
-/// or one JSON line per histogram.
-pub fn histograms(histograms: &[Histogram], types: &Types, json: bool) -> Vec<String> {
+/// Every histogram map, printed by the `histogram` plug-in: one histogram
+/// for an array of one element, else one per key that has counts, in the
+/// order `render` gives keys. One block of lines (text) or one JSON line
+/// per histogram.
+pub fn histograms(histograms: &[Histogram], types: &Types, printer: &render::Types, json: bool) -> Vec<String> {
     let mut out = Vec::new();
     for h in histograms {
         let typed = &h.typed;
@@ -226,7 +216,7 @@ pub fn histograms(histograms: &[Histogram], types: &Types, json: bool) -> Vec<St
         let single = is_array(&typed.info) && typed.info.max_entries == 1;
         let entries = if single {
             let key = 0u32.to_le_bytes().to_vec();
-            lookup(typed, &key).map(|values| values.map(|values| vec![(key, values)]).unwrap_or_default())
+            lookup(typed, &key).map(|value| value.map(|value| vec![Entry { key, value }]).unwrap_or_default())
         } else {
             read_all(typed)
         };
@@ -237,65 +227,57 @@ pub fn histograms(histograms: &[Histogram], types: &Types, json: bool) -> Vec<St
                 continue;
             }
         };
-        let mut decoded: Vec<(Value, Vec<u8>, Vec<u64>, Value)> = entries
-            .into_iter()
-            .map(|(key, values)| {
-                // Per-CPU histograms: every slot summed over the CPUs.
-                let value = sum_per_cpu(types, typed.value, &values);
-                let slots = hist::slots(&h.layout, &value);
-                (decode_or_guess(types, typed.key, &key), key, slots, decode(types, typed.value, &value))
-            })
-            .filter(|(_, _, slots, _)| single || slots.iter().any(|&c| c > 0))
-            .collect();
-        decoded.sort_by(|a, b| key_order((&a.0, &a.1), (&b.0, &b.1)));
-
-        if decoded.is_empty() {
+        // Per-CPU histograms: every slot summed over the CPUs.
+        let mut keys = Vec::new();
+        let mut values = Vec::new();
+        let mut slots = Vec::new();
+        for Entry { key, value } in entries {
+            let value = sum_per_cpu(types, typed.value, &split_values(&typed.info, &value));
+            let counts = hist::slots(&h.layout, &value);
+            if single || counts.iter().any(|&c| c > 0) {
+                keys.push(key);
+                values.push(value);
+                slots.push(counts);
+            }
+        }
+        if keys.is_empty() {
             if json {
-                out.push(format!("{}\n", json!({"map": name, "histograms": 0})));
+                out.push(format!("{}\n", serde_json::json!({"map": name, "histograms": 0})));
             } else {
                 out.push(format!("{name}: (empty)\n"));
             }
             continue;
         }
-        for (key, _, slots, value) in &decoded {
-            if json {
-                let key = (!single).then(|| key.to_json());
-                out.push(format!("{}\n", hist::to_json(name, key, slots, h.scale, &h.unit)));
-                continue;
-            }
-            let heading = if single {
-                hist::heading(None, &h.key_name, value)
+        let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        for i in printer.key_order(typed.key, &key_refs) {
+            let i = i as usize;
+            let printed = if json {
+                let map = Label { name: "map".into(), json: serde_json::Value::from(name.as_str()).to_string() };
+                let key = Label { name: "key".into(), json: printer.json(typed.key, &keys[i]) };
+                let labels = if single { vec![&map] } else { vec![&map, &key] };
+                histogram::json(&labels, &slots[i], h.scale, &h.unit).map(|line| format!("{line}\n"))
             } else {
-                hist::heading(Some(key), &h.key_name, value)
+                let key = if single { Vec::new() } else { printer.fields(typed.key, &keys[i]) };
+                let heading = hist::heading(&key, &h.key_name, &printer.fields(typed.value, &values[i]));
+                histogram::text(&slots[i], h.scale, &h.unit).map(|body| {
+                    let mut block =
+                        if heading.is_empty() { format!("{name}:\n") } else { format!("{name}: {heading}\n") };
+                    block += if body.is_empty() { "     (empty)\n" } else { &body };
+                    block
+                })
             };
-            let body = hist::render(slots, h.scale, &h.unit);
-            let mut block = if heading.is_empty() { format!("{name}:\n") } else { format!("{name}: {heading}\n") };
-            block += if body.is_empty() { "     (empty)\n" } else { &body };
-            out.push(block);
+            match printed {
+                Ok(text) => out.push(text),
+                Err(e) => eprintln!("printing histogram map {name}: {e}"),
+            }
         }
     }
     out
 }
 
-/// Column titles and cells of a decoded key or value: one per member of a
-/// struct, else one called `title`.
-fn columns_of(value: &Value, title: &str) -> (Vec<String>, Vec<String>, Vec<bool>) {
-    let numeric = |v: &Value| matches!(v, Value::Unsigned(_) | Value::Signed(_) | Value::Float(_));
-    match value {
-        Value::Fields(fields) => (
-            fields.iter().map(|(n, _)| n.to_uppercase()).collect(),
-            fields.iter().map(|(_, v)| v.to_text()).collect(),
-            fields.iter().map(|(_, v)| numeric(v)).collect(),
-        ),
-        other => (vec![title.into()], vec![other.to_text()], vec![numeric(other)]),
-    }
-}
-
-/// `--print-maps`: every plain map as a table (or one JSON object each).
-/// Array elements that are all zero are left out. Per-CPU integers are
-/// summed over the CPUs; other per-CPU values print one row per CPU that
-/// holds something.
-pub fn plain(maps: &Maps, types: &Types, json: bool) -> Vec<String> {
+/// `--print-maps`: every plain map, printed by the `render` plug-in (a
+/// table, or one JSON line each), then the maps it cannot print.
+pub fn plain(maps: &Maps, printer: &render::Types, json: bool) -> Vec<String> {
     let mut out = Vec::new();
     for typed in &maps.plain {
         let name = &typed.info.name;
@@ -306,64 +288,16 @@ pub fn plain(maps: &Maps, types: &Types, json: bool) -> Vec<String> {
                 continue;
             }
         };
-        let summable = if typed.value == 0 {
-            matches!(typed.info.value_size, 1 | 2 | 4 | 8)
-        } else {
-            matches!(types.scalar(typed.value), Some(Scalar::Int { .. }))
+        let contents = MapContents {
+            name: name.clone(),
+            key_type: typed.key,
+            value_type: typed.value,
+            value_size: typed.info.value_size,
+            per_cpu: typed.info.per_cpu,
+            array: is_array(&typed.info),
+            entries,
         };
-        let split = typed.info.per_cpu && !summable;
-        // (key, key bytes, CPU, value)
-        let mut rows: Vec<(Value, Vec<u8>, Option<usize>, Value)> = Vec::new();
-        for (key_bytes, values) in entries {
-            let key = decode_or_guess(types, typed.key, &key_bytes);
-            if split {
-                for (cpu, bytes) in values.iter().enumerate() {
-                    let value = decode_or_guess(types, typed.value, bytes);
-                    if !value.is_zero() {
-                        rows.push((key.clone(), key_bytes.clone(), Some(cpu), value));
-                    }
-                }
-            } else {
-                let value = decode_or_guess(types, typed.value, &sum_per_cpu(types, typed.value, &values));
-                if !(is_array(&typed.info) && value.is_zero()) {
-                    rows.push((key, key_bytes, None, value));
-                }
-            }
-        }
-        rows.sort_by(|a, b| key_order((&a.0, &a.1), (&b.0, &b.1)).then(a.2.cmp(&b.2)));
-        if json {
-            let entries: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|(k, _, cpu, v)| match cpu {
-                    Some(cpu) => json!({"key": k.to_json(), "cpu": cpu, "value": v.to_json()}),
-                    None => json!({"key": k.to_json(), "value": v.to_json()}),
-                })
-                .collect();
-            out.push(format!("{}\n", json!({"map": name, "entries": entries})));
-            continue;
-        }
-        if rows.is_empty() {
-            out.push(format!("{name}: (empty)\n"));
-            continue;
-        }
-        let (mut titles, _, mut right) = columns_of(&rows[0].0, "KEY");
-        if split {
-            titles.push("CPU".into());
-            right.push(true);
-        }
-        let (value_titles, _, value_right) = columns_of(&rows[0].3, "VALUE");
-        titles.extend(value_titles);
-        right.extend(value_right);
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|(k, _, cpu, v)| {
-                let mut cells = columns_of(k, "KEY").1;
-                cells.extend(cpu.map(|c| c.to_string()));
-                cells.extend(columns_of(v, "VALUE").1);
-                cells
-            })
-            .collect();
-        out.push(format!("{name}:\n{}", table::render(&titles, &right, &cells)));
+        out.push(printer.print_map(&contents, if json { Format::Json } else { Format::Table }));
     }
     if !json && !maps.unprintable.is_empty() {
         let names: Vec<String> =
@@ -396,9 +330,9 @@ mod tests {
         let per_cpu = info(true, 4, 3);
         assert_eq!(values_per_element(&per_cpu), 3);
         let element: Vec<u8> = [1u32, 2, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert_eq!(split_values(&per_cpu, &element), vec![vec![1, 0, 0, 0], vec![2, 0, 0, 0], vec![3, 0, 0, 0]]);
+        assert_eq!(split_values(&per_cpu, &element), [[1, 0, 0, 0], [2, 0, 0, 0], [3, 0, 0, 0]]);
         let plain = info(false, 4, 3);
         assert_eq!(values_per_element(&plain), 1);
-        assert_eq!(split_values(&plain, &element[..4]), vec![vec![1, 0, 0, 0]]);
+        assert_eq!(split_values(&plain, &element[..4]), [[1, 0, 0, 0]]);
     }
 }

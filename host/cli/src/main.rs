@@ -6,6 +6,7 @@
 mod cache;
 mod compile;
 mod oci;
+mod plugins;
 mod program;
 mod run;
 mod runner;
@@ -119,6 +120,18 @@ enum Command {
         /// registry on localhost gets it without asking).
         #[arg(long)]
         plain_http: bool,
+        /// A component that provides interfaces the program imports
+        /// (bpflet:ebpf/render, ...): a file or oci://REF (repeatable).
+        /// It comes before the directories of $BPFLET_PLUGIN_PATH and the
+        /// built-in providers.
+        #[arg(long = "plug", value_name = "FILE|oci://REF")]
+        plugs: Vec<String>,
+        /// Let plug-ins import this host interface (for example
+        /// wasi:cli/stderr@0.2.6; repeatable). Without it a plug-in may
+        /// import only WIT types (bpflet:ebpf/types, bpflet:ebpf/btf) and
+        /// other plug-ins.
+        #[arg(long = "plug-allow", value_name = "INTERFACE")]
+        plug_allow: Vec<String>,
     },
     /// Push a program to an OCI registry: a component, with the BPF objects
     /// it opens with open-packaged (--object), or a bare BPF object.
@@ -234,7 +247,16 @@ fn main() -> ExitCode {
             allow_attach,
             max_memory,
             plain_http,
-        } => Program::resolve(&component, &objects, plain_http).and_then(|program| {
+            plugs,
+            plug_allow,
+        } => Program::resolve(&component, &objects, plain_http).and_then(|mut program| {
+            let assembly = plugins::assemble(program.component, &plugs, &plug_allow, plain_http)?;
+            if verbose {
+                for (interface, origin) in &assembly.plugged {
+                    eprintln!("bpflet: {interface} from {origin}");
+                }
+            }
+            program.component = assembly.component;
             let policy = Policy { attach: allow_attach, max_memory };
             run::run(program, RunOptions { args, env, dirs, no_cache, verbose, policy })
         }),

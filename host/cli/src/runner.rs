@@ -1,6 +1,11 @@
-//! The kernel-only runner: a component (adapters/runner, built into this
-//! binary) that runs a bare BPF object: flags from its `const volatile`
-//! globals, records printed by their BTF type, histograms and maps at exit.
+//! The components built into bpflet (host/cli/build.rs builds them from
+//! adapters/).
 
-/// The runner component's bytes.
+/// The kernel-only runner: runs a bare `.bpf.o`.
 pub const RUNNER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bpflet_runner.wasm"));
+
+/// The built-in providers of the plug-in interfaces, by what they serve.
+pub const PROVIDERS: [(&str, &[u8]); 2] = [
+    ("render", include_bytes!(concat!(env!("OUT_DIR"), "/bpflet_render.wasm"))),
+    ("histogram", include_bytes!(concat!(env!("OUT_DIR"), "/bpflet_histogram.wasm"))),
+];

@@ -64,6 +64,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod abi;
+pub mod assemble;
 pub mod btf;
 pub mod ebpf_loader;
 mod error;

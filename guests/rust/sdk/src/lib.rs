@@ -68,6 +68,34 @@ pub mod bindings {
     });
 }
 
+/// The interfaces that plug-in components serve (world `plugins`):
+/// [`render`](plugins::render) prints records and maps by their BTF types,
+/// [`histogram`](plugins::histogram) prints histograms. bpflet assembles a
+/// program that calls them with a provider when it runs (built in, or
+/// chosen with `bpflet run --plug`); a program that never calls them
+/// imports neither.
+///
+/// Arguments are borrowed: records and map entries go to the plug-in
+/// straight from wherever they lie (a [`Batch`], a [`RingReader`]
+/// record), copied once, by the call itself.
+pub mod plugins {
+    mod generated {
+        wit_bindgen::generate!({
+            path: "../../../wit",
+            world: "bpflet:ebpf/plugins",
+            ownership: Borrowing { duplicate_if_necessary: false },
+            with: {
+                "bpflet:ebpf/types@0.2.0/error": crate::Error,
+                "bpflet:ebpf/types@0.2.0/load-failure": crate::LoadFailure,
+                "bpflet:ebpf/types@0.2.0/os-error": crate::OsError,
+                "bpflet:ebpf/btf@0.2.0": crate::bindings::bpflet::ebpf::btf,
+            },
+        });
+    }
+
+    pub use generated::bpflet::ebpf::{histogram, render};
+}
+
 /// The bytes of a kernel object built by `guests/bpf/build.sh`, embedded at
 /// compile time: `include_bpf!("execsnoop")` is `target/bpf/execsnoop.bpf.o`.
 ///

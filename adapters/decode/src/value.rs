@@ -217,8 +217,8 @@ fn write_uint(bytes: &mut [u8], value: u64) {
 /// inside structs and arrays, histogram slots above all) is the sum over
 /// the CPUs; anything else comes from the first CPU. Without BTF (`id`
 /// 0), a value of 1, 2, 4 or 8 bytes is summed as an integer.
-pub fn sum_per_cpu(types: &Types, id: u32, values: &[Vec<u8>]) -> Vec<u8> {
-    let Some(first) = values.first() else {
+pub fn sum_per_cpu<V: AsRef<[u8]>>(types: &Types, id: u32, values: &[V]) -> Vec<u8> {
+    let Some(first) = values.first().map(AsRef::as_ref) else {
         return Vec::new();
     };
     let mut leaves = Vec::new();
@@ -229,12 +229,13 @@ pub fn sum_per_cpu(types: &Types, id: u32, values: &[Vec<u8>]) -> Vec<u8> {
     } else {
         int_leaves(types, id, 0, &mut leaves, 0);
     }
-    let mut out = first.clone();
+    let mut out = first.to_vec();
     for (offset, size) in leaves {
         let Some(slot) = out.get_mut(offset..offset + size) else {
             continue;
         };
-        let sum = values.iter().filter_map(|v| read_uint(v.get(offset..)?, size)).fold(0u64, u64::wrapping_add);
+        let sum =
+            values.iter().filter_map(|v| read_uint(v.as_ref().get(offset..)?, size)).fold(0u64, u64::wrapping_add);
         write_uint(slot, sum);
     }
     out
@@ -367,7 +368,7 @@ pub fn decode_or_guess(types: &Types, id: u32, bytes: &[u8]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::testing::Builder;
+    use crate::testing::Builder;
     use bpflet_sdk::bindings::bpflet::ebpf::btf::{CompositeType, Kind, Member};
 
     /// `struct event { u32 pid; s16 delta; bool flagged; enum mode mode;

@@ -4,7 +4,7 @@
 
 use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, Kind};
 
-use crate::btf::{int_is_signed, Types};
+use bpflet_decode::btf::{int_is_signed, Types};
 
 /// Columns are this far apart.
 const GAP: &str = "  ";
@@ -132,16 +132,10 @@ pub fn render(titles: &[String], right: &[bool], rows: &[Vec<String>]) -> String
     out
 }
 
-/// `HH:MM:SS` of a Unix time, in UTC (WASI has no time zone).
-pub fn clock(unix_secs: u64) -> String {
-    let day = unix_secs % 86_400;
-    format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::testing::Builder;
+    use bpflet_decode::testing::Builder;
 
     #[test]
     fn record_columns_are_sized_from_types() {
@@ -237,11 +231,5 @@ mod tests {
             &[vec!["1".into(), "systemd".into(), "12".into()], vec!["4242".into(), "sh".into(), "7".into()]],
         );
         assert_eq!(text, " PID  COMM     COUNT\n   1  systemd     12\n4242  sh           7\n");
-    }
-
-    #[test]
-    fn clock_is_hh_mm_ss() {
-        assert_eq!(clock(0), "00:00:00");
-        assert_eq!(clock(86_400 * 365 + 3600 * 13 + 60 * 5 + 9), "13:05:09");
     }
 }

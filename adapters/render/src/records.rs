@@ -1,0 +1,124 @@
+//! Records of ring and perf buffers as table rows (columns sized from the
+//! record's type, so rows align before any record arrives) or JSON lines.
+
+use bpflet_decode::value::{decode, hex, Value};
+use bpflet_decode::Types;
+use serde_json::json;
+
+use crate::table::{self, Column};
+
+/// How records of one buffer print.
+pub struct Format {
+    /// The record struct; none prints records as hex.
+    pub record: Option<u32>,
+    pub columns: Vec<Column>,
+}
+
+impl Format {
+    pub fn new(types: &Types, record: Option<u32>) -> Self {
+        let columns = match record {
+            Some(id) => table::record_columns(types, id),
+            None => table::hex_columns(),
+        };
+        Self { record, columns }
+    }
+
+    pub fn header(&self) -> String {
+        table::header(&self.columns)
+    }
+
+    /// One record as a table row (after the time `clock`) or a JSON line.
+    /// A record may be longer than its struct (perf buffers pad them): it
+    /// is read from the start.
+    pub fn record(&self, types: &Types, bytes: &[u8], json: bool, clock: &str) -> String {
+        match (self.record, json) {
+            (Some(id), true) => decode(types, id, bytes).to_json().to_string(),
+            (Some(id), false) => {
+                let mut cells = vec![clock.to_string()];
+                match decode(types, id, bytes) {
+                    Value::Fields(fields) => cells.extend(fields.iter().map(|(_, v)| v.to_text())),
+                    other => cells.push(other.to_text()),
+                }
+                table::row(&self.columns, &cells)
+            }
+            (None, true) => json!({"size": bytes.len(), "data": hex(bytes)}).to_string(),
+            (None, false) => table::row(&self.columns, &[clock.to_string(), hex(bytes)]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bpflet_decode::testing::Builder;
+    use bpflet_sdk::bindings::bpflet::ebpf::btf::IntEncoding;
+
+    /// `struct exec_event` of guests/bpf/exectrace.h.
+    fn exec_event() -> (Types, u32) {
+        let mut b = Builder::new();
+        let u32_ = b.int("unsigned int", 4, IntEncoding::Unsigned);
+        let boolean = b.int("_Bool", 1, IntEncoding::Bool);
+        let ch = b.int("char", 1, IntEncoding::Signed);
+        let comm = b.array(ch, 16);
+        let filename = b.array(ch, 128);
+        let event = b.structure(
+            "exec_event",
+            160,
+            &[
+                ("pid", u32_, 0),
+                ("ppid", u32_, 4),
+                ("uid", u32_, 8),
+                ("flagged", boolean, 12),
+                ("comm", comm, 13),
+                ("filename", filename, 29),
+            ],
+        );
+        (b.build(), event)
+    }
+
+    fn record() -> Vec<u8> {
+        let mut bytes = vec![0u8; 160];
+        bytes[0..4].copy_from_slice(&4242u32.to_le_bytes());
+        bytes[4..8].copy_from_slice(&1u32.to_le_bytes());
+        bytes[12] = 1;
+        bytes[13..16].copy_from_slice(b"env");
+        bytes[29..41].copy_from_slice(b"/usr/bin/env");
+        bytes
+    }
+
+    #[test]
+    fn table_rows_align_under_the_header() {
+        let (types, event) = exec_event();
+        let format = Format::new(&types, Some(event));
+        assert_eq!(
+            format.header(),
+            "TIME             PID        PPID         UID  FLAGGED  COMM              FILENAME"
+        );
+        assert_eq!(
+            format.record(&types, &record(), false, "10:11:12"),
+            "10:11:12        4242           1           0  true     env               /usr/bin/env"
+        );
+    }
+
+    #[test]
+    fn json_lines_keyed_by_member() {
+        let (types, event) = exec_event();
+        let format = Format::new(&types, Some(event));
+        // A perf record: padded past the struct.
+        let mut padded = record();
+        padded.extend([0xee; 4]);
+        assert_eq!(
+            format.record(&types, &padded, true, ""),
+            r#"{"pid":4242,"ppid":1,"uid":0,"flagged":true,"comm":"env","filename":"/usr/bin/env"}"#
+        );
+    }
+
+    #[test]
+    fn unknown_records_print_as_hex() {
+        let (types, _) = exec_event();
+        let format = Format::new(&types, None);
+        assert_eq!(format.header(), "TIME      DATA");
+        assert_eq!(format.record(&types, &[1, 0xab], false, "00:00:01"), "00:00:01  01ab");
+        assert_eq!(format.record(&types, &[1, 0xab], true, ""), r#"{"size":2,"data":"01ab"}"#);
+    }
+}

@@ -1,0 +1,84 @@
+//! Where `bpflet run` finds the plug-ins a program imports, in order:
+//! `--plug FILE|oci://REF` (repeatable), the directories of
+//! `BPFLET_PLUGIN_PATH` (colon-separated, each one's `*.wasm` files), then
+//! the providers built into bpflet. `bpflet_runtime::assemble` does the
+//! rest.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use bpflet_runtime::assemble::{self, Assembly, Place, Provider};
+
+use crate::{oci, runner};
+
+/// Composes `component` with the plug-ins it imports; a component that
+/// imports only what the host serves comes back as it is, without a look
+/// at any plug-in.
+pub fn assemble(
+    component: Vec<u8>,
+    plugs: &[String],
+    allowed: &[String],
+    plain_http: bool,
+) -> anyhow::Result<Assembly> {
+    if plugs.is_empty() && assemble::unserved_imports(&component)?.is_empty() {
+        return Ok(Assembly { component, plugged: Vec::new() });
+    }
+    let mut places = vec![Place { name: "--plug".into(), providers: plugged(plugs, plain_http)?, must_serve: true }];
+    for dir in plugin_path() {
+        let providers = directory(&dir)?;
+        places.push(Place { name: format!("{} (BPFLET_PLUGIN_PATH)", dir.display()), providers, must_serve: false });
+    }
+    let built_in = runner::PROVIDERS
+        .iter()
+        .map(|(name, bytes)| Provider { origin: format!("built-in {name}"), bytes: bytes.to_vec() })
+        .collect();
+    places.push(Place { name: "the built-in providers".into(), providers: built_in, must_serve: false });
+    Ok(assemble::assemble(component, places, allowed)?)
+}
+
+/// The `--plug` components, read or pulled.
+fn plugged(plugs: &[String], plain_http: bool) -> anyhow::Result<Vec<Provider>> {
+    let mut providers = Vec::new();
+    for plug in plugs {
+        let bytes = if plug.starts_with("oci://") {
+            oci::pull(plug, plain_http)?
+                .component
+                .with_context(|| format!("--plug {plug}: the artifact holds no component"))?
+        } else {
+            std::fs::read(plug).with_context(|| format!("--plug {plug}: cannot read it"))?
+        };
+        crate::program::check_header(&bytes).with_context(|| format!("--plug {plug}"))?;
+        providers.push(Provider { origin: plug.clone(), bytes });
+    }
+    Ok(providers)
+}
+
+/// The directories of `BPFLET_PLUGIN_PATH`, in order; empty entries are
+/// skipped.
+fn plugin_path() -> Vec<PathBuf> {
+    std::env::var_os("BPFLET_PLUGIN_PATH")
+        .map(|path| std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// Every `*.wasm` component in `dir`, by name. A directory that does not
+/// exist holds nothing; one that cannot be read is an error.
+fn directory(dir: &Path) -> anyhow::Result<Vec<Provider>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("BPFLET_PLUGIN_PATH: cannot read {}", dir.display())),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "wasm") && path.is_file())
+        .collect();
+    paths.sort();
+    let mut providers = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read plug-in {}", path.display()))?;
+        crate::program::check_header(&bytes).with_context(|| format!("plug-in {}", path.display()))?;
+        providers.push(Provider { origin: path.display().to_string(), bytes });
+    }
+    Ok(providers)
+}

@@ -1,0 +1,287 @@
+//! Runtime assembly: a program that imports interfaces the host does not
+//! serve (the plug-in interfaces, such as `bpflet:ebpf/render`) is
+//! composed with components that export them, in-process, the way `wac
+//! plug` does it ahead of time: the result is one component whose only
+//! imports are the host's.
+//!
+//! Providers come from places searched in order (for the CLI: `--plug`,
+//! each directory of `BPFLET_PLUGIN_PATH`, the built-in providers). The
+//! first place with a provider of an import serves it; two in one place
+//! conflict. A provider's own imports get the same treatment, except that
+//! it may import from the host only the type-only interfaces (`types`,
+//! `btf`) unless the embedder allows more: a plug-in gets no capability
+//! its world does not give it.
+//!
+//! Every failure is an [`AssemblyError`] naming the interface and every
+//! place looked in; nothing has touched the kernel by then.
+
+use std::fmt;
+
+use wac_graph::types::{are_semver_compatible, Package};
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
+
+use crate::interface;
+
+/// The `bpflet:ebpf` interfaces the host serves.
+const HOST_INTERFACES: [&str; 6] = ["types", "btf", "maps", "events", "ebpf-loader", "signals"];
+
+/// Host interfaces that hold only types: any plug-in may import them.
+const TYPE_ONLY: [&str; 2] = ["types", "btf"];
+
+/// A component that may serve imports.
+pub struct Provider {
+    /// Where it came from, for messages (`./hist.wasm`, `built-in render`).
+    pub origin: String,
+    pub bytes: Vec<u8>,
+}
+
+/// One place to look for providers.
+pub struct Place {
+    /// How messages name it (`--plug`, `/usr/lib/bpflet (BPFLET_PLUGIN_PATH)`).
+    pub name: String,
+    pub providers: Vec<Provider>,
+    /// Whether every provider here must serve something (`--plug`: a
+    /// plug-in that serves nothing is a mistake worth an error).
+    pub must_serve: bool,
+}
+
+/// What [`assemble`] made.
+pub struct Assembly {
+    /// The composed component, or the program itself when it imports only
+    /// what the host serves.
+    pub component: Vec<u8>,
+    /// (interface, origin of its provider) for every import plugged.
+    pub plugged: Vec<(String, String)>,
+}
+
+/// Why a program could not be assembled.
+#[derive(Debug)]
+pub struct AssemblyError(String);
+
+impl fmt::Display for AssemblyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AssemblyError {}
+
+fn error(message: impl Into<String>) -> AssemblyError {
+    AssemblyError(message.into())
+}
+
+/// Whether the host serves import `name` (WASI 0.2, which wasmtime-wasi
+/// serves, or a `bpflet:ebpf` interface the host implements).
+pub fn served_by_host(name: &str) -> bool {
+    name.starts_with("wasi:") || HOST_INTERFACES.iter().any(|i| same_interface(name, &interface(i)))
+}
+
+/// Whether a plug-in may import `name` without the embedder's leave.
+fn free_for_plugins(name: &str) -> bool {
+    TYPE_ONLY.iter().any(|i| same_interface(name, &interface(i)))
+}
+
+/// The same interface in the same or a semver-compatible version.
+fn same_interface(a: &str, b: &str) -> bool {
+    a == b || are_semver_compatible(a, b)
+}
+
+/// The imports of `program` that the host does not serve: what runtime
+/// assembly must find providers for. Empty for most programs.
+pub fn unserved_imports(program: &[u8]) -> Result<Vec<String>, AssemblyError> {
+    let mut graph = CompositionGraph::new();
+    let package = Package::from_bytes("program", None, program.to_vec(), graph.types_mut())
+        .map_err(|e| error(format!("the program is not a valid component: {e:#}")))?;
+    let world = &graph.types()[package.ty()];
+    Ok(world.imports.keys().filter(|name| !served_by_host(name)).cloned().collect())
+}
+
+/// A provider registered in the graph.
+struct Registered {
+    place: usize,
+    origin: String,
+    package: PackageId,
+    exports: Vec<String>,
+    imports: Vec<String>,
+    /// Its instance, once something uses it.
+    node: Option<NodeId>,
+}
+
+/// Composes `program` with providers of every import the host does not
+/// serve, searched in `places` in order. `allowed` names host interfaces
+/// (`wasi:sockets/tcp@0.2.12`, or without the version) that plug-ins may
+/// import beyond the type-only ones.
+pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Result<Assembly, AssemblyError> {
+    let mut graph = CompositionGraph::new();
+    let package = Package::from_bytes("program", None, program, graph.types_mut())
+        .map_err(|e| error(format!("the program is not a valid component: {e:#}")))?;
+    let program_imports: Vec<String> = graph.types()[package.ty()].imports.keys().cloned().collect();
+    let program_exports: Vec<String> = graph.types()[package.ty()].exports.keys().cloned().collect();
+    if program_imports.iter().all(|name| served_by_host(name)) {
+        return Ok(Assembly { component: package.bytes().to_vec(), plugged: Vec::new() });
+    }
+    let place_names: Vec<String> = places.iter().map(|p| p.name.clone()).collect();
+    let must_serve: Vec<bool> = places.iter().map(|p| p.must_serve).collect();
+    let program_package =
+        graph.register_package(package).map_err(|e| error(format!("the program cannot be composed: {e:#}")))?;
+
+    let mut providers = Vec::new();
+    for (place, found) in places.into_iter().enumerate() {
+        for Provider { origin, bytes } in found.providers {
+            let package = Package::from_bytes(&format!("provider{}", providers.len()), None, bytes, graph.types_mut())
+                .map_err(|e| error(format!("{origin} is not a valid component: {e:#}")))?;
+            let world = &graph.types()[package.ty()];
+            let exports = world.exports.keys().cloned().collect();
+            let imports = world.imports.keys().cloned().collect();
+            let package =
+                graph.register_package(package).map_err(|e| error(format!("{origin} cannot be composed: {e:#}")))?;
+            providers.push(Registered { place, origin, package, exports, imports, node: None });
+        }
+    }
+
+    let program_node = graph.instantiate(program_package);
+    let mut plugged = Vec::new();
+    // (consumer, how messages name it, its import)
+    let mut wanted: Vec<(NodeId, String, String)> = program_imports
+        .iter()
+        .filter(|name| !served_by_host(name))
+        .map(|name| (program_node, "the program".to_string(), name.clone()))
+        .collect();
+    while let Some((consumer, consumer_name, import)) = wanted.pop() {
+        let chosen = choose(&providers, &place_names, &import, &consumer_name)?;
+        let provider = &mut providers[chosen];
+        let node = match provider.node {
+            Some(node) => node,
+            None => {
+                let node = graph.instantiate(provider.package);
+                provider.node = Some(node);
+                // Its imports: the type-only host interfaces, what the
+                // embedder allows, or more plug-in interfaces.
+                for name in &provider.imports {
+                    if served_by_host(name) {
+                        let allowed =
+                            free_for_plugins(name) || allowed.iter().any(|a| a == name || same_interface(name, a));
+                        if !allowed {
+                            return Err(error(format!(
+                                "plug-in {} imports {name}, which plug-ins may not use; allow it with \
+                                 --plug-allow {name} if you trust it",
+                                provider.origin
+                            )));
+                        }
+                    } else {
+                        wanted.push((node, format!("plug-in {}", provider.origin), name.clone()));
+                    }
+                }
+                node
+            }
+        };
+        if consumer == node {
+            return Err(error(format!("plug-in {} imports {import}, which it exports itself", provider.origin)));
+        }
+        let export = provider
+            .exports
+            .iter()
+            .find(|e| same_interface(e, &import))
+            .cloned()
+            .ok_or_else(|| error(format!("{} does not export {import}", provider.origin)))?;
+        let origin = provider.origin.clone();
+        let alias =
+            graph.alias_instance_export(node, &export).map_err(|e| error(format!("{origin}: {export}: {e:#}")))?;
+        graph.set_instantiation_argument(consumer, &import, alias).map_err(|e| {
+            error(format!(
+                "{origin} exports {export}, but not as {consumer_name} imports it ({e:#}): \
+                 they were built from different versions of the interface"
+            ))
+        })?;
+        plugged.push((import, origin));
+    }
+
+    for provider in &providers {
+        if provider.node.is_none() && must_serve[provider.place] {
+            return Err(error(format!(
+                "{} ({}) serves nothing the program needs: it exports {}",
+                provider.origin,
+                place_names[provider.place],
+                list(&provider.exports)
+            )));
+        }
+    }
+    for name in program_exports {
+        let alias =
+            graph.alias_instance_export(program_node, &name).map_err(|e| error(format!("exporting {name}: {e:#}")))?;
+        graph.export(alias, &name).map_err(|e| error(format!("exporting {name}: {e:#}")))?;
+    }
+    let component = graph
+        .encode(EncodeOptions { define_components: true, validate: false, processor: None })
+        .map_err(|e| error(format!("composing the program with its plug-ins: {e:#}")))?;
+    plugged.reverse();
+    Ok(Assembly { component, plugged })
+}
+
+/// The provider of `import`: the only one in the first place that has one.
+fn choose(providers: &[Registered], places: &[String], import: &str, consumer: &str) -> Result<usize, AssemblyError> {
+    for (place, name) in places.iter().enumerate() {
+        let here: Vec<usize> = (0..providers.len())
+            .filter(|&i| providers[i].place == place && providers[i].exports.iter().any(|e| same_interface(e, import)))
+            .collect();
+        match here.as_slice() {
+            [] => continue,
+            [only] => return Ok(*only),
+            many => {
+                let names: Vec<&str> = many.iter().map(|&i| providers[i].origin.as_str()).collect();
+                return Err(error(format!(
+                    "{} components in {name} export {import}: {}; keep one",
+                    many.len(),
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    // Nothing: say where it looked, and what came close (other versions).
+    let base = import.split('@').next().unwrap_or(import);
+    let mut looked = Vec::new();
+    for (place, name) in places.iter().enumerate() {
+        let close: Vec<String> = providers
+            .iter()
+            .filter(|p| p.place == place)
+            .flat_map(|p| {
+                p.exports
+                    .iter()
+                    .filter(|e| e.split('@').next() == Some(base))
+                    .map(move |e| format!("{} exports {e}", p.origin))
+            })
+            .collect();
+        let count = providers.iter().filter(|p| p.place == place).count();
+        looked.push(match (close.is_empty(), count) {
+            (true, 0) => format!("{name}: no components"),
+            (true, _) => format!("{name}: {count} component(s), none exports it"),
+            (false, _) => format!("{name}: {} (not compatible)", close.join(", ")),
+        });
+    }
+    Err(error(format!("no component provides {import}, which {consumer} imports; looked in {}", looked.join("; "))))
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_serves_wasi_and_its_own_interfaces_in_compatible_versions() {
+        assert!(served_by_host("wasi:cli/stdout@0.2.6"));
+        assert!(served_by_host("bpflet:ebpf/maps@0.2.0"));
+        assert!(served_by_host("bpflet:ebpf/maps@0.2.3"));
+        assert!(!served_by_host("bpflet:ebpf/maps@0.3.0"));
+        assert!(!served_by_host("bpflet:ebpf/render@0.2.0"));
+        assert!(free_for_plugins("bpflet:ebpf/btf@0.2.0"));
+        assert!(!free_for_plugins("bpflet:ebpf/maps@0.2.0"));
+        assert!(!free_for_plugins("wasi:filesystem/types@0.2.6"));
+    }
+}
