@@ -24,10 +24,14 @@ if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust 1.95+ with rustup first" >&2
   exit 1
 fi
-if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-  echo "setup: adding Rust target wasm32-wasip2"
-  rustup target add wasm32-wasip2
-fi
+# wasm32-wasip2 for guests and the kernel-only runner; wasm32-unknown-unknown
+# for the built-in plug-ins, which import nothing.
+for target in wasm32-wasip2 wasm32-unknown-unknown; do
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    echo "setup: adding Rust target $target"
+    rustup target add "$target"
+  fi
+done
 
 # Component tools, pinned: wit-bindgen generates the C and Go bindings,
 # wasm-tools embeds WIT and wraps core modules into components.

@@ -80,7 +80,12 @@ pub struct Finished {
 /// Runs `bpflet ARGS` to its end. bpflet itself must never panic,
 /// whatever it is given.
 pub fn bpflet_to_end<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Finished {
-    let out = Command::new(bpflet()).args(args).output().unwrap();
+    bpflet_to_end_with(&[], args)
+}
+
+/// [`bpflet_to_end`] with extra environment variables.
+pub fn bpflet_to_end_with<S: AsRef<std::ffi::OsStr>>(env: &[(&str, &Path)], args: &[S]) -> Finished {
+    let out = Command::new(bpflet()).args(args).envs(env.iter().copied()).output().unwrap();
     let finished = Finished {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

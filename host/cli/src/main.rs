@@ -197,16 +197,31 @@ fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
 /// FILE goes to the guest untouched (`bpflet run prog.bpf.o --help` is the
 /// program's help, not bpflet's). A `--` right after FILE is dropped.
 fn split_guest_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
-    const TAKES_VALUE: [&str; 6] = ["-e", "--env", "--dir", "--object", "--allow-attach", "--max-memory"];
     if argv.get(1).and_then(|a| a.to_str()) != Some("run") {
         return (argv, Vec::new());
     }
+    // `run`'s options that take a value as the next argument, from clap's
+    // own definition of them.
+    let cli = <Cli as clap::CommandFactory>::command();
+    let takes_value: Vec<String> = cli
+        .find_subcommand("run")
+        .map(|run| {
+            run.get_arguments()
+                .filter(|a| !a.is_positional() && a.get_action().takes_values())
+                .flat_map(|a| {
+                    let long = a.get_long().map(|l| format!("--{l}"));
+                    let short = a.get_short().map(|s| format!("-{s}"));
+                    long.into_iter().chain(short)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut i = 2;
     while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {
         if arg == "--" || !arg.starts_with('-') {
             break;
         }
-        i += if TAKES_VALUE.contains(&arg) { 2 } else { 1 };
+        i += if takes_value.iter().any(|t| t == arg) { 2 } else { 1 };
     }
     if argv.get(i).and_then(|a| a.to_str()) == Some("--") || i >= argv.len() {
         return (argv, Vec::new());

@@ -196,14 +196,28 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
         plugged.push((import, origin));
     }
 
+    let imported: Vec<&String> = plugged.iter().map(|(import, _)| import).collect();
     for provider in &providers {
         if provider.node.is_none() && must_serve[provider.place] {
-            return Err(error(format!(
-                "{} ({}) serves nothing the program needs: it exports {}",
-                provider.origin,
-                place_names[provider.place],
-                list(&provider.exports)
-            )));
+            // The likely mistake: the right interface in a version that
+            // does not fit.
+            let near = provider.exports.iter().find_map(|export| {
+                let base = export.split('@').next();
+                imported.iter().find(|import| import.split('@').next() == base).map(|import| (export, import))
+            });
+            return Err(error(match near {
+                Some((export, import)) => format!(
+                    "{} ({}) exports {export}, which does not fit {import} that the program imports \
+                     (the versions are not compatible)",
+                    provider.origin, place_names[provider.place]
+                ),
+                None => format!(
+                    "{} ({}) serves nothing the program needs: it exports {}",
+                    provider.origin,
+                    place_names[provider.place],
+                    list(&provider.exports)
+                ),
+            }));
         }
     }
     for name in program_exports {

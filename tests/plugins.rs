@@ -1,0 +1,148 @@
+//! Runtime assembly on `bpflet run`: a program that imports plug-in
+//! interfaces (the kernel-only runner imports `render` and `histogram`)
+//! is composed with providers from `--plug`, `BPFLET_PLUGIN_PATH` and the
+//! built-in ones. Every way it can go wrong is a clear error that names
+//! the interface and where bpflet looked, with nothing loaded.
+//!
+//! The stand-in components are made as users make them, with wasm-tools
+//! from the repo's WIT (`component embed --dummy`, `component new`): their
+//! functions trap, which is fine, since each case here fails (or succeeds)
+//! before anything calls them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// A copy of the repo's WIT in `dir`, every `bpflet:ebpf` version set to
+/// `version`, with `extra` added as one more file of the package.
+fn wit_copy(dir: &Path, version: &str, extra: &str) -> PathBuf {
+    let wit = dir.join(format!("wit-{version}"));
+    let _ = std::fs::remove_dir_all(&wit);
+    std::fs::create_dir_all(wit.join("deps")).unwrap();
+    for entry in std::fs::read_dir(repo_root().join("wit")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wit") {
+            let text = std::fs::read_to_string(&path).unwrap().replace("@0.2.0", &format!("@{version}"));
+            std::fs::write(wit.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(repo_root().join("wit/deps")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, wit.join("deps").join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(wit.join("extra.wit"), format!("package bpflet:ebpf@{version};\n{extra}")).unwrap();
+    wit
+}
+
+/// A component of `world` in `wit` whose functions trap.
+fn dummy(wit: &Path, world: &str, out: &Path) -> PathBuf {
+    let core = wit.join(format!("{world}.core.wasm"));
+    for args in [
+        vec!["component", "embed", "--dummy", wit.to_str().unwrap(), "--world", world, "-o", core.to_str().unwrap()],
+        vec!["component", "new", core.to_str().unwrap(), "-o", out.to_str().unwrap()],
+    ] {
+        let status = Command::new("wasm-tools").args(&args).status().expect("wasm-tools (make setup installs it)");
+        assert!(status.success(), "wasm-tools {args:?}");
+    }
+    out.to_path_buf()
+}
+
+fn sizehist() -> PathBuf {
+    object("sizehist")
+}
+
+/// `bpflet run ARGS` to its end, checked to have failed with exactly
+/// `message` and loaded nothing.
+fn fails_with(env: &[(&str, &Path)], args: &[&str], message: &str) {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let mut argv = vec!["run"];
+    argv.extend(args);
+    let out = bpflet_to_end_with(env, &argv);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr, format!("bpflet: error: {message}\n"));
+    assert_eq!(out.stdout, "");
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn the_runner_is_assembled_with_the_built_in_providers() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let me = std::process::id().to_string();
+    let object = sizehist();
+    let out = bpflet_to_end(&["run", "-v", object.to_str().unwrap(), "--target_pid", &me, "--duration", "1"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("bpflet: bpflet:ebpf/render@0.2.0 from built-in render\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("bpflet: bpflet:ebpf/histogram@0.2.0 from built-in histogram\n"), "{}", out.stderr);
+    before.assert_nothing_new_left();
+}
+
+#[test]
+fn a_missing_provider_names_the_interface_and_every_place() {
+    let dir = scratch("plugins-missing");
+    let wit = wit_copy(&dir, "0.2.0", "interface made-up { f: func(); }\nworld needs-made-up { include program; import made-up; }\n");
+    let program = dummy(&wit, "needs-made-up", &dir.join("needs-made-up.wasm"));
+    let plugin_dir = dir.join("plugins");
+    std::fs::create_dir_all(&plugin_dir).unwrap();
+    dummy(&wit, "histogram-provider", &plugin_dir.join("hist.wasm"));
+    fails_with(
+        &[("BPFLET_PLUGIN_PATH", &plugin_dir)],
+        &[program.to_str().unwrap()],
+        &format!(
+            "no component provides bpflet:ebpf/made-up@0.2.0, which the program imports; looked in \
+             --plug: no components; {} (BPFLET_PLUGIN_PATH): 1 component(s), none exports it; \
+             the built-in providers: 2 component(s), none exports it",
+            plugin_dir.display()
+        ),
+    );
+}
+
+#[test]
+fn two_providers_in_one_place_conflict() {
+    let dir = scratch("plugins-conflict");
+    let wit = wit_copy(&dir, "0.2.0", "");
+    let one = dummy(&wit, "render-provider", &dir.join("one.wasm"));
+    let two = dummy(&wit, "render-provider", &dir.join("two.wasm"));
+    let (one, two) = (one.to_str().unwrap(), two.to_str().unwrap());
+    fails_with(
+        &[],
+        &["--plug", one, "--plug", two, sizehist().to_str().unwrap()],
+        &format!("2 components in --plug export bpflet:ebpf/render@0.2.0: {one}, {two}; keep one"),
+    );
+}
+
+#[test]
+fn a_provider_of_an_incompatible_version_is_refused() {
+    let dir = scratch("plugins-version");
+    let wit = wit_copy(&dir, "0.3.0", "");
+    let render = dummy(&wit, "render-provider", &dir.join("render-0.3.wasm"));
+    let render = render.to_str().unwrap();
+    fails_with(
+        &[],
+        &["--plug", render, sizehist().to_str().unwrap()],
+        &format!(
+            "{render} (--plug) exports bpflet:ebpf/render@0.3.0, which does not fit bpflet:ebpf/render@0.2.0 \
+             that the program imports (the versions are not compatible)"
+        ),
+    );
+}
+
+#[test]
+fn a_plug_in_may_not_import_beyond_its_world() {
+    let dir = scratch("plugins-capability");
+    let wit = wit_copy(&dir, "0.2.0", "world greedy-render { import maps; export render; }\n");
+    let greedy = dummy(&wit, "greedy-render", &dir.join("greedy.wasm"));
+    let greedy = greedy.to_str().unwrap();
+    fails_with(
+        &[],
+        &["--plug", greedy, sizehist().to_str().unwrap()],
+        &format!(
+            "plug-in {greedy} imports bpflet:ebpf/maps@0.2.0, which plug-ins may not use; allow it with \
+             --plug-allow bpflet:ebpf/maps@0.2.0 if you trust it"
+        ),
+    );
+}
