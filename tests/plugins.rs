@@ -84,7 +84,11 @@ fn the_runner_is_assembled_with_the_built_in_providers() {
 #[test]
 fn a_missing_provider_names_the_interface_and_every_place() {
     let dir = scratch("plugins-missing");
-    let wit = wit_copy(&dir, "0.2.0", "interface made-up { f: func(); }\nworld needs-made-up { include program; import made-up; }\n");
+    let wit = wit_copy(
+        &dir,
+        "0.2.0",
+        "interface made-up { f: func(); }\nworld needs-made-up { include program; import made-up; }\n",
+    );
     let program = dummy(&wit, "needs-made-up", &dir.join("needs-made-up.wasm"));
     let plugin_dir = dir.join("plugins");
     std::fs::create_dir_all(&plugin_dir).unwrap();
@@ -145,4 +149,35 @@ fn a_plug_in_may_not_import_beyond_its_world() {
              --plug-allow bpflet:ebpf/maps@0.2.0 if you trust it"
         ),
     );
+}
+
+#[test]
+fn compose_writes_what_run_would_assemble() {
+    let dir = scratch("plugins-compose");
+    let wit = wit_copy(&dir, "0.2.0", "world tool { include program; include plugins; }\n");
+    let program = dummy(&wit, "tool", &dir.join("tool.wasm"));
+    let composed = dir.join("tool-composed.wasm");
+    let out = bpflet_to_end(&["compose", program.to_str().unwrap(), "-o", composed.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "bpflet: bpflet:ebpf/render@0.2.0 from built-in render\n\
+             bpflet: bpflet:ebpf/histogram@0.2.0 from built-in histogram\n\
+             bpflet: wrote {}\n",
+            composed.display()
+        )
+    );
+    // What is left to import is the host's alone.
+    let wit = Command::new("wasm-tools").args(["component", "wit"]).arg(&composed).output().unwrap();
+    let wit = String::from_utf8(wit.stdout).unwrap();
+    let imports: Vec<&str> = wit.lines().filter_map(|l| l.trim().strip_prefix("import ")).collect();
+    assert!(imports.contains(&"bpflet:ebpf/maps@0.2.0;"), "{wit}");
+    assert!(!imports.iter().any(|i| i.contains("render") || i.contains("histogram")), "{wit}");
+    assert!(wit.contains("export wasi:cli/run@0.2.12;"), "{wit}");
+
+    // Without the built-in providers nothing serves the plug-in imports.
+    let out = bpflet_to_end(&["compose", "--no-builtin", program.to_str().unwrap(), "-o", composed.to_str().unwrap()]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.starts_with("bpflet: error: no component provides bpflet:ebpf/"), "{}", out.stderr);
 }

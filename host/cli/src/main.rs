@@ -159,6 +159,34 @@ enum Command {
         #[arg(long)]
         plain_http: bool,
     },
+    /// Write the composition that `bpflet run` would assemble: the program
+    /// with a provider of every interface it imports that the host does
+    /// not serve, found as `run` finds them (--plug, $BPFLET_PLUGIN_PATH,
+    /// the built-in providers). The result imports only what the host
+    /// serves: run it on any bpflet, or pass it on.
+    #[command(after_help = "Examples:\n  bpflet compose tool.wasm -o tool-composed.wasm\n  \
+                            bpflet compose tool.wasm --plug my-render.wasm -o tool-composed.wasm")]
+    Compose {
+        /// The program: a component file or oci://REF.
+        program: PathBuf,
+        /// Where to write the composed component.
+        #[arg(short, long, value_name = "OUT.wasm")]
+        output: PathBuf,
+        /// A provider to plug in before any other: a file or oci://REF
+        /// (repeatable).
+        #[arg(long = "plug", value_name = "FILE|oci://REF")]
+        plugs: Vec<String>,
+        /// Let plug-ins import this host interface (repeatable).
+        #[arg(long = "plug-allow", value_name = "INTERFACE")]
+        plug_allow: Vec<String>,
+        /// Leave the built-in providers out: every import must come from
+        /// --plug or $BPFLET_PLUGIN_PATH.
+        #[arg(long)]
+        no_builtin: bool,
+        /// Talk plain HTTP to registries.
+        #[arg(long)]
+        plain_http: bool,
+    },
     /// Pull a program from an OCI registry into files: the component as
     /// REPOSITORY-NAME.wasm and each BPF object under its own name.
     Pull {
@@ -244,6 +272,9 @@ fn main() -> ExitCode {
             push(&file, &reference, &objects, plain_http).map(|()| 0)
         }
         Command::Pull { reference, output, plain_http } => pull(&reference, &output, plain_http).map(|()| 0),
+        Command::Compose { program, output, plugs, plug_allow, no_builtin, plain_http } => {
+            compose(&program, &output, &plugs, &plug_allow, !no_builtin, plain_http).map(|()| 0)
+        }
         Command::Build { source, output, btf, includes, cflags } => {
             let options = compile::BuildOptions { source, output, btf, includes, cflags };
             compile::build(&options).map(|object| {
@@ -265,7 +296,7 @@ fn main() -> ExitCode {
             plugs,
             plug_allow,
         } => Program::resolve(&component, &objects, plain_http).and_then(|mut program| {
-            let assembly = plugins::assemble(program.component, &plugs, &plug_allow, plain_http)?;
+            let assembly = plugins::assemble(program.component, &plugs, &plug_allow, true, plain_http)?;
             if verbose {
                 for (interface, origin) in &assembly.plugged {
                     eprintln!("bpflet: {interface} from {origin}");
@@ -288,6 +319,30 @@ fn main() -> ExitCode {
 fn push(file: &Path, reference: &str, objects: &[PathBuf], plain_http: bool) -> anyhow::Result<()> {
     let url = oci::push(file, objects, reference, plain_http)?;
     println!("pushed {} to {url}", file.display());
+    Ok(())
+}
+
+fn compose(
+    program: &Path,
+    output: &Path,
+    plugs: &[String],
+    allowed: &[String],
+    built_in: bool,
+    plain_http: bool,
+) -> anyhow::Result<()> {
+    let resolved = Program::resolve(program, &[], plain_http)?;
+    if resolved.kernel_only {
+        anyhow::bail!("{} is a BPF object: compose takes a component", program.display());
+    }
+    if !resolved.packaged.is_empty() {
+        eprintln!("bpflet: note: the BPF objects that came with {} are not part of the composition", program.display());
+    }
+    let assembly = plugins::assemble(resolved.component, plugs, allowed, built_in, plain_http)?;
+    std::fs::write(output, &assembly.component).with_context(|| format!("cannot write {}", output.display()))?;
+    for (interface, origin) in &assembly.plugged {
+        eprintln!("bpflet: {interface} from {origin}");
+    }
+    eprintln!("bpflet: wrote {}", output.display());
     Ok(())
 }
 

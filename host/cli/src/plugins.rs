@@ -11,13 +11,14 @@ use bpflet_runtime::assemble::{self, Assembly, Place, Provider};
 
 use crate::{oci, runner};
 
-/// Composes `component` with the plug-ins it imports; a component that
-/// imports only what the host serves comes back as it is, without a look
-/// at any plug-in.
+/// Composes `component` with the plug-ins it imports (with the built-in
+/// providers last, if `built_in`); a component that imports only what the
+/// host serves comes back as it is, without a look at any plug-in.
 pub fn assemble(
     component: Vec<u8>,
     plugs: &[String],
     allowed: &[String],
+    built_in: bool,
     plain_http: bool,
 ) -> anyhow::Result<Assembly> {
     if plugs.is_empty() && assemble::unserved_imports(&component)?.is_empty() {
@@ -28,11 +29,13 @@ pub fn assemble(
         let providers = directory(&dir)?;
         places.push(Place { name: format!("{} (BPFLET_PLUGIN_PATH)", dir.display()), providers, must_serve: false });
     }
-    let built_in = runner::PROVIDERS
-        .iter()
-        .map(|(name, bytes)| Provider { origin: format!("built-in {name}"), bytes: bytes.to_vec() })
-        .collect();
-    places.push(Place { name: "the built-in providers".into(), providers: built_in, must_serve: false });
+    if built_in {
+        let providers = runner::PROVIDERS
+            .iter()
+            .map(|(name, bytes)| Provider { origin: format!("built-in {name}"), bytes: bytes.to_vec() })
+            .collect();
+        places.push(Place { name: "the built-in providers".into(), providers, must_serve: false });
+    }
     Ok(assemble::assemble(component, places, allowed)?)
 }
 

@@ -17,6 +17,8 @@ pub struct Program {
     pub argv0: String,
     /// BPF objects offered to the guest by name (`open-packaged`).
     pub packaged: Vec<(String, Arc<[u8]>)>,
+    /// A bare BPF object, run by the built-in kernel-only runner.
+    pub kernel_only: bool,
 }
 
 impl Program {
@@ -46,11 +48,11 @@ impl Program {
             if !packaged.iter().any(|(packaged, _)| *packaged == name) {
                 packaged.push((name.clone(), Arc::<[u8]>::from(bytes)));
             }
-            Program { component: runner::RUNNER.to_vec(), argv0: name, packaged }
+            Program { component: runner::RUNNER.to_vec(), argv0: name, packaged, kernel_only: true }
         } else {
             check_header(&bytes)?;
             let stem = Path::new(&name).file_stem().map(|s| s.to_string_lossy().into_owned());
-            Program { component: bytes, argv0: stem.unwrap_or_else(|| "program".into()), packaged }
+            Program { component: bytes, argv0: stem.unwrap_or_else(|| "program".into()), packaged, kernel_only: false }
         };
         for path in objects {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read BPF object {}", path.display()))?;
