@@ -181,3 +181,35 @@ fn compose_writes_what_run_would_assemble() {
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.starts_with("bpflet: error: no component provides bpflet:ebpf/"), "{}", out.stderr);
 }
+
+#[test]
+fn a_second_start_assembles_and_compiles_nothing_until_a_part_changes() {
+    let dir = scratch("plugins-cache");
+    let cache = dir.join("cache");
+    let plugin_dir = dir.join("plugins");
+    std::fs::create_dir_all(&plugin_dir).unwrap();
+    let wit = wit_copy(&dir, "0.2.0", "interface extra { f: func(); }\nworld extra-provider { export extra; }\n");
+    dummy(&wit, "extra-provider", &plugin_dir.join("extra.wasm"));
+    let me = std::process::id().to_string();
+    let object = sizehist();
+    let start = || {
+        let _serial = serial();
+        let env: [(&str, &Path); 2] = [("BPFLET_CACHE_DIR", &cache), ("BPFLET_PLUGIN_PATH", &plugin_dir)];
+        let out =
+            bpflet_to_end_with(&env, &["run", "-v", object.to_str().unwrap(), "--target_pid", &me, "--duration", "1"]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(out.stderr.contains("bpflet: bpflet:ebpf/render@0.2.0 from built-in render\n"), "{}", out.stderr);
+        let line = out.stderr.lines().find(|l| l.starts_with("bpflet: program ")).map(str::to_string);
+        line.unwrap_or_else(|| panic!("no cache line: {}", out.stderr))
+    };
+    let compiled = "bpflet: program assembled and compiled";
+    let cached = "bpflet: program from the cache: nothing assembled or compiled";
+    assert_eq!(start(), compiled);
+    assert_eq!(start(), cached);
+    // Another plug-in in the path (even one this program does not use)
+    // is another assembly.
+    let wit = wit_copy(&dir, "0.3.0", "interface extra { f: func(); }\nworld extra-provider { export extra; }\n");
+    dummy(&wit, "extra-provider", &plugin_dir.join("extra.wasm"));
+    assert_eq!(start(), compiled);
+    assert_eq!(start(), cached);
+}

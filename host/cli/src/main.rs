@@ -295,16 +295,10 @@ fn main() -> ExitCode {
             plain_http,
             plugs,
             plug_allow,
-        } => Program::resolve(&component, &objects, plain_http).and_then(|mut program| {
-            let assembly = plugins::assemble(program.component, &plugs, &plug_allow, true, plain_http)?;
-            if verbose {
-                for (interface, origin) in &assembly.plugged {
-                    eprintln!("bpflet: {interface} from {origin}");
-                }
-            }
-            program.component = assembly.component;
+        } => Program::resolve(&component, &objects, plain_http).and_then(|program| {
             let policy = Policy { attach: allow_attach, max_memory };
-            run::run(program, RunOptions { args, env, dirs, no_cache, verbose, policy })
+            let options = RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http };
+            run::run(program, options)
         }),
     };
     match outcome {
@@ -337,10 +331,11 @@ fn compose(
     if !resolved.packaged.is_empty() {
         eprintln!("bpflet: note: the BPF objects that came with {} are not part of the composition", program.display());
     }
-    let assembly = plugins::assemble(resolved.component, plugs, allowed, built_in, plain_http)?;
-    std::fs::write(output, &assembly.component).with_context(|| format!("cannot write {}", output.display()))?;
-    for (interface, origin) in &assembly.plugged {
-        eprintln!("bpflet: {interface} from {origin}");
+    let places = plugins::places(plugs, built_in, plain_http)?;
+    let (component, plugged) = plugins::assemble(resolved.component, places, allowed)?;
+    std::fs::write(output, &component).with_context(|| format!("cannot write {}", output.display()))?;
+    for line in &plugged {
+        eprintln!("bpflet: {line}");
     }
     eprintln!("bpflet: wrote {}", output.display());
     Ok(())

@@ -9,21 +9,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use bpflet_runtime::assemble::{self, Assembly, Place, Provider};
 
+use crate::cache::Key;
 use crate::{oci, runner};
 
-/// Composes `component` with the plug-ins it imports (with the built-in
-/// providers last, if `built_in`); a component that imports only what the
-/// host serves comes back as it is, without a look at any plug-in.
-pub fn assemble(
-    component: Vec<u8>,
-    plugs: &[String],
-    allowed: &[String],
-    built_in: bool,
-    plain_http: bool,
-) -> anyhow::Result<Assembly> {
-    if plugs.is_empty() && assemble::unserved_imports(&component)?.is_empty() {
-        return Ok(Assembly { component, plugged: Vec::new() });
-    }
+/// Every provider `run` may plug, place by place: `--plug`, each
+/// directory of `BPFLET_PLUGIN_PATH`, the built-in providers (if
+/// `built_in`).
+pub fn places(plugs: &[String], built_in: bool, plain_http: bool) -> anyhow::Result<Vec<Place>> {
     let mut places = vec![Place { name: "--plug".into(), providers: plugged(plugs, plain_http)?, must_serve: true }];
     for dir in plugin_path() {
         let providers = directory(&dir)?;
@@ -36,7 +28,34 @@ pub fn assemble(
             .collect();
         places.push(Place { name: "the built-in providers".into(), providers, must_serve: false });
     }
-    Ok(assemble::assemble(component, places, allowed)?)
+    Ok(places)
+}
+
+/// Adds to `key` everything an assembly from `places` depends on: every
+/// provider's bytes, where it stands, and the imports plug-ins may have.
+pub fn add_to_key(key: &mut Key, places: &[Place], allowed: &[String]) {
+    for place in places {
+        key.part(place.name.as_bytes());
+        for provider in &place.providers {
+            key.part(provider.origin.as_bytes()).part(&provider.bytes);
+        }
+    }
+    for interface in allowed {
+        key.part(interface.as_bytes());
+    }
+}
+
+/// Composes `component` with the plug-ins it imports, found in `places`;
+/// a component that imports only what the host serves, with no `--plug`
+/// given, comes back as it is. Returns the bytes and one line per plugged
+/// import (`INTERFACE from PROVIDER`).
+pub fn assemble(component: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
+    let plugs_given = places.iter().any(|p| p.must_serve && !p.providers.is_empty());
+    if !plugs_given && assemble::unserved_imports(&component)?.is_empty() {
+        return Ok((component, Vec::new()));
+    }
+    let Assembly { component, plugged } = assemble::assemble(component, places, allowed)?;
+    Ok((component, plugged.into_iter().map(|(interface, origin)| format!("{interface} from {origin}")).collect()))
 }
 
 /// The `--plug` components, read or pulled.

@@ -11,7 +11,7 @@ use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::program::Program;
-use crate::{cache, signals, size};
+use crate::{cache, plugins, signals, size};
 
 /// Store data: WASI and the bpflet interfaces, their resources in one
 /// table, so that dropping the store releases every kernel object the
@@ -48,6 +48,12 @@ pub struct RunOptions {
     pub verbose: bool,
     /// What the guest may do.
     pub policy: Policy,
+    /// `--plug`: providers of plug-in interfaces before the others.
+    pub plugs: Vec<String>,
+    /// `--plug-allow`: host interfaces plug-ins may import.
+    pub plug_allow: Vec<String>,
+    /// Talk plain HTTP to registries (for `--plug oci://`).
+    pub plain_http: bool,
 }
 
 pub fn engine() -> anyhow::Result<Engine> {
@@ -72,7 +78,24 @@ pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
     let engine = engine()?;
     let stop = Stop::new(&engine);
     let signals = signals::watch(stop.clone())?;
-    let component = cache::load_component(&engine, &program.component, !options.no_cache)?;
+    // Assembled with its plug-ins (the first time), compiled (the first
+    // time), cached under the content of every part.
+    let places = plugins::places(&options.plugs, true, options.plain_http)?;
+    let mut key = cache::Key::new(&engine);
+    key.part(&program.component);
+    plugins::add_to_key(&mut key, &places, &options.plug_allow);
+    let loaded = cache::load_component(&engine, &key, !options.no_cache, || {
+        plugins::assemble(program.component, places, &options.plug_allow)
+    })?;
+    if options.verbose {
+        for line in &loaded.plugged {
+            eprintln!("bpflet: {line}");
+        }
+        let how =
+            if loaded.cached { "from the cache: nothing assembled or compiled" } else { "assembled and compiled" };
+        eprintln!("bpflet: program {how}");
+    }
+    let component = loaded.component;
 
     let mut linker: Linker<State> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
