@@ -91,7 +91,7 @@ fn same_interface(a: &str, b: &str) -> bool {
 pub fn unserved_imports(program: &[u8]) -> Result<Vec<String>, AssemblyError> {
     let mut graph = CompositionGraph::new();
     let package = Package::from_bytes("program", None, program.to_vec(), graph.types_mut())
-        .map_err(|e| error(format!("the program is not a valid component: {e:#}")))?;
+        .map_err(|e| error(format!("the component is malformed: {e:#}")))?;
     let world = &graph.types()[package.ty()];
     Ok(world.imports.keys().filter(|name| !served_by_host(name)).cloned().collect())
 }
@@ -114,7 +114,7 @@ struct Registered {
 pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Result<Assembly, AssemblyError> {
     let mut graph = CompositionGraph::new();
     let package = Package::from_bytes("program", None, program, graph.types_mut())
-        .map_err(|e| error(format!("the program is not a valid component: {e:#}")))?;
+        .map_err(|e| error(format!("the component is malformed: {e:#}")))?;
     let program_imports: Vec<String> = graph.types()[package.ty()].imports.keys().cloned().collect();
     let program_exports: Vec<String> = graph.types()[package.ty()].exports.keys().cloned().collect();
     if program_imports.iter().all(|name| served_by_host(name)) {
@@ -129,7 +129,7 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
     for (place, found) in places.into_iter().enumerate() {
         for Provider { origin, bytes } in found.providers {
             let package = Package::from_bytes(&format!("provider{}", providers.len()), None, bytes, graph.types_mut())
-                .map_err(|e| error(format!("{origin} is not a valid component: {e:#}")))?;
+                .map_err(|e| error(format!("{origin} is malformed: {e:#}")))?;
             let world = &graph.types()[package.ty()];
             let exports = world.exports.keys().cloned().collect();
             let imports = world.imports.keys().cloned().collect();
