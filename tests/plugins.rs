@@ -13,6 +13,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 
@@ -212,4 +213,54 @@ fn a_second_start_assembles_and_compiles_nothing_until_a_part_changes() {
     dummy(&wit, "extra-provider", &plugin_dir.join("extra.wasm"));
     assert_eq!(start(), compiled);
     assert_eq!(start(), cached);
+}
+
+/// The same exec seen three ways prints the same JSON line, byte for byte:
+/// the kernel-only runner (`bpflet run exectrace.bpf.o`), the C program
+/// guests/c/exectrace (no formatting code of its own: it hands its records
+/// to the `render` plug-in) assembled at run time, and the same program
+/// composed ahead of time with `bpflet compose`.
+#[test]
+fn a_c_program_prints_through_render_as_the_runner_does() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let dir = scratch("plugins-exectrace");
+    let program = guest("c-exectrace");
+    let composed = dir.join("c-exectrace-composed.wasm");
+    let out = bpflet_to_end(&["compose", program.to_str().unwrap(), "-o", composed.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+    let me = std::process::id().to_string();
+    let marker = Marker::new("plug-marker");
+    let mut runs = vec![
+        (
+            spawn_with(&[], &object("exectrace"), &["--json", "--target_ppid", &me]),
+            "exectrace.bpf.o: 1 program attached",
+        ),
+        (spawn(&program, &["--json", "--ppid", &me]), "exectrace: attached"),
+        (spawn(&composed, &["--json", "--ppid", &me]), "exectrace: attached"),
+    ];
+    for (run, attached) in &mut runs {
+        run.wait_for_stderr(Duration::from_secs(60), |l| l.starts_with(*attached));
+    }
+    let pid = marker.exec();
+    let lines: Vec<String> = runs
+        .iter_mut()
+        .map(|(run, _)| run.wait_for(Duration::from_secs(10), |l| l.contains(&format!("\"pid\":{pid},"))))
+        .collect();
+    let expected = format!(
+        r#"{{"pid":{pid},"ppid":{me},"uid":0,"flagged":false,"comm":"plug-marker","filename":"{}"}}"#,
+        marker.path_str()
+    );
+    for line in &lines {
+        assert_eq!(line, &expected);
+    }
+    // The runner winds down on Ctrl-C (0); the C program lets bpflet
+    // interrupt it (130).
+    for ((run, _), code) in runs.into_iter().zip([0, 130, 130]) {
+        run.signal(SIGINT);
+        let (status, _) = run.finish(Duration::from_secs(15));
+        assert_eq!(status.code(), Some(code));
+    }
+    before.assert_nothing_new_left();
 }

@@ -648,6 +648,47 @@ uint64_t bpflet_monotonic_now(void);
  * it has). */
 void bpflet_sleep_until(uint64_t instant);
 
+/* ---- Plug-ins: printing by BTF type (bpflet:ebpf/render) --------------- */
+
+/*
+ * The render plug-in prints records as `bpflet run prog.bpf.o` does: an
+ * aligned table under a header, or JSON lines, decoded by the record's BTF
+ * type. bpflet assembles the program with a provider when it runs (its
+ * built-in one, or `--plug`); a program that calls none of these imports
+ * nothing of it.
+ */
+
+/* The BTF types of one object, handed to the plug-in once. */
+typedef struct bpflet_printer {
+	bpflet_ebpf_render_own_types_t handle;
+} bpflet_printer_t;
+
+/* A printer of the records of one buffer. */
+typedef struct bpflet_record_printer {
+	bpflet_ebpf_render_own_records_t handle;
+} bpflet_record_printer_t;
+
+/* A printer for the types of a loaded `object`. */
+void bpflet_printer_open(bpflet_object_t object, bpflet_printer_t *out);
+
+/* A printer of records of the struct (union, enum, typedef) `type_name`,
+ * as a table (`json` false) or JSON lines: `not-found` when the object has
+ * no such type. */
+bool bpflet_printer_records(bpflet_printer_t printer, const char *type_name, bool json,
+			    bpflet_record_printer_t *out, bpflet_error_t *err);
+
+/* Writes the table's header line to `f` (nothing for JSON). */
+void bpflet_records_write_header(bpflet_record_printer_t printer, FILE *f);
+
+/* Writes every record of `batch` to `f`, one line each; `unix_time` fills
+ * the table's TIME column. The records go to the plug-in straight from the
+ * batch, copied once by the call. */
+void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_batch_t *batch, uint64_t unix_time,
+				FILE *f);
+
+void bpflet_printer_drop(bpflet_printer_t *printer);
+void bpflet_record_printer_drop(bpflet_record_printer_t *printer);
+
 /* ---- Entry point --------------------------------------------------------- */
 
 /* Runs `main_fn(argc, argv)` with the component's arguments
