@@ -34,7 +34,8 @@ for target in wasm32-wasip2 wasm32-unknown-unknown; do
 done
 
 # Component tools, pinned: wit-bindgen generates the C and Go bindings,
-# wasm-tools embeds WIT and wraps core modules into components.
+# wasm-tools embeds WIT and wraps core modules into components, wac plugs
+# components together (the composition tests compare it with bpflet's own).
 install_tool() { # binary crate version
   local have
   have=$("$1" --version 2>/dev/null | awk '{print $2}') || true
@@ -46,6 +47,7 @@ install_tool() { # binary crate version
 export PATH="$HOME/.cargo/bin:$PATH"
 install_tool wasm-tools wasm-tools 1.263.0
 install_tool wit-bindgen wit-bindgen-cli 0.63.0
+install_tool wac wac-cli 0.12.0
 
 if ! command -v go >/dev/null; then
   echo "setup: go not found; Go guests need Go 1.21+ to fetch the pinned toolchain" >&2

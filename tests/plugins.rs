@@ -215,20 +215,37 @@ fn a_second_start_assembles_and_compiles_nothing_until_a_part_changes() {
     assert_eq!(start(), cached);
 }
 
-/// The same exec seen three ways prints the same JSON line, byte for byte:
-/// the kernel-only runner (`bpflet run exectrace.bpf.o`), the C program
-/// guests/c/exectrace (no formatting code of its own: it hands its records
-/// to the `render` plug-in) assembled at run time, and the same program
-/// composed ahead of time with `bpflet compose`.
+/// Runs a component tool (`wac`, `wasm-tools`) as a user would.
+fn tool(program: &str, args: &[&str]) {
+    let out =
+        Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program} (make setup installs it): {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The same exec seen five ways prints the same JSON line, byte for byte:
+/// the kernel-only runner (`bpflet run exectrace.bpf.o`), and the C
+/// program guests/c/exectrace (no formatting code of its own: it hands its
+/// records to the `render` plug-in) assembled four ways: by `bpflet run`
+/// at run time, by `bpflet compose`, by `wac plug` and by `wasm-tools
+/// compose`, the last two with the built-in provider that `bpflet plugins
+/// --write` writes out.
 #[test]
 fn a_c_program_prints_through_render_as_the_runner_does() {
     let _serial = serial();
     let before = KernelObjects::now();
     let dir = scratch("plugins-exectrace");
     let program = guest("c-exectrace");
-    let composed = dir.join("c-exectrace-composed.wasm");
-    let out = bpflet_to_end(&["compose", program.to_str().unwrap(), "-o", composed.to_str().unwrap()]);
+    let out = bpflet_to_end(&["plugins", "--write", dir.to_str().unwrap()]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let render = dir.join("render.wasm");
+    let (program_s, render_s) = (program.to_str().unwrap(), render.to_str().unwrap());
+    let by_bpflet = dir.join("by-bpflet.wasm");
+    let out = bpflet_to_end(&["compose", program_s, "-o", by_bpflet.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let by_wac = dir.join("by-wac.wasm");
+    tool("wac", &["plug", program_s, "--plug", render_s, "-o", by_wac.to_str().unwrap()]);
+    let by_wasm_tools = dir.join("by-wasm-tools.wasm");
+    tool("wasm-tools", &["compose", program_s, "-d", render_s, "-o", by_wasm_tools.to_str().unwrap()]);
 
     let me = std::process::id().to_string();
     let marker = Marker::new("plug-marker");
@@ -238,7 +255,9 @@ fn a_c_program_prints_through_render_as_the_runner_does() {
             "exectrace.bpf.o: 1 program attached",
         ),
         (spawn(&program, &["--json", "--ppid", &me]), "exectrace: attached"),
-        (spawn(&composed, &["--json", "--ppid", &me]), "exectrace: attached"),
+        (spawn(&by_bpflet, &["--json", "--ppid", &me]), "exectrace: attached"),
+        (spawn(&by_wac, &["--json", "--ppid", &me]), "exectrace: attached"),
+        (spawn(&by_wasm_tools, &["--json", "--ppid", &me]), "exectrace: attached"),
     ];
     for (run, attached) in &mut runs {
         run.wait_for_stderr(Duration::from_secs(60), |l| l.starts_with(*attached));
@@ -257,10 +276,60 @@ fn a_c_program_prints_through_render_as_the_runner_does() {
     }
     // The runner winds down on Ctrl-C (0); the C program lets bpflet
     // interrupt it (130).
-    for ((run, _), code) in runs.into_iter().zip([0, 130, 130]) {
+    for ((run, _), code) in runs.into_iter().zip([0, 130, 130, 130, 130]) {
         run.signal(SIGINT);
         let (status, _) = run.finish(Duration::from_secs(15));
         assert_eq!(status.code(), Some(code));
     }
+    before.assert_nothing_new_left();
+}
+
+/// A plug-in in another language: the C provider of `histogram`
+/// (guests/c/plugins/histogram.c, no imports but WIT types) plugged into
+/// the Rust runner prints what the built-in Rust provider prints, text and
+/// JSON, for the same writes.
+#[test]
+fn a_histogram_plug_in_in_c_prints_what_the_built_in_one_does() {
+    use std::io::Write;
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let provider = guest("c-histogram-provider");
+    let provider = provider.to_str().unwrap();
+    let me = std::process::id().to_string();
+    let sizehist = sizehist();
+    let sizehist = sizehist.to_str().unwrap();
+    let mut runs: Vec<Running> = [&[][..], &["--plug", provider][..]]
+        .iter()
+        .flat_map(|plug| {
+            [&[][..], &["--json"][..]].map(|json| {
+                let mut args = vec!["--target_pid", me.as_str()];
+                args.extend_from_slice(json);
+                spawn_with(plug, Path::new(sizehist), &args)
+            })
+        })
+        .collect();
+    for run in &mut runs {
+        run.wait_for_stderr(Duration::from_secs(60), |l| l.contains("attached; Ctrl-C to stop"));
+    }
+    let mut null = std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+    for (size, times) in [(1usize, 10), (1000, 20), (70_000, 5)] {
+        for _ in 0..times {
+            assert_eq!(null.write(&vec![0u8; size]).unwrap(), size);
+        }
+    }
+    let outputs: Vec<String> = runs
+        .into_iter()
+        .map(|run| {
+            run.signal(SIGINT);
+            let (status, lines) = run.finish(Duration::from_secs(15));
+            assert_eq!(status.code(), Some(0));
+            lines.join("\n")
+        })
+        .collect();
+    let (text, json) = (&outputs[0], &outputs[1]);
+    assert!(text.contains("       512 -> 1023       : 20       |****************************************|"), "{text}");
+    assert!(json.contains("\"total\":35}"), "{json}");
+    assert_eq!(&outputs[2], text, "text from the C provider");
+    assert_eq!(&outputs[3], json, "JSON from the C provider");
     before.assert_nothing_new_left();
 }

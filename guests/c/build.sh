@@ -88,3 +88,22 @@ for dir in "$here"/*/; do
 	built=$((built + 1))
 done
 [ "$built" -gt 0 ] || die "no guests found under guests/c/NAME/NAME.c"
+
+# Plug-ins: plugins/NAME.c exports bpflet:ebpf/NAME (world NAME-provider)
+# into OUT_DIR/c-NAME-provider.wasm. They do no I/O, so their core module
+# imports no WASI and becomes a component without the adapter: a plug-in
+# that imports nothing but WIT types.
+for src in "$here"/plugins/*.c; do
+	[ -f "$src" ] || continue
+	name=$(basename "$src" .c)
+	bind="$work/plugin-bindings/$name"
+	rm -rf "$bind"
+	log=$(wit-bindgen c "$repo/wit" --world "bpflet:ebpf/$name-provider" --out-dir "$bind" 2>&1) ||
+		die "wit-bindgen failed for plug-in $name:"$'\n'"$log"
+	core="$work/obj/$name-provider.core.wasm"
+	echo "  C    $out/c-$name-provider.wasm"
+	"$clang" --target=wasm32-wasi "--sysroot=$sysroot" -std=c23 -O2 -Wall -Wextra -Werror -I "$bind" \
+		"${ldflags[@]}" "$src" "$bind/${name}_provider.c" "$bind/${name}_provider_component_type.o" -o "$core"
+	wasm-tools component new "$core" -o "$out/c-$name-provider.wasm" ||
+		die "plug-in $name imports WASI (it must do no I/O): see wasm-tools print $core | grep import"
+done

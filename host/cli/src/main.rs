@@ -187,6 +187,16 @@ enum Command {
         #[arg(long)]
         plain_http: bool,
     },
+    /// List the plug-in providers built into bpflet, or write them out
+    /// (for `wac plug`, `wasm-tools compose`, or as a starting point).
+    #[command(
+        after_help = "Examples:\n  bpflet plugins\n  bpflet plugins --write plugins/ && wac plug tool.wasm --plug plugins/render.wasm -o tool-composed.wasm"
+    )]
+    Plugins {
+        /// Write each provider to DIR/NAME.wasm.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
     /// Pull a program from an OCI registry into files: the component as
     /// REPOSITORY-NAME.wasm and each BPF object under its own name.
     Pull {
@@ -272,6 +282,7 @@ fn main() -> ExitCode {
             push(&file, &reference, &objects, plain_http).map(|()| 0)
         }
         Command::Pull { reference, output, plain_http } => pull(&reference, &output, plain_http).map(|()| 0),
+        Command::Plugins { write } => plugins::built_in(write.as_deref()).map(|()| 0),
         Command::Compose { program, output, plugs, plug_allow, no_builtin, plain_http } => {
             compose(&program, &output, &plugs, &plug_allow, !no_builtin, plain_http).map(|()| 0)
         }

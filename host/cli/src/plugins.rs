@@ -104,3 +104,20 @@ fn directory(dir: &Path) -> anyhow::Result<Vec<Provider>> {
     }
     Ok(providers)
 }
+
+/// `bpflet plugins`: each built-in provider with what it exports and
+/// imports; with `write`, also DIR/NAME.wasm.
+pub fn built_in(write: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(dir) = write {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    for (name, bytes) in runner::PROVIDERS {
+        let (imports, exports) = assemble::interfaces(bytes)?;
+        println!("{name}: exports {}; imports {} ({} bytes)", exports.join(", "), imports.join(", "), bytes.len());
+        if let Some(dir) = write {
+            let path = dir.join(format!("{name}.wasm"));
+            std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}

@@ -89,11 +89,17 @@ fn same_interface(a: &str, b: &str) -> bool {
 /// The imports of `program` that the host does not serve: what runtime
 /// assembly must find providers for. Empty for most programs.
 pub fn unserved_imports(program: &[u8]) -> Result<Vec<String>, AssemblyError> {
+    let (imports, _) = interfaces(program)?;
+    Ok(imports.into_iter().filter(|name| !served_by_host(name)).collect())
+}
+
+/// The (imports, exports) of a component, by name.
+pub fn interfaces(component: &[u8]) -> Result<(Vec<String>, Vec<String>), AssemblyError> {
     let mut graph = CompositionGraph::new();
-    let package = Package::from_bytes("program", None, program.to_vec(), graph.types_mut())
+    let package = Package::from_bytes("component", None, component.to_vec(), graph.types_mut())
         .map_err(|e| error(format!("the component is malformed: {e:#}")))?;
     let world = &graph.types()[package.ty()];
-    Ok(world.imports.keys().filter(|name| !served_by_host(name)).cloned().collect())
+    Ok((world.imports.keys().cloned().collect(), world.exports.keys().cloned().collect()))
 }
 
 /// A provider registered in the graph.
