@@ -222,64 +222,63 @@ fn tool(program: &str, args: &[&str]) {
     assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// The same exec seen five ways prints the same JSON line, byte for byte:
-/// the kernel-only runner (`bpflet run exectrace.bpf.o`), and the C
-/// program guests/c/exectrace (no formatting code of its own: it hands its
-/// records to the `render` plug-in) assembled four ways: by `bpflet run`
-/// at run time, by `bpflet compose`, by `wac plug` and by `wasm-tools
-/// compose`, the last two with the built-in provider that `bpflet plugins
-/// --write` writes out.
+/// The same exec seen nine ways prints the same JSON line, byte for byte:
+/// the kernel-only runner (`bpflet run exectrace.bpf.o`), and the C and Go
+/// programs guests/{c,go}/exectrace (no formatting code of their own: they
+/// hand their records to the `render` plug-in), each assembled four ways:
+/// by `bpflet run` at run time, by `bpflet compose`, by `wac plug` and by
+/// `wasm-tools compose`, the last two with the built-in provider that
+/// `bpflet plugins --write` writes out.
 #[test]
-fn a_c_program_prints_through_render_as_the_runner_does() {
+fn programs_in_c_and_go_print_through_render_as_the_runner_does() {
     let _serial = serial();
     let before = KernelObjects::now();
     let dir = scratch("plugins-exectrace");
-    let program = guest("c-exectrace");
     let out = bpflet_to_end(&["plugins", "--write", dir.to_str().unwrap()]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let render = dir.join("render.wasm");
-    let (program_s, render_s) = (program.to_str().unwrap(), render.to_str().unwrap());
-    let by_bpflet = dir.join("by-bpflet.wasm");
-    let out = bpflet_to_end(&["compose", program_s, "-o", by_bpflet.to_str().unwrap()]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let by_wac = dir.join("by-wac.wasm");
-    tool("wac", &["plug", program_s, "--plug", render_s, "-o", by_wac.to_str().unwrap()]);
-    let by_wasm_tools = dir.join("by-wasm-tools.wasm");
-    tool("wasm-tools", &["compose", program_s, "-d", render_s, "-o", by_wasm_tools.to_str().unwrap()]);
+    let render = render.to_str().unwrap();
+    let mut programs = Vec::new();
+    for lang in ["c", "go"] {
+        let program = guest(&format!("{lang}-exectrace"));
+        let program_s = program.to_str().unwrap();
+        let by_bpflet = dir.join(format!("{lang}-by-bpflet.wasm"));
+        let out = bpflet_to_end(&["compose", program_s, "-o", by_bpflet.to_str().unwrap()]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let by_wac = dir.join(format!("{lang}-by-wac.wasm"));
+        tool("wac", &["plug", program_s, "--plug", render, "-o", by_wac.to_str().unwrap()]);
+        let by_wasm_tools = dir.join(format!("{lang}-by-wasm-tools.wasm"));
+        tool("wasm-tools", &["compose", program_s, "-d", render, "-o", by_wasm_tools.to_str().unwrap()]);
+        programs.extend([program.clone(), by_bpflet, by_wac, by_wasm_tools]);
+    }
 
     let me = std::process::id().to_string();
     let marker = Marker::new("plug-marker");
-    let mut runs = vec![
-        (
-            spawn_with(&[], &object("exectrace"), &["--json", "--target_ppid", &me]),
-            "exectrace.bpf.o: 1 program attached",
-        ),
-        (spawn(&program, &["--json", "--ppid", &me]), "exectrace: attached"),
-        (spawn(&by_bpflet, &["--json", "--ppid", &me]), "exectrace: attached"),
-        (spawn(&by_wac, &["--json", "--ppid", &me]), "exectrace: attached"),
-        (spawn(&by_wasm_tools, &["--json", "--ppid", &me]), "exectrace: attached"),
-    ];
+    let mut runs = vec![(
+        spawn_with(&[], &object("exectrace"), &["--json", "--target_ppid", &me]),
+        "exectrace.bpf.o: 1 program attached",
+    )];
+    for program in &programs {
+        runs.push((spawn(program, &["--json", "--ppid", &me]), "exectrace: attached"));
+    }
     for (run, attached) in &mut runs {
         run.wait_for_stderr(Duration::from_secs(60), |l| l.starts_with(*attached));
     }
     let pid = marker.exec();
-    let lines: Vec<String> = runs
-        .iter_mut()
-        .map(|(run, _)| run.wait_for(Duration::from_secs(10), |l| l.contains(&format!("\"pid\":{pid},"))))
-        .collect();
     let expected = format!(
         r#"{{"pid":{pid},"ppid":{me},"uid":0,"flagged":false,"comm":"plug-marker","filename":"{}"}}"#,
         marker.path_str()
     );
-    for line in &lines {
-        assert_eq!(line, &expected);
+    for ((run, _), name) in runs.iter_mut().zip(std::iter::once(&object("exectrace")).chain(&programs)) {
+        let line = run.wait_for(Duration::from_secs(10), |l| l.contains(&format!("\"pid\":{pid},")));
+        assert_eq!(line, expected, "{}", name.display());
     }
-    // The runner winds down on Ctrl-C (0); the C program lets bpflet
-    // interrupt it (130).
-    for ((run, _), code) in runs.into_iter().zip([0, 130, 130, 130, 130]) {
+    // The runner winds down on Ctrl-C (0); the programs let bpflet
+    // interrupt them (130).
+    for (i, (run, _)) in runs.into_iter().enumerate() {
         run.signal(SIGINT);
         let (status, _) = run.finish(Duration::from_secs(15));
-        assert_eq!(status.code(), Some(code));
+        assert_eq!(status.code(), Some(if i == 0 { 0 } else { 130 }));
     }
     before.assert_nothing_new_left();
 }

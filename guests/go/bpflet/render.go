@@ -1,0 +1,67 @@
+package bpflet
+
+import (
+	render "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_render"
+	witTypes "go.bytecodealliance.org/pkg/wit/types"
+)
+
+// Printer prints records by their BTF types through the render plug-in
+// (bpflet:ebpf/render), as `bpflet run prog.bpf.o` prints them: an aligned
+// table under a header, or JSON lines. bpflet assembles the program with a
+// provider when it runs (its built-in one, or `--plug`); a program that
+// never makes a Printer imports nothing of it.
+type Printer struct {
+	types *render.Types
+}
+
+// Printer hands the object's types to the render plug-in, once.
+func (o *Object) Printer() *Printer {
+	return &Printer{types: render.MakeTypes(o.BTFTypes())}
+}
+
+// RecordPrinter prints the records of one buffer.
+type RecordPrinter struct {
+	records *render.Records
+}
+
+// Records makes a printer of records of the struct (union, enum, typedef)
+// typeName, as a table or (json) as JSON lines: not-found when the object
+// has no such type.
+func (p *Printer) Records(typeName string, json bool) (*RecordPrinter, error) {
+	id := p.types.Find(typeName)
+	if id.IsNone() {
+		return nil, notFound("the object has no type %s", typeName)
+	}
+	format := render.Format_Table
+	if json {
+		format = render.Format_Json
+	}
+	records, err := result(p.types.Records(witTypes.Some(id.Some()), format))
+	if err != nil {
+		return nil, err
+	}
+	return &RecordPrinter{records: records}, nil
+}
+
+// Header is the table's header line, newline included ("" for JSON).
+func (r *RecordPrinter) Header() string { return r.records.Header() }
+
+// Rows prints every record of batch, one line each; unixTime fills the
+// table's TIME column. The records go to the plug-in straight from the
+// batch, copied once by the call.
+func (r *RecordPrinter) Rows(batch *Batch, unixTime uint64) string {
+	if batch.Len() == 0 {
+		return ""
+	}
+	views := make([][]byte, 0, batch.Len())
+	for record := range batch.Records() {
+		views = append(views, record)
+	}
+	return r.records.Rows(views, unixTime)
+}
+
+// Close drops the printer in the plug-in.
+func (r *RecordPrinter) Close() { r.records.Drop() }
+
+// Close drops the types in the plug-in.
+func (p *Printer) Close() { p.types.Drop() }

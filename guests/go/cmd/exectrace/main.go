@@ -1,0 +1,146 @@
+// exectrace prints every exec, as `bpflet run exectrace.bpf.o` prints it,
+// without a line of formatting code: the records go to the render plug-in
+// (bpflet:ebpf/render), which decodes them by their BTF type. bpflet
+// assembles this program with a render provider when it runs.
+//
+// The kernel half is guests/bpf/exectrace.bpf.c, the kernel-only example;
+// guests/c/exectrace is the same program in C.
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"time"
+
+	"bpflet.dev/guests/go/bpflet"
+	"bpflet.dev/guests/go/internal/cli"
+)
+
+// The kernel half, which build.sh copies here from target/bpf.
+//
+//go:embed exectrace.bpf.o
+var object []byte
+
+const usage = `usage: exectrace [--json] [--ppid PID] [--duration SECS]
+
+Prints every exec on the system, decoded by the render plug-in.
+
+  --json            one JSON object per exec
+  --ppid PID        only execs by children of PID
+  --duration SECS   exit after SECS seconds (default: run until killed)
+  --help            print this help
+`
+
+type args struct {
+	json     bool
+	ppid     uint32
+	duration time.Duration
+	forever  bool
+}
+
+func init() { bpflet.Main(main) }
+
+func main() { cli.Main("exectrace", usage, parseArgs, run) }
+
+func parseArgs(list []string) (args, error) {
+	parsed := args{forever: true}
+	for len(list) > 0 {
+		arg := list[0]
+		list = list[1:]
+		value := func() (string, error) {
+			if len(list) == 0 {
+				return "", fmt.Errorf("%s needs a value", arg)
+			}
+			v := list[0]
+			list = list[1:]
+			return v, nil
+		}
+		switch arg {
+		case "--json":
+			parsed.json = true
+		case "--ppid":
+			v, err := value()
+			if err != nil {
+				return args{}, err
+			}
+			ppid, ok := cli.ParseUint32(v)
+			if !ok {
+				return args{}, fmt.Errorf("bad --ppid %s", cli.Quote(v))
+			}
+			parsed.ppid = ppid
+		case "--duration":
+			v, err := value()
+			if err != nil {
+				return args{}, err
+			}
+			duration, _, ok := cli.ParseSeconds(v)
+			if !ok {
+				return args{}, fmt.Errorf("bad --duration %s", cli.Quote(v))
+			}
+			parsed.duration, parsed.forever = duration, false
+		case "-h", "--help":
+			return args{}, cli.ErrHelp
+		default:
+			return args{}, fmt.Errorf("unknown argument %s", cli.Quote(arg))
+		}
+	}
+	return parsed, nil
+}
+
+func run(args args) error {
+	open, err := bpflet.Open(object)
+	if err != nil {
+		return err
+	}
+	defer open.Close()
+	if err := open.SetGlobal("target_ppid", args.ppid); err != nil {
+		return err
+	}
+	obj, err := open.Load()
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	// The plug-in reads the object's types once; records print by type.
+	printer := obj.Printer()
+	defer printer.Close()
+	records, err := printer.Records("exec_event", args.json)
+	if err != nil {
+		return err
+	}
+	defer records.Close()
+	events, err := obj.Map("events")
+	if err != nil {
+		return err
+	}
+	ring, err := bpflet.OpenEventBuffer(events)
+	events.Close()
+	if err != nil {
+		return err
+	}
+	defer ring.Close()
+	links, err := obj.AttachAll()
+	if err != nil {
+		return err
+	}
+	defer links.Close()
+	deadline := bpflet.Now().Add(args.duration)
+
+	fmt.Fprintln(os.Stderr, "exectrace: attached; Ctrl-C to stop")
+	if _, err := os.Stdout.WriteString(records.Header()); err != nil {
+		return err
+	}
+	for args.forever || bpflet.Now().Before(deadline) {
+		batch, err := ring.Poll(200*time.Millisecond, 0)
+		if err != nil {
+			return err
+		}
+		if batch.Len() > 0 {
+			if _, err := os.Stdout.WriteString(records.Rows(batch, uint64(time.Now().Unix()))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
