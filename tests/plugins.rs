@@ -332,3 +332,46 @@ fn a_histogram_plug_in_in_c_prints_what_the_built_in_one_does() {
     assert_eq!(&outputs[3], json, "JSON from the C provider");
     before.assert_nothing_new_left();
 }
+
+#[test]
+fn inspect_says_who_serves_each_import() {
+    let program = guest("c-exectrace");
+    let out = bpflet_to_end(&["inspect", program.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let line = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .map(str::split_whitespace)
+            .map(|w| w.collect::<Vec<_>>())
+    };
+    assert_eq!(line("bpflet:ebpf/maps@0.2.0"), Some(vec!["bpflet:ebpf/maps@0.2.0", "host"]), "{}", out.stdout);
+    assert_eq!(
+        line("bpflet:ebpf/render@0.2.0"),
+        Some(vec!["bpflet:ebpf/render@0.2.0", "plug-in", "built-in", "render", "(the", "built-in", "providers)"]),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("exports:\n  wasi:cli/run@0.2.12\n"), "{}", out.stdout);
+
+    // JSON, and an import nobody serves.
+    let dir = scratch("plugins-inspect");
+    let wit = wit_copy(
+        &dir,
+        "0.2.0",
+        "interface made-up { f: func(); }\nworld needs-made-up { include program; import made-up; }\n",
+    );
+    let needs = dummy(&wit, "needs-made-up", &dir.join("needs-made-up.wasm"));
+    let out = bpflet_to_end(&["inspect", "--json", needs.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let imports = json["imports"].as_array().unwrap();
+    let made_up = imports.iter().find(|i| i["name"] == "bpflet:ebpf/made-up@0.2.0").unwrap();
+    assert_eq!(made_up["served_by"], serde_json::Value::Null);
+    assert!(
+        made_up["error"].as_str().unwrap().starts_with("no component provides bpflet:ebpf/made-up@0.2.0"),
+        "{made_up}"
+    );
+    let maps = imports.iter().find(|i| i["name"] == "bpflet:ebpf/maps@0.2.0").unwrap();
+    assert_eq!(maps["served_by"], "host");
+}

@@ -187,6 +187,26 @@ enum Command {
         #[arg(long)]
         plain_http: bool,
     },
+    /// Show what a program imports and exports, and who would serve each
+    /// import when it runs: the host, a plug-in (found as `run` finds
+    /// them: --plug, $BPFLET_PLUGIN_PATH, the built-in providers), or
+    /// nobody. A bare BPF object shows the kernel-only runner.
+    #[command(
+        after_help = "Examples:\n  bpflet inspect tool.wasm\n  bpflet inspect --json --plug my-render.wasm tool.wasm"
+    )]
+    Inspect {
+        /// The program: a component file, a BPF object, or oci://REF.
+        program: PathBuf,
+        /// A provider to consider before any other (repeatable).
+        #[arg(long = "plug", value_name = "FILE|oci://REF")]
+        plugs: Vec<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Talk plain HTTP to registries.
+        #[arg(long)]
+        plain_http: bool,
+    },
     /// List the plug-in providers built into bpflet, or write them out
     /// (for `wac plug`, `wasm-tools compose`, or as a starting point).
     #[command(
@@ -283,6 +303,12 @@ fn main() -> ExitCode {
         }
         Command::Pull { reference, output, plain_http } => pull(&reference, &output, plain_http).map(|()| 0),
         Command::Plugins { write } => plugins::built_in(write.as_deref()).map(|()| 0),
+        Command::Inspect { program, plugs, json, plain_http } => {
+            Program::resolve(&program, &[], plain_http).and_then(|resolved| {
+                let places = plugins::places(&plugs, true, plain_http)?;
+                plugins::inspect(&program, &resolved, &places, json).map(|()| 0)
+            })
+        }
         Command::Compose { program, output, plugs, plug_allow, no_builtin, plain_http } => {
             compose(&program, &output, &plugs, &plug_allow, !no_builtin, plain_http).map(|()| 0)
         }
@@ -323,7 +349,7 @@ fn main() -> ExitCode {
 
 fn push(file: &Path, reference: &str, objects: &[PathBuf], plain_http: bool) -> anyhow::Result<()> {
     let url = oci::push(file, objects, reference, plain_http)?;
-    println!("pushed {} to {url}", file.display());
+    plugins::print(&format!("pushed {} to {url}\n", file.display()))?;
     Ok(())
 }
 
@@ -364,7 +390,7 @@ fn pull(reference: &str, output: &Path, plain_http: bool) -> anyhow::Result<()> 
     }
     for (path, bytes) in files {
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("{}", path.display());
+        plugins::print(&format!("{}\n", path.display()))?;
     }
     eprintln!("bpflet: pulled {} ({})", oci::strip_scheme(reference), artifact.digest);
     Ok(())

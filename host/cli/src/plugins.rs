@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use bpflet_runtime::assemble::{self, Assembly, Place, Provider};
+use bpflet_runtime::assemble::{self, Assembly, Place, Provider, Server};
 
 use crate::cache::Key;
+use crate::program::Program;
 use crate::{oci, runner};
 
 /// Every provider `run` may plug, place by place: `--plug`, each
@@ -113,11 +114,72 @@ pub fn built_in(write: Option<&Path>) -> anyhow::Result<()> {
     }
     for (name, bytes) in runner::PROVIDERS {
         let (imports, exports) = assemble::interfaces(bytes)?;
-        println!("{name}: exports {}; imports {} ({} bytes)", exports.join(", "), imports.join(", "), bytes.len());
+        print(&format!(
+            "{name}: exports {}; imports {} ({} bytes)\n",
+            exports.join(", "),
+            imports.join(", "),
+            bytes.len()
+        ))?;
         if let Some(dir) = write {
             let path = dir.join(format!("{name}.wasm"));
             std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
     Ok(())
+}
+
+/// `bpflet inspect`: the program's exports, and each import with who would
+/// serve it.
+pub fn inspect(file: &Path, program: &Program, places: &[Place], json: bool) -> anyhow::Result<()> {
+    let (_, exports) = assemble::interfaces(&program.component)?;
+    let servers = assemble::servers(&program.component, places)?;
+    let what = if program.kernel_only {
+        "a BPF object, run by the built-in kernel-only runner (shown below)"
+    } else {
+        "a component"
+    };
+    if json {
+        let imports: Vec<serde_json::Value> = servers
+            .iter()
+            .map(|(name, server)| match server {
+                Server::Host => serde_json::json!({"name": name, "served_by": "host"}),
+                Server::Plugin { origin, place } => {
+                    serde_json::json!({"name": name, "served_by": "plug-in", "provider": origin, "place": place})
+                }
+                Server::Unserved(why) => serde_json::json!({"name": name, "served_by": null, "error": why}),
+            })
+            .collect();
+        let out = serde_json::json!({
+            "file": file.display().to_string(),
+            "kernel_only": program.kernel_only,
+            "exports": exports,
+            "imports": imports,
+        });
+        return print(&format!("{out}\n"));
+    }
+    let mut text = format!("{}: {what}\nexports:\n", file.display());
+    for name in &exports {
+        text += &format!("  {name}\n");
+    }
+    text += "imports:\n";
+    let width = servers.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, server) in &servers {
+        let by = match server {
+            Server::Host => "host".to_string(),
+            Server::Plugin { origin, place } => format!("plug-in {origin} ({place})"),
+            Server::Unserved(why) => format!("NOT SERVED: {why}"),
+        };
+        text += &format!("  {name:<width$}  {by}\n");
+    }
+    print(&text)
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is fine.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

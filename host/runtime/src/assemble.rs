@@ -102,12 +102,19 @@ pub fn interfaces(component: &[u8]) -> Result<(Vec<String>, Vec<String>), Assemb
     Ok((world.imports.keys().cloned().collect(), world.exports.keys().cloned().collect()))
 }
 
-/// A provider registered in the graph.
-struct Registered {
+/// A provider as the choice of one sees it: where it stands, what it
+/// exports.
+#[derive(Clone)]
+struct Offer {
     place: usize,
     origin: String,
-    package: PackageId,
     exports: Vec<String>,
+}
+
+/// A provider registered in the graph.
+struct Registered {
+    offer: Offer,
+    package: PackageId,
     imports: Vec<String>,
     /// Its instance, once something uses it.
     node: Option<NodeId>,
@@ -141,10 +148,11 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
             let imports = world.imports.keys().cloned().collect();
             let package =
                 graph.register_package(package).map_err(|e| error(format!("{origin} cannot be composed: {e:#}")))?;
-            providers.push(Registered { place, origin, package, exports, imports, node: None });
+            providers.push(Registered { offer: Offer { place, origin, exports }, package, imports, node: None });
         }
     }
 
+    let offers: Vec<Offer> = providers.iter().map(|p| p.offer.clone()).collect();
     let program_node = graph.instantiate(program_package);
     let mut plugged = Vec::new();
     // (consumer, how messages name it, its import)
@@ -154,7 +162,7 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
         .map(|name| (program_node, "the program".to_string(), name.clone()))
         .collect();
     while let Some((consumer, consumer_name, import)) = wanted.pop() {
-        let chosen = choose(&providers, &place_names, &import, &consumer_name)?;
+        let chosen = choose(&offers, &place_names, &import, &consumer_name)?;
         let provider = &mut providers[chosen];
         let node = match provider.node {
             Some(node) => node,
@@ -171,26 +179,27 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
                             return Err(error(format!(
                                 "plug-in {} imports {name}, which plug-ins may not use; allow it with \
                                  --plug-allow {name} if you trust it",
-                                provider.origin
+                                provider.offer.origin
                             )));
                         }
                     } else {
-                        wanted.push((node, format!("plug-in {}", provider.origin), name.clone()));
+                        wanted.push((node, format!("plug-in {}", provider.offer.origin), name.clone()));
                     }
                 }
                 node
             }
         };
         if consumer == node {
-            return Err(error(format!("plug-in {} imports {import}, which it exports itself", provider.origin)));
+            return Err(error(format!("plug-in {} imports {import}, which it exports itself", provider.offer.origin)));
         }
         let export = provider
+            .offer
             .exports
             .iter()
             .find(|e| same_interface(e, &import))
             .cloned()
-            .ok_or_else(|| error(format!("{} does not export {import}", provider.origin)))?;
-        let origin = provider.origin.clone();
+            .ok_or_else(|| error(format!("{} does not export {import}", provider.offer.origin)))?;
+        let origin = provider.offer.origin.clone();
         let alias =
             graph.alias_instance_export(node, &export).map_err(|e| error(format!("{origin}: {export}: {e:#}")))?;
         graph.set_instantiation_argument(consumer, &import, alias).map_err(|e| {
@@ -204,10 +213,10 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
 
     let imported: Vec<&String> = plugged.iter().map(|(import, _)| import).collect();
     for provider in &providers {
-        if provider.node.is_none() && must_serve[provider.place] {
+        if provider.node.is_none() && must_serve[provider.offer.place] {
             // The likely mistake: the right interface in a version that
             // does not fit.
-            let near = provider.exports.iter().find_map(|export| {
+            let near = provider.offer.exports.iter().find_map(|export| {
                 let base = export.split('@').next();
                 imported.iter().find(|import| import.split('@').next() == base).map(|import| (export, import))
             });
@@ -215,13 +224,13 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
                 Some((export, import)) => format!(
                     "{} ({}) exports {export}, which does not fit {import} that the program imports \
                      (the versions are not compatible)",
-                    provider.origin, place_names[provider.place]
+                    provider.offer.origin, place_names[provider.offer.place]
                 ),
                 None => format!(
                     "{} ({}) serves nothing the program needs: it exports {}",
-                    provider.origin,
-                    place_names[provider.place],
-                    list(&provider.exports)
+                    provider.offer.origin,
+                    place_names[provider.offer.place],
+                    list(&provider.offer.exports)
                 ),
             }));
         }
@@ -238,8 +247,47 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
     Ok(Assembly { component, plugged })
 }
 
+/// Who serves an import of a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// The host: WASI or a `bpflet:ebpf` interface it implements.
+    Host,
+    /// A plug-in: its origin and the place it was found in.
+    Plugin { origin: String, place: String },
+    /// Nobody, or nobody alone: why, as `bpflet run` would say it.
+    Unserved(String),
+}
+
+/// Who would serve each import of `program` if it were assembled from
+/// `places` (`bpflet inspect`): the same choice [`assemble`] makes.
+pub fn servers(program: &[u8], places: &[Place]) -> Result<Vec<(String, Server)>, AssemblyError> {
+    let (imports, _) = interfaces(program)?;
+    let mut offers = Vec::new();
+    for (place, found) in places.iter().enumerate() {
+        for provider in &found.providers {
+            let (_, exports) = interfaces(&provider.bytes).map_err(|e| error(format!("{}: {e}", provider.origin)))?;
+            offers.push(Offer { place, origin: provider.origin.clone(), exports });
+        }
+    }
+    let names: Vec<String> = places.iter().map(|p| p.name.clone()).collect();
+    Ok(imports
+        .into_iter()
+        .map(|import| {
+            let server = if served_by_host(&import) {
+                Server::Host
+            } else {
+                match choose(&offers, &names, &import, "the program") {
+                    Ok(i) => Server::Plugin { origin: offers[i].origin.clone(), place: names[offers[i].place].clone() },
+                    Err(why) => Server::Unserved(why.to_string()),
+                }
+            };
+            (import, server)
+        })
+        .collect())
+}
+
 /// The provider of `import`: the only one in the first place that has one.
-fn choose(providers: &[Registered], places: &[String], import: &str, consumer: &str) -> Result<usize, AssemblyError> {
+fn choose(providers: &[Offer], places: &[String], import: &str, consumer: &str) -> Result<usize, AssemblyError> {
     for (place, name) in places.iter().enumerate() {
         let here: Vec<usize> = (0..providers.len())
             .filter(|&i| providers[i].place == place && providers[i].exports.iter().any(|e| same_interface(e, import)))
