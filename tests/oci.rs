@@ -136,6 +136,31 @@ fn programs_go_through_a_registry_and_run_from_it() {
     before.assert_nothing_new_left();
 }
 
+/// `push --compose`: what arrives is the program with its plug-ins, for
+/// hosts that cannot assemble: nothing left to plug in.
+#[test]
+fn push_compose_pushes_the_assembled_program() {
+    let registry = Registry::start();
+    let program = guest("c-exectrace");
+    let reference = format!("{}:1.0", registry.reference("exectrace-composed"));
+    let (code, stdout, stderr) = bpflet_cmd(&["push", "--compose", path(&program), &reference]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(stderr, "bpflet: bpflet:ebpf/render@0.2.0 from built-in render\n");
+    let out_dir = scratch("oci-composed");
+    let (code, stdout, stderr) = bpflet_cmd(&["pull", &reference, "-o", path(&out_dir)]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let pulled = out_dir.join("exectrace-composed.wasm");
+    let (code, stdout, stderr) = bpflet_cmd(&["inspect", "--json", path(&pulled)]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let inspected: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let imports = inspected["imports"].as_array().unwrap();
+    assert!(imports.iter().all(|i| i["served_by"] == "host"), "{inspected}");
+    assert!(!imports.iter().any(|i| i["name"].as_str().unwrap().contains("render")), "{inspected}");
+    // The program as it was imports render: the push changed it.
+    let (_, stdout, _) = bpflet_cmd(&["inspect", "--json", path(&program)]);
+    assert!(stdout.contains("bpflet:ebpf/render@0.2.0"), "{stdout}");
+}
+
 #[test]
 fn registry_errors_are_clear() {
     let registry = Registry::start();

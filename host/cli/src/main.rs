@@ -158,6 +158,14 @@ enum Command {
         /// without asking).
         #[arg(long)]
         plain_http: bool,
+        /// Push the composition `bpflet compose` would write (the program
+        /// with its plug-ins), for hosts that cannot assemble.
+        #[arg(long)]
+        compose: bool,
+        /// With --compose: a provider to plug in before any other
+        /// (repeatable).
+        #[arg(long = "plug", value_name = "FILE|oci://REF", requires = "compose")]
+        plugs: Vec<String>,
     },
     /// Write the composition that `bpflet run` would assemble: the program
     /// with a provider of every interface it imports that the host does
@@ -298,8 +306,9 @@ fn main() -> ExitCode {
         args.extend(guest_args);
     }
     let outcome = match cli.command {
-        Command::Push { file, reference, objects, plain_http } => {
-            push(&file, &reference, &objects, plain_http).map(|()| 0)
+        Command::Push { file, reference, objects, plain_http, compose, plugs } => {
+            let compose = compose.then_some(plugs.as_slice());
+            push(&file, &reference, &objects, plain_http, compose).map(|()| 0)
         }
         Command::Pull { reference, output, plain_http } => pull(&reference, &output, plain_http).map(|()| 0),
         Command::Plugins { write } => plugins::built_in(write.as_deref()).map(|()| 0),
@@ -347,8 +356,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn push(file: &Path, reference: &str, objects: &[PathBuf], plain_http: bool) -> anyhow::Result<()> {
-    let url = oci::push(file, objects, reference, plain_http)?;
+/// Pushes `file`; with `compose` (the `--plug`s), the composition of it.
+fn push(
+    file: &Path,
+    reference: &str,
+    objects: &[PathBuf],
+    plain_http: bool,
+    compose: Option<&[String]>,
+) -> anyhow::Result<()> {
+    let mut bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if let Some(plugs) = compose {
+        if bytes.starts_with(b"\x7fELF") {
+            anyhow::bail!("{} is a BPF object: --compose takes a component", file.display());
+        }
+        let places = plugins::places(plugs, true, plain_http)?;
+        let (composed, plugged) = plugins::assemble(bytes, places, &[])?;
+        for line in &plugged {
+            eprintln!("bpflet: {line}");
+        }
+        bytes = composed;
+    }
+    let url = oci::push(file, bytes, objects, reference, plain_http)?;
     plugins::print(&format!("pushed {} to {url}\n", file.display()))?;
     Ok(())
 }

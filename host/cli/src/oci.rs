@@ -84,11 +84,10 @@ fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "program".into())
 }
 
-/// Pushes `file` (a component, or a bare BPF object) with `objects` to
-/// `reference`; returns the manifest's URL.
-pub fn push(file: &Path, objects: &[PathBuf], reference: &str, plain_http: bool) -> Result<String> {
+/// Pushes `bytes`, the program `file` names (a component, or a bare BPF
+/// object), with `objects` to `reference`; returns the manifest's URL.
+pub fn push(file: &Path, bytes: Vec<u8>, objects: &[PathBuf], reference: &str, plain_http: bool) -> Result<String> {
     let reference = parse(reference)?;
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut layers = Vec::new();
     let config = if bytes.starts_with(b"\x7fELF") {
         layers.push(object_layer(&file_name(file), bytes));
