@@ -170,10 +170,16 @@ static bool check(const scale_t *scale, exports_bpflet_ebpf_histogram_error_t *e
 	return true;
 }
 
-static void give(struct text *t, histogram_provider_string_t *ret)
+/* Hands the text to the caller as the result, or drops it on failure. */
+static bool finish(bool ok, struct text *t, histogram_provider_string_t *ret)
 {
+	if (!ok) {
+		free(t->ptr);
+		return false;
+	}
 	ret->ptr = (uint8_t *)(t->ptr ? t->ptr : strdup(""));
 	ret->len = t->len;
+	return true;
 }
 
 bool exports_bpflet_ebpf_histogram_text(histogram_provider_list_u64_t *slots, scale_t *scale,
@@ -227,12 +233,7 @@ bool exports_bpflet_ebpf_histogram_text(histogram_provider_list_u64_t *slots, sc
 	}
 	histogram_provider_list_u64_free(slots);
 	histogram_provider_string_free(unit);
-	if (!ok) {
-		free(t.ptr);
-		return false;
-	}
-	give(&t, ret);
-	return true;
+	return finish(ok, &t, ret);
 }
 
 /* A JSON string as serde_json writes it. */
@@ -314,10 +315,5 @@ bool exports_bpflet_ebpf_histogram_json(exports_bpflet_ebpf_histogram_list_label
 	exports_bpflet_ebpf_histogram_list_label_free(labels);
 	histogram_provider_list_u64_free(slots);
 	histogram_provider_string_free(unit);
-	if (!ok) {
-		free(t.ptr);
-		return false;
-	}
-	give(&t, ret);
-	return true;
+	return finish(ok, &t, ret);
 }

@@ -47,69 +47,17 @@ type jsonEvent struct {
 	Filename string `json:"filename"`
 }
 
-type args struct {
-	json     bool
-	ppid     uint32
-	duration time.Duration
-	forever  bool
-}
-
 func init() { bpflet.Main(main) }
 
-func main() { cli.Main("execsnoop", usage, parseArgs, run) }
+func main() { cli.Main("execsnoop", usage, cli.ParseTraceArgs, run) }
 
-func parseArgs(list []string) (args, error) {
-	parsed := args{forever: true}
-	for len(list) > 0 {
-		arg := list[0]
-		list = list[1:]
-		value := func() (string, error) {
-			if len(list) == 0 {
-				return "", fmt.Errorf("%s needs a value", arg)
-			}
-			v := list[0]
-			list = list[1:]
-			return v, nil
-		}
-		switch arg {
-		case "--json":
-			parsed.json = true
-		case "--ppid":
-			v, err := value()
-			if err != nil {
-				return args{}, err
-			}
-			ppid, ok := cli.ParseUint32(v)
-			if !ok {
-				return args{}, fmt.Errorf("bad --ppid %s", cli.Quote(v))
-			}
-			parsed.ppid = ppid
-		case "--duration":
-			v, err := value()
-			if err != nil {
-				return args{}, err
-			}
-			duration, _, ok := cli.ParseSeconds(v)
-			if !ok {
-				return args{}, fmt.Errorf("bad --duration %s", cli.Quote(v))
-			}
-			parsed.duration, parsed.forever = duration, false
-		case "-h", "--help":
-			return args{}, cli.ErrHelp
-		default:
-			return args{}, fmt.Errorf("unknown argument %s", cli.Quote(arg))
-		}
-	}
-	return parsed, nil
-}
-
-func run(args args) error {
+func run(args cli.TraceArgs) error {
 	open, err := bpflet.Open(object)
 	if err != nil {
 		return err
 	}
 	defer open.Close()
-	if err := open.SetGlobal("target_ppid", args.ppid); err != nil {
+	if err := open.SetGlobal("target_ppid", args.PPID); err != nil {
 		return err
 	}
 	obj, err := open.Load()
@@ -127,11 +75,11 @@ func run(args args) error {
 		return err
 	}
 	defer links.Close()
-	deadline := bpflet.Now().Add(args.duration)
+	deadline := bpflet.Now().Add(args.Duration)
 
 	// Tests wait for this first line as the sign that tracing has begun.
 	out := bufio.NewWriter(os.Stdout)
-	if args.json {
+	if args.JSON {
 		fmt.Fprintln(out, `{"attached":true}`)
 	} else {
 		fmt.Fprintf(out, "%-8s %-8s %-16s FILENAME\n", "PID", "PPID", "COMM")
@@ -140,7 +88,7 @@ func run(args args) error {
 		return err
 	}
 
-	for args.forever || bpflet.Now().Before(deadline) {
+	for args.Forever || bpflet.Now().Before(deadline) {
 		batch, err := ring.Poll(200*time.Millisecond, 0)
 		if err != nil {
 			return err
@@ -151,7 +99,7 @@ func run(args args) error {
 		}
 		for e := range events {
 			comm, filename := cli.CString(e.Comm[:]), cli.CString(e.Filename[:])
-			if args.json {
+			if args.JSON {
 				line, err := cli.MarshalJSONLine(jsonEvent{e.Pid, e.Ppid, comm, filename})
 				if err != nil {
 					return err

@@ -32,69 +32,17 @@ Prints every exec on the system, decoded by the render plug-in.
   --help            print this help
 `
 
-type args struct {
-	json     bool
-	ppid     uint32
-	duration time.Duration
-	forever  bool
-}
-
 func init() { bpflet.Main(main) }
 
-func main() { cli.Main("exectrace", usage, parseArgs, run) }
+func main() { cli.Main("exectrace", usage, cli.ParseTraceArgs, run) }
 
-func parseArgs(list []string) (args, error) {
-	parsed := args{forever: true}
-	for len(list) > 0 {
-		arg := list[0]
-		list = list[1:]
-		value := func() (string, error) {
-			if len(list) == 0 {
-				return "", fmt.Errorf("%s needs a value", arg)
-			}
-			v := list[0]
-			list = list[1:]
-			return v, nil
-		}
-		switch arg {
-		case "--json":
-			parsed.json = true
-		case "--ppid":
-			v, err := value()
-			if err != nil {
-				return args{}, err
-			}
-			ppid, ok := cli.ParseUint32(v)
-			if !ok {
-				return args{}, fmt.Errorf("bad --ppid %s", cli.Quote(v))
-			}
-			parsed.ppid = ppid
-		case "--duration":
-			v, err := value()
-			if err != nil {
-				return args{}, err
-			}
-			duration, _, ok := cli.ParseSeconds(v)
-			if !ok {
-				return args{}, fmt.Errorf("bad --duration %s", cli.Quote(v))
-			}
-			parsed.duration, parsed.forever = duration, false
-		case "-h", "--help":
-			return args{}, cli.ErrHelp
-		default:
-			return args{}, fmt.Errorf("unknown argument %s", cli.Quote(arg))
-		}
-	}
-	return parsed, nil
-}
-
-func run(args args) error {
+func run(args cli.TraceArgs) error {
 	open, err := bpflet.Open(object)
 	if err != nil {
 		return err
 	}
 	defer open.Close()
-	if err := open.SetGlobal("target_ppid", args.ppid); err != nil {
+	if err := open.SetGlobal("target_ppid", args.PPID); err != nil {
 		return err
 	}
 	obj, err := open.Load()
@@ -105,7 +53,7 @@ func run(args args) error {
 	// The plug-in reads the object's types once; records print by type.
 	printer := obj.Printer()
 	defer printer.Close()
-	records, err := printer.Records("exec_event", args.json)
+	records, err := printer.Records("exec_event", args.JSON)
 	if err != nil {
 		return err
 	}
@@ -125,13 +73,13 @@ func run(args args) error {
 		return err
 	}
 	defer links.Close()
-	deadline := bpflet.Now().Add(args.duration)
+	deadline := bpflet.Now().Add(args.Duration)
 
 	fmt.Fprintln(os.Stderr, "exectrace: attached; Ctrl-C to stop")
 	if _, err := os.Stdout.WriteString(records.Header()); err != nil {
 		return err
 	}
-	for args.forever || bpflet.Now().Before(deadline) {
+	for args.Forever || bpflet.Now().Before(deadline) {
 		batch, err := ring.Poll(200*time.Millisecond, 0)
 		if err != nil {
 			return err
