@@ -283,12 +283,13 @@ fn programs_in_c_and_go_print_through_render_as_the_runner_does() {
     before.assert_nothing_new_left();
 }
 
-/// A plug-in in another language: the C provider of `histogram`
-/// (guests/c/plugins/histogram.c, no imports but WIT types) plugged into
-/// the Rust runner prints what the built-in Rust provider prints, text and
-/// JSON, for the same writes.
+/// Histograms across languages, for the same writes, text and JSON: the
+/// Rust runner with the built-in (Rust) provider; the Rust runner with the
+/// C provider (guests/c/plugins/histogram.c, no imports but WIT types);
+/// and the C program guests/c/sizehist, which reads the map and leaves the
+/// printing to the built-in provider. All print the same bytes.
 #[test]
-fn a_histogram_plug_in_in_c_prints_what_the_built_in_one_does() {
+fn histograms_print_alike_across_languages_and_providers() {
     use std::io::Write;
     let _serial = serial();
     let before = KernelObjects::now();
@@ -307,6 +308,9 @@ fn a_histogram_plug_in_in_c_prints_what_the_built_in_one_does() {
             })
         })
         .collect();
+    let c_sizehist = guest("c-sizehist");
+    runs.push(spawn(&c_sizehist, &["--pid", &me]));
+    runs.push(spawn(&c_sizehist, &["--pid", &me, "--json"]));
     for run in &mut runs {
         run.wait_for_stderr(Duration::from_secs(60), |l| l.contains("attached; Ctrl-C to stop"));
     }
@@ -330,6 +334,8 @@ fn a_histogram_plug_in_in_c_prints_what_the_built_in_one_does() {
     assert!(json.contains("\"total\":35}"), "{json}");
     assert_eq!(&outputs[2], text, "text from the C provider");
     assert_eq!(&outputs[3], json, "JSON from the C provider");
+    assert_eq!(&outputs[4], text, "text from the C program");
+    assert_eq!(&outputs[5], json, "JSON from the C program");
     before.assert_nothing_new_left();
 }
 

@@ -64,7 +64,7 @@ ldflags=(-mexec-model=reactor -Wl,--strip-debug)
 
 # The SDK: helpers and the bindings, compiled once, linked into every guest.
 sdk=()
-for src in "$here/src/bpflet.c" "$here/src/bpflet_fmt.c" "$here/src/bpflet_render.c" "$here/src/bindings.c"; do
+for src in "$here/src/bpflet.c" "$here/src/bpflet_fmt.c" "$here/src/bpflet_plugins.c" "$here/src/bindings.c"; do
 	obj="$work/obj/$(basename "$src" .c).o"
 	"$clang" "${cflags[@]}" -c "$src" -o "$obj"
 	sdk+=("$obj")

@@ -689,6 +689,27 @@ void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_ba
 void bpflet_printer_drop(bpflet_printer_t *printer);
 void bpflet_record_printer_drop(bpflet_record_printer_t *printer);
 
+/* ---- Plug-ins: histograms (bpflet:ebpf/histogram) ----------------------- */
+
+/* How slot numbers map to values: log2 (`step` 0: slot i counts 2^i to
+ * 2^(i+1)-1), or linear (slot i counts min + i*step to min + (i+1)*step - 1). */
+typedef struct bpflet_hist_scale {
+	int64_t min;
+	int64_t step;
+} bpflet_hist_scale_t;
+
+#define BPFLET_HIST_LOG2 ((bpflet_hist_scale_t){ 0, 0 })
+
+/* Writes the histogram of `count` slots to `f` as BCC prints it (nothing
+ * when every slot is empty), through the histogram plug-in. */
+bool bpflet_histogram_write_text(FILE *f, const uint64_t *slots, size_t count, bpflet_hist_scale_t scale,
+				 const char *unit, bpflet_error_t *err);
+
+/* Writes it as one JSON line, `{"map": MAP, "unit", "scale", "buckets",
+ * "total"}` (MAP left out when NULL), as `bpflet run --json` prints it. */
+bool bpflet_histogram_write_json(FILE *f, const char *map, const uint64_t *slots, size_t count,
+				 bpflet_hist_scale_t scale, const char *unit, bpflet_error_t *err);
+
 /* ---- Entry point --------------------------------------------------------- */
 
 /* Runs `main_fn(argc, argv)` with the component's arguments

@@ -1,4 +1,4 @@
-/* The render plug-in helpers of bpflet.h over the generated bindings. */
+/* The plug-in helpers of bpflet.h (render, histogram) over the generated bindings. */
 #include "bpflet.h"
 
 void bpflet_printer_open(bpflet_object_t object, bpflet_printer_t *out)
@@ -74,4 +74,57 @@ void bpflet_record_printer_drop(bpflet_record_printer_t *printer)
 		bpflet_ebpf_render_records_drop_own(printer->handle);
 		printer->handle.__handle = 0;
 	}
+}
+
+static bpflet_ebpf_histogram_scale_t wit_scale(bpflet_hist_scale_t scale)
+{
+	bpflet_ebpf_histogram_scale_t wit = { .tag = BPFLET_EBPF_HISTOGRAM_SCALE_LOG2 };
+	if (scale.step != 0) {
+		wit.tag = BPFLET_EBPF_HISTOGRAM_SCALE_LINEAR;
+		wit.val.linear = (bpflet_ebpf_histogram_linear_scale_t){ .min = scale.min, .step = scale.step };
+	}
+	return wit;
+}
+
+bool bpflet_histogram_write_text(FILE *f, const uint64_t *slots, size_t count, bpflet_hist_scale_t scale,
+				 const char *unit, bpflet_error_t *err)
+{
+	program_list_u64_t list = { .ptr = (uint64_t *)slots, .len = count };
+	bpflet_ebpf_histogram_scale_t wit = wit_scale(scale);
+	program_string_t unit_s = bpflet_str(unit), text;
+	if (!bpflet_ebpf_histogram_text(&list, &wit, &unit_s, &text, err))
+		return false;
+	write_string(&text, f);
+	return true;
+}
+
+bool bpflet_histogram_write_json(FILE *f, const char *map, const uint64_t *slots, size_t count,
+				 bpflet_hist_scale_t scale, const char *unit, bpflet_error_t *err)
+{
+	/* The map's name as a JSON string: names of BPF maps are plain
+	 * identifiers, so quoting is all it takes. */
+	char *quoted = NULL;
+	bpflet_ebpf_histogram_label_t label;
+	bpflet_ebpf_histogram_list_label_t labels = { .ptr = &label, .len = 0 };
+	if (map) {
+		size_t len = strlen(map);
+		quoted = malloc(len + 3);
+		if (!quoted)
+			abort();
+		quoted[0] = '"';
+		memcpy(quoted + 1, map, len);
+		memcpy(quoted + 1 + len, "\"", 2);
+		label = (bpflet_ebpf_histogram_label_t){ .name = bpflet_str("map"), .json = bpflet_str(quoted) };
+		labels.len = 1;
+	}
+	program_list_u64_t list = { .ptr = (uint64_t *)slots, .len = count };
+	bpflet_ebpf_histogram_scale_t wit = wit_scale(scale);
+	program_string_t unit_s = bpflet_str(unit), text;
+	bool ok = bpflet_ebpf_histogram_json(&labels, &list, &wit, &unit_s, &text, err);
+	free(quoted);
+	if (!ok)
+		return false;
+	write_string(&text, f);
+	fputc('\n', f);
+	return true;
 }
