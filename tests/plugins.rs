@@ -286,8 +286,9 @@ fn programs_in_c_and_go_print_through_render_as_the_runner_does() {
 /// Histograms across languages, for the same writes, text and JSON: the
 /// Rust runner with the built-in (Rust) provider; the Rust runner with the
 /// C provider (guests/c/plugins/histogram.c, no imports but WIT types);
-/// and the C program guests/c/sizehist, which reads the map and leaves the
-/// printing to the built-in provider. All print the same bytes.
+/// and the C and Go programs guests/{c,go}/sizehist, which read the map
+/// and leave the printing to the built-in provider. All print the same
+/// bytes.
 #[test]
 fn histograms_print_alike_across_languages_and_providers() {
     use std::io::Write;
@@ -308,9 +309,11 @@ fn histograms_print_alike_across_languages_and_providers() {
             })
         })
         .collect();
-    let c_sizehist = guest("c-sizehist");
-    runs.push(spawn(&c_sizehist, &["--pid", &me]));
-    runs.push(spawn(&c_sizehist, &["--pid", &me, "--json"]));
+    for lang in ["c", "go"] {
+        let program = guest(&format!("{lang}-sizehist"));
+        runs.push(spawn(&program, &["--pid", &me]));
+        runs.push(spawn(&program, &["--pid", &me, "--json"]));
+    }
     for run in &mut runs {
         run.wait_for_stderr(Duration::from_secs(60), |l| l.contains("attached; Ctrl-C to stop"));
     }
@@ -336,6 +339,8 @@ fn histograms_print_alike_across_languages_and_providers() {
     assert_eq!(&outputs[3], json, "JSON from the C provider");
     assert_eq!(&outputs[4], text, "text from the C program");
     assert_eq!(&outputs[5], json, "JSON from the C program");
+    assert_eq!(&outputs[6], text, "text from the Go program");
+    assert_eq!(&outputs[7], json, "JSON from the Go program");
     before.assert_nothing_new_left();
 }
 

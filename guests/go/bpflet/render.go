@@ -1,6 +1,9 @@
 package bpflet
 
 import (
+	"encoding/json"
+
+	histogram "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_histogram"
 	render "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_render"
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
 )
@@ -65,3 +68,38 @@ func (r *RecordPrinter) Close() { r.records.Drop() }
 
 // Close drops the types in the plug-in.
 func (p *Printer) Close() { p.types.Drop() }
+
+// HistScale maps slot numbers to values: log2 (Step 0: slot i counts 2^i
+// to 2^(i+1)-1), or linear (slot i counts Min + i*Step to
+// Min + (i+1)*Step - 1).
+type HistScale struct {
+	Min, Step int64
+}
+
+func (s HistScale) wit() histogram.Scale {
+	if s.Step == 0 {
+		return histogram.MakeScaleLog2()
+	}
+	return histogram.MakeScaleLinear(histogram.LinearScale{Min: s.Min, Step: s.Step})
+}
+
+// HistogramText is the histogram of slots as BCC prints it ("" when every
+// slot is empty), from the histogram plug-in (bpflet:ebpf/histogram).
+func HistogramText(slots []uint64, scale HistScale, unit string) (string, error) {
+	return result(histogram.Text(slots, scale.wit(), unit))
+}
+
+// HistogramJSON is the histogram as one JSON object, `{"map": mapName,
+// "unit", "scale", "buckets", "total"}` (no "map" when mapName is ""), as
+// `bpflet run --json` prints it.
+func HistogramJSON(mapName string, slots []uint64, scale HistScale, unit string) (string, error) {
+	var labels []histogram.Label
+	if mapName != "" {
+		quoted, err := json.Marshal(mapName)
+		if err != nil {
+			return "", err
+		}
+		labels = append(labels, histogram.Label{Name: "map", Json: string(quoted)})
+	}
+	return result(histogram.Json(labels, slots, scale.wit(), unit))
+}
