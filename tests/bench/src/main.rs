@@ -214,6 +214,7 @@ fn bench(f: &BTreeMap<String, String>) -> Result<()> {
     }
     if only.contains(&"startup") {
         startup(&setup, &mut rows, &mut notes)?;
+        assembled_startup(&setup, &mut rows, &mut notes)?;
     }
 
     // The same report on the terminal and in results.md, beside the JSON.
@@ -540,6 +541,74 @@ fn time_to_attached(command: Command) -> Result<(f64, u64)> {
     let ms = child.started.elapsed().as_secs_f64() * 1000.0;
     let exit = child.finish()?;
     Ok((ms, exit.max_rss_kib))
+}
+
+/// ms from spawn to exit (for programs that stop at once: `--duration 0`).
+fn time_to_exit(command: Command) -> Result<f64> {
+    let child = spawn(command)?;
+    let started = child.started;
+    child.finish()?;
+    Ok(started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Warm start-up of a program that imports a plug-in interface, assembled
+/// by `bpflet run`, against the same program composed ahead of time with
+/// `bpflet compose`: `<lang>-exectrace` (it imports `render`), start to
+/// exit with `--duration 0`, each with its compiled code cached, rounds
+/// alternating. The "native" column is the pre-composed program.
+fn assembled_startup(setup: &Setup, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<()> {
+    let reps = if setup.quick { 3 } else { 11 };
+    let args: Vec<String> = ["--json", "--duration", "0"].iter().map(|s| s.to_string()).collect();
+    let dir = std::env::temp_dir().join(format!("bpflet-bench-assembled-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    for guest in ["c", "go"] {
+        let program = setup.guests.join(format!("{guest}-exectrace.wasm"));
+        if !program.exists() {
+            notes.push(format!("no {guest}-exectrace.wasm: no startup-assembled row for {guest}"));
+            continue;
+        }
+        let composed = dir.join(format!("{guest}-exectrace-composed.wasm"));
+        let status = Command::new(&setup.bpflet)
+            .arg("compose")
+            .arg(&program)
+            .arg("-o")
+            .arg(&composed)
+            .stderr(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("bpflet compose {} failed", program.display());
+        }
+        let run = |wasm: &Path, cache: &str| -> Result<f64> {
+            let mut command = Command::new(&setup.bpflet);
+            command.arg("run").arg(wasm).arg("--").args(&args).env("BPFLET_CACHE_DIR", dir.join(cache));
+            time_to_exit(command)
+        };
+        eprintln!("startup: {guest}-exectrace assembled at run time and composed ahead, warm, alternating");
+        run(&program, "assembled")?;
+        run(&composed, "composed")?;
+        let (mut assembled, mut ahead) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            ahead.push(run(&composed, "composed")?);
+            assembled.push(run(&program, "assembled")?);
+        }
+        rows.push(Row {
+            bench: "startup-assembled",
+            guest,
+            native: median(ahead),
+            bpflet: median(assembled),
+            unit: "ms",
+            better: Better::Lower,
+            lost: None,
+            targets: vec![Target::RatioAtMost(1.10)],
+        });
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    notes.push(
+        "startup-assembled: the native column is the same program composed ahead of time (bpflet compose), \
+         the bpflet column the program assembled by bpflet run; start to exit, warm"
+            .into(),
+    );
+    Ok(())
 }
 
 fn startup(setup: &Setup, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<()> {
