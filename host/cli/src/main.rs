@@ -167,9 +167,10 @@ enum Command {
         #[arg(long = "plug", value_name = "FILE|oci://REF", requires = "compose")]
         plugs: Vec<String>,
     },
-    /// Write the composition that `bpflet run` would assemble: the program
-    /// with a provider of every interface it imports that the host does
-    /// not serve, found as `run` finds them (--plug, $BPFLET_PLUGIN_PATH,
+    /// Write the composition that `bpflet run` would assemble.
+    ///
+    /// The program with a provider of every interface it imports that the
+    /// host does not serve, found as `run` finds them (--plug, $BPFLET_PLUGIN_PATH,
     /// the built-in providers). The result imports only what the host
     /// serves: run it on any bpflet, or pass it on.
     #[command(after_help = "Examples:\n  bpflet compose tool.wasm -o tool-composed.wasm\n  \
@@ -195,8 +196,9 @@ enum Command {
         #[arg(long)]
         plain_http: bool,
     },
-    /// Show what a program imports and exports, and who would serve each
-    /// import when it runs: the host, a plug-in (found as `run` finds
+    /// Show what a program imports and exports, and who serves each import.
+    ///
+    /// Who would serve each import when it runs: the host, a plug-in (found as `run` finds
     /// them: --plug, $BPFLET_PLUGIN_PATH, the built-in providers), or
     /// nobody. A bare BPF object shows the kernel-only runner.
     #[command(
@@ -215,8 +217,10 @@ enum Command {
         #[arg(long)]
         plain_http: bool,
     },
-    /// List the plug-in providers built into bpflet, or write them out
-    /// (for `wac plug`, `wasm-tools compose`, or as a starting point).
+    /// List the plug-in providers built into bpflet, or write them out.
+    ///
+    /// Written out, they serve `wac plug` and `wasm-tools compose`, or as a
+    /// starting point for a plug-in of your own.
     #[command(
         after_help = "Examples:\n  bpflet plugins\n  bpflet plugins --write plugins/ && wac plug tool.wasm --plug plugins/render.wasm -o tool-composed.wasm"
     )]
