@@ -65,8 +65,10 @@ pub fn buckets(slots: &[u64], scale: Scale) -> Vec<(i128, i128, u64)> {
             let (low, high) = match scale {
                 Scale::Log2 if i == 0 => (0, 1),
                 Scale::Log2 => {
+                    // Slots past 126 print as 126: 2^127 - 1 is the most an
+                    // i128 holds (wrapping: i128::MIN - 1 is i128::MAX).
                     let i = i.min(126) as u32;
-                    (1i128 << i, (1i128 << (i + 1)) - 1)
+                    (1i128 << i, (1i128 << (i + 1)).wrapping_sub(1))
                 }
                 Scale::Linear(LinearScale { min, step }) => {
                     let low = i128::from(min) + i as i128 * i128::from(step);
@@ -184,6 +186,17 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], format!("{:15}{:<29} : count     distribution", "", "ns"));
         assert_eq!(lines[1], format!("{:>20} -> {:<20} : 2        |{}|", 1u64 << 40, (1u64 << 41) - 1, "*".repeat(20)));
+    }
+
+    #[test]
+    fn any_number_of_slots_prints_without_overflow() {
+        let mut slots = vec![0u64; 200];
+        slots[199] = 1;
+        slots[0] = u64::MAX;
+        let text = render(&slots, Scale::Log2, "x");
+        assert!(text.contains(&format!("{} -> {}", 1i128 << 126, i128::MAX)), "{text}");
+        let j = to_json(Vec::new(), &slots, Scale::Linear(LinearScale { min: i64::MIN, step: i64::MAX }), "x");
+        assert_eq!(j["total"], u64::MAX);
     }
 
     #[test]

@@ -140,9 +140,11 @@ static void bucket(const scale_t *scale, size_t i, i128 *low, i128 *high)
 			*high = 1;
 			return;
 		}
+		/* Slots past 126 print as 126, in unsigned arithmetic: 2^127 - 1
+		 * is the most an i128 holds (as in the Rust provider). */
 		unsigned shift = i < 126 ? (unsigned)i : 126;
-		*low = (i128)1 << shift;
-		*high = ((i128)1 << (shift + 1)) - 1;
+		*low = (i128)((u128)1 << shift);
+		*high = (i128)(((u128)1 << (shift + 1)) - 1);
 	} else {
 		*low = (i128)scale->val.linear.min + (i128)i * scale->val.linear.step;
 		*high = *low + scale->val.linear.step - 1;
