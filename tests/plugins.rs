@@ -386,3 +386,32 @@ fn inspect_says_who_serves_each_import() {
     let maps = imports.iter().find(|i| i["name"] == "bpflet:ebpf/maps@0.2.0").unwrap();
     assert_eq!(maps["served_by"], "host");
 }
+
+/// A `--plug` for a program that imports no plug-in interface is a
+/// mistake, said as such; a crafted plug-in (cut short here) is refused as
+/// malformed before anything reads its structure.
+#[test]
+fn a_plug_the_program_does_not_need_and_a_malformed_plug_are_refused() {
+    let dir = scratch("plugins-needless");
+    let out = bpflet_to_end(&["plugins", "--write", dir.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let render = dir.join("render.wasm");
+    let render_s = render.to_str().unwrap();
+    let execsnoop = guest("rust-execsnoop");
+    fails_with(
+        &[],
+        &["--plug", render_s, execsnoop.to_str().unwrap()],
+        &format!("{render_s} (--plug) serves nothing the program needs: it exports bpflet:ebpf/render@0.2.0"),
+    );
+
+    let bytes = std::fs::read(&render).unwrap();
+    let cut = dir.join("cut.wasm");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let cut_s = cut.to_str().unwrap();
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let out = bpflet_to_end(&["run", "--plug", cut_s, sizehist().to_str().unwrap()]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.starts_with(&format!("bpflet: error: {cut_s} is malformed: ")), "{}", out.stderr);
+    before.assert_nothing_new_left();
+}

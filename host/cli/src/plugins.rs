@@ -46,15 +46,11 @@ pub fn add_to_key(key: &mut Key, places: &[Place], allowed: &[String]) {
     }
 }
 
-/// Composes `component` with the plug-ins it imports, found in `places`;
-/// a component that imports only what the host serves, with no `--plug`
-/// given, comes back as it is. Returns the bytes and one line per plugged
-/// import (`INTERFACE from PROVIDER`).
+/// Composes `component` with the plug-ins it imports, found in `places`
+/// (a component that needs none, with no `--plug` given, comes back as it
+/// is). Returns the bytes and one line per plugged import (`INTERFACE from
+/// PROVIDER`).
 pub fn assemble(component: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
-    let plugs_given = places.iter().any(|p| p.must_serve && !p.providers.is_empty());
-    if !plugs_given && assemble::unserved_imports(&component)?.is_empty() {
-        return Ok((component, Vec::new()));
-    }
     let Assembly { component, plugged } = assemble::assemble(component, places, allowed)?;
     Ok((component, plugged.into_iter().map(|(interface, origin)| format!("{interface} from {origin}")).collect()))
 }

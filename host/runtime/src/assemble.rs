@@ -86,38 +86,29 @@ fn same_interface(a: &str, b: &str) -> bool {
     a == b || are_semver_compatible(a, b)
 }
 
-/// The imports of `program` that the host does not serve: what runtime
-/// assembly must find providers for. Empty for most programs.
-pub fn unserved_imports(program: &[u8]) -> Result<Vec<String>, AssemblyError> {
-    let (imports, _) = interfaces(program)?;
-    Ok(imports.into_iter().filter(|name| !served_by_host(name)).collect())
-}
-
 /// The (imports, exports) of a component, by name.
 pub fn interfaces(component: &[u8]) -> Result<(Vec<String>, Vec<String>), AssemblyError> {
     let mut graph = CompositionGraph::new();
-    let package = Package::from_bytes("component", None, component.to_vec(), graph.types_mut())
-        .map_err(|e| error(format!("the component is malformed: {e:#}")))?;
+    let package = parse(&mut graph, "component", component.to_vec(), "the component")?;
     let world = &graph.types()[package.ty()];
     Ok((world.imports.keys().cloned().collect(), world.exports.keys().cloned().collect()))
 }
 
+/// Parses a component for the graph, once it is known to be valid: wac
+/// reads components trusting their structure, and these come from anyone.
+fn parse(graph: &mut CompositionGraph, name: &str, bytes: Vec<u8>, what: &str) -> Result<Package, AssemblyError> {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&bytes)
+        .map_err(|e| error(format!("{what} is malformed: {e}")))?;
+    Package::from_bytes(name, None, bytes, graph.types_mut()).map_err(|e| error(format!("{what} is malformed: {e:#}")))
+}
+
 /// A provider as the choice of one sees it: where it stands, what it
 /// exports.
-#[derive(Clone)]
 struct Offer {
     place: usize,
     origin: String,
     exports: Vec<String>,
-}
-
-/// A provider registered in the graph.
-struct Registered {
-    offer: Offer,
-    package: PackageId,
-    imports: Vec<String>,
-    /// Its instance, once something uses it.
-    node: Option<NodeId>,
 }
 
 /// Composes `program` with providers of every import the host does not
@@ -126,11 +117,12 @@ struct Registered {
 /// import beyond the type-only ones.
 pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Result<Assembly, AssemblyError> {
     let mut graph = CompositionGraph::new();
-    let package = Package::from_bytes("program", None, program, graph.types_mut())
-        .map_err(|e| error(format!("the component is malformed: {e:#}")))?;
+    let package = parse(&mut graph, "program", program, "the component")?;
     let program_imports: Vec<String> = graph.types()[package.ty()].imports.keys().cloned().collect();
     let program_exports: Vec<String> = graph.types()[package.ty()].exports.keys().cloned().collect();
-    if program_imports.iter().all(|name| served_by_host(name)) {
+    // Nothing to plug, and no --plug that must serve something: as it is.
+    let plugs_given = places.iter().any(|p| p.must_serve && !p.providers.is_empty());
+    if !plugs_given && program_imports.iter().all(|name| served_by_host(name)) {
         return Ok(Assembly { component: package.bytes().to_vec(), plugged: Vec::new() });
     }
     let place_names: Vec<String> = places.iter().map(|p| p.name.clone()).collect();
@@ -138,21 +130,24 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
     let program_package =
         graph.register_package(package).map_err(|e| error(format!("the program cannot be composed: {e:#}")))?;
 
-    let mut providers = Vec::new();
+    // Provider i: offers[i] (what the choice sees), its package and
+    // imports, and its instance once something uses it.
+    let mut offers = Vec::new();
+    let mut packages: Vec<(PackageId, Vec<String>)> = Vec::new();
     for (place, found) in places.into_iter().enumerate() {
         for Provider { origin, bytes } in found.providers {
-            let package = Package::from_bytes(&format!("provider{}", providers.len()), None, bytes, graph.types_mut())
-                .map_err(|e| error(format!("{origin} is malformed: {e:#}")))?;
+            let package = parse(&mut graph, &format!("provider{}", offers.len()), bytes, &origin)?;
             let world = &graph.types()[package.ty()];
             let exports = world.exports.keys().cloned().collect();
             let imports = world.imports.keys().cloned().collect();
             let package =
                 graph.register_package(package).map_err(|e| error(format!("{origin} cannot be composed: {e:#}")))?;
-            providers.push(Registered { offer: Offer { place, origin, exports }, package, imports, node: None });
+            offers.push(Offer { place, origin, exports });
+            packages.push((package, imports));
         }
     }
+    let mut nodes: Vec<Option<NodeId>> = vec![None; offers.len()];
 
-    let offers: Vec<Offer> = providers.iter().map(|p| p.offer.clone()).collect();
     let program_node = graph.instantiate(program_package);
     let mut plugged = Vec::new();
     // (consumer, how messages name it, its import)
@@ -163,15 +158,16 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
         .collect();
     while let Some((consumer, consumer_name, import)) = wanted.pop() {
         let chosen = choose(&offers, &place_names, &import, &consumer_name)?;
-        let provider = &mut providers[chosen];
-        let node = match provider.node {
+        let provider = &offers[chosen];
+        let node = match nodes[chosen] {
             Some(node) => node,
             None => {
-                let node = graph.instantiate(provider.package);
-                provider.node = Some(node);
+                let (package, imports) = &packages[chosen];
+                let node = graph.instantiate(*package);
+                nodes[chosen] = Some(node);
                 // Its imports: the type-only host interfaces, what the
                 // embedder allows, or more plug-in interfaces.
-                for name in &provider.imports {
+                for name in imports {
                     if served_by_host(name) {
                         let allowed =
                             free_for_plugins(name) || allowed.iter().any(|a| a == name || same_interface(name, a));
@@ -179,27 +175,26 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
                             return Err(error(format!(
                                 "plug-in {} imports {name}, which plug-ins may not use; allow it with \
                                  --plug-allow {name} if you trust it",
-                                provider.offer.origin
+                                provider.origin
                             )));
                         }
                     } else {
-                        wanted.push((node, format!("plug-in {}", provider.offer.origin), name.clone()));
+                        wanted.push((node, format!("plug-in {}", provider.origin), name.clone()));
                     }
                 }
                 node
             }
         };
         if consumer == node {
-            return Err(error(format!("plug-in {} imports {import}, which it exports itself", provider.offer.origin)));
+            return Err(error(format!("plug-in {} imports {import}, which it exports itself", provider.origin)));
         }
         let export = provider
-            .offer
             .exports
             .iter()
             .find(|e| same_interface(e, &import))
             .cloned()
-            .ok_or_else(|| error(format!("{} does not export {import}", provider.offer.origin)))?;
-        let origin = provider.offer.origin.clone();
+            .ok_or_else(|| error(format!("{} does not export {import}", provider.origin)))?;
+        let origin = provider.origin.clone();
         let alias =
             graph.alias_instance_export(node, &export).map_err(|e| error(format!("{origin}: {export}: {e:#}")))?;
         graph.set_instantiation_argument(consumer, &import, alias).map_err(|e| {
@@ -212,11 +207,11 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
     }
 
     let imported: Vec<&String> = plugged.iter().map(|(import, _)| import).collect();
-    for provider in &providers {
-        if provider.node.is_none() && must_serve[provider.offer.place] {
+    for (provider, node) in offers.iter().zip(&nodes) {
+        if node.is_none() && must_serve[provider.place] {
             // The likely mistake: the right interface in a version that
             // does not fit.
-            let near = provider.offer.exports.iter().find_map(|export| {
+            let near = provider.exports.iter().find_map(|export| {
                 let base = export.split('@').next();
                 imported.iter().find(|import| import.split('@').next() == base).map(|import| (export, import))
             });
@@ -224,13 +219,13 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
                 Some((export, import)) => format!(
                     "{} ({}) exports {export}, which does not fit {import} that the program imports \
                      (the versions are not compatible)",
-                    provider.offer.origin, place_names[provider.offer.place]
+                    provider.origin, place_names[provider.place]
                 ),
                 None => format!(
                     "{} ({}) serves nothing the program needs: it exports {}",
-                    provider.offer.origin,
-                    place_names[provider.offer.place],
-                    list(&provider.offer.exports)
+                    provider.origin,
+                    place_names[provider.place],
+                    list(&provider.exports)
                 ),
             }));
         }
