@@ -253,8 +253,8 @@ pub fn histograms(histograms: &[Histogram], types: &Types, printer: &render::Typ
             let i = i as usize;
             let printed = if json {
                 let map = Label { name: "map".into(), json: serde_json::Value::from(name.as_str()).to_string() };
-                let key = Label { name: "key".into(), json: printer.json(typed.key, &keys[i]) };
-                let labels = if single { vec![&map] } else { vec![&map, &key] };
+                let key = (!single).then(|| Label { name: "key".into(), json: printer.json(typed.key, &keys[i]) });
+                let labels: Vec<&Label> = std::iter::once(&map).chain(&key).collect();
                 histogram::json(&labels, &slots[i], h.scale, &h.unit).map(|line| format!("{line}\n"))
             } else {
                 let key = if single { Vec::new() } else { printer.fields(typed.key, &keys[i]) };

@@ -3,13 +3,13 @@
 //! The bpflet interfaces themselves are the runtime crate's
 //! (host/runtime); this crate is one embedder of it.
 
+mod builtin;
 mod cache;
 mod compile;
 mod oci;
 mod plugins;
 mod program;
 mod run;
-mod runner;
 mod signals;
 mod size;
 

@@ -11,7 +11,7 @@ use bpflet_runtime::assemble::{self, Assembly, Place, Provider, Server};
 
 use crate::cache::Key;
 use crate::program::Program;
-use crate::{oci, runner};
+use crate::{builtin, oci};
 
 /// Every provider `run` may plug, place by place: `--plug`, each
 /// directory of `BPFLET_PLUGIN_PATH`, the built-in providers (if
@@ -23,7 +23,7 @@ pub fn places(plugs: &[String], built_in: bool, plain_http: bool) -> anyhow::Res
         places.push(Place { name: format!("{} (BPFLET_PLUGIN_PATH)", dir.display()), providers, must_serve: false });
     }
     if built_in {
-        let providers = runner::PROVIDERS
+        let providers = builtin::PROVIDERS
             .iter()
             .map(|(name, bytes)| Provider { origin: format!("built-in {name}"), bytes: bytes.to_vec() })
             .collect();
@@ -108,7 +108,7 @@ pub fn built_in(write: Option<&Path>) -> anyhow::Result<()> {
     if let Some(dir) = write {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    for (name, bytes) in runner::PROVIDERS {
+    for (name, bytes) in builtin::PROVIDERS {
         let (imports, exports) = assemble::interfaces(bytes)?;
         print(&format!(
             "{name}: exports {}; imports {} ({} bytes)\n",

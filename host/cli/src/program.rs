@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 
-use crate::{oci, runner};
+use crate::{builtin, oci};
 
 /// A program ready to instantiate.
 pub struct Program {
@@ -48,7 +48,7 @@ impl Program {
             if !packaged.iter().any(|(packaged, _)| *packaged == name) {
                 packaged.push((name.clone(), Arc::<[u8]>::from(bytes)));
             }
-            Program { component: runner::RUNNER.to_vec(), argv0: name, packaged, kernel_only: true }
+            Program { component: builtin::RUNNER.to_vec(), argv0: name, packaged, kernel_only: true }
         } else {
             check_header(&bytes)?;
             let stem = Path::new(&name).file_stem().map(|s| s.to_string_lossy().into_owned());
