@@ -49,7 +49,7 @@ type jsonEvent struct {
 
 func init() { bpflet.Main(main) }
 
-func main() { cli.Main("execsnoop", usage, cli.ParseTraceArgs, run) }
+func main() { cli.Main("execsnoop", usage, cli.TraceParser("--ppid"), run) }
 
 func run(args cli.TraceArgs) error {
 	open, err := bpflet.Open(object)
@@ -57,7 +57,7 @@ func run(args cli.TraceArgs) error {
 		return err
 	}
 	defer open.Close()
-	if err := open.SetGlobal("target_ppid", args.PPID); err != nil {
+	if err := open.SetGlobal("target_ppid", args.ID); err != nil {
 		return err
 	}
 	obj, err := open.Load()

@@ -34,7 +34,7 @@ Prints every exec on the system, decoded by the render plug-in.
 
 func init() { bpflet.Main(main) }
 
-func main() { cli.Main("exectrace", usage, cli.ParseTraceArgs, run) }
+func main() { cli.Main("exectrace", usage, cli.TraceParser("--ppid"), run) }
 
 func run(args cli.TraceArgs) error {
 	open, err := bpflet.Open(object)
@@ -42,7 +42,7 @@ func run(args cli.TraceArgs) error {
 		return err
 	}
 	defer open.Close()
-	if err := open.SetGlobal("target_ppid", args.PPID); err != nil {
+	if err := open.SetGlobal("target_ppid", args.ID); err != nil {
 		return err
 	}
 	obj, err := open.Load()

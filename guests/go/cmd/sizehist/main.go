@@ -33,60 +33,17 @@ A log2 histogram of the sizes of write(2), printed at Ctrl-C.
 // slots is LOG2_SLOTS of guests/bpf/log2.h.
 const slots = 32
 
-type args struct {
-	json     bool
-	pid      uint32
-	duration time.Duration
-	forever  bool
-}
-
 func init() { bpflet.Main(main) }
 
-func main() { cli.Main("sizehist", usage, parseArgs, run) }
+func main() { cli.Main("sizehist", usage, cli.TraceParser("--pid"), run) }
 
-func parseArgs(list []string) (args, error) {
-	parsed := args{forever: true}
-	for len(list) > 0 {
-		arg := list[0]
-		list = list[1:]
-		switch arg {
-		case "--json":
-			parsed.json = true
-		case "--pid", "--duration":
-			if len(list) == 0 {
-				return args{}, fmt.Errorf("%s needs a value", arg)
-			}
-			v := list[0]
-			list = list[1:]
-			if arg == "--pid" {
-				pid, ok := cli.ParseUint32(v)
-				if !ok {
-					return args{}, fmt.Errorf("bad --pid %s", cli.Quote(v))
-				}
-				parsed.pid = pid
-			} else {
-				duration, _, ok := cli.ParseSeconds(v)
-				if !ok {
-					return args{}, fmt.Errorf("bad --duration %s", cli.Quote(v))
-				}
-				parsed.duration, parsed.forever = duration, false
-			}
-		case "-h", "--help":
-			return args{}, cli.ErrHelp
-		default:
-			return args{}, fmt.Errorf("unknown argument %s", cli.Quote(arg))
-		}
-	}
-	return parsed, nil
-}
-
-func run(args args) error {
+func run(args cli.TraceArgs) error {
 	open, err := bpflet.Open(object)
 	if err != nil {
 		return err
 	}
 	defer open.Close()
-	if err := open.SetGlobal("target_pid", args.pid); err != nil {
+	if err := open.SetGlobal("target_pid", args.ID); err != nil {
 		return err
 	}
 	obj, err := open.Load()
@@ -104,11 +61,11 @@ func run(args args) error {
 		return err
 	}
 	defer links.Close()
-	deadline := bpflet.Now().Add(args.duration)
+	deadline := bpflet.Now().Add(args.Duration)
 	// Ctrl-C asks; the loop sees it and prints the histogram.
 	bpflet.StopRequested()
 	fmt.Fprintln(os.Stderr, "sizehist: attached; Ctrl-C to stop")
-	for !bpflet.StopRequested() && (args.forever || bpflet.Now().Before(deadline)) {
+	for !bpflet.StopRequested() && (args.Forever || bpflet.Now().Before(deadline)) {
 		bpflet.Sleep(50 * time.Millisecond)
 	}
 
@@ -122,7 +79,7 @@ func run(args args) error {
 			counts[i] = binary.LittleEndian.Uint64(value[8*i:])
 		}
 	}
-	if args.json {
+	if args.JSON {
 		line, err := bpflet.HistogramJSON("hist", counts, bpflet.HistScale{}, "bytes")
 		if err != nil {
 			return err

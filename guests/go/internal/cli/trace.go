@@ -5,18 +5,25 @@ import (
 	"time"
 )
 
-// TraceArgs are the options of the exec tracers (execsnoop, exectrace):
-// `--json`, `--ppid PID`, `--duration SECS`, `--help`.
+// TraceArgs are the options the tracing examples share: `--json`, one
+// process id flag (execsnoop and exectrace: `--ppid`, sizehist: `--pid`),
+// `--duration SECS`, `--help`.
 type TraceArgs struct {
-	JSON     bool
-	PPID     uint32
+	JSON bool
+	// The value of the process id flag (0 when not given).
+	ID       uint32
 	Duration time.Duration
 	// Forever: no --duration was given.
 	Forever bool
 }
 
-// ParseTraceArgs parses the tracers' options as their Rust twin does.
-func ParseTraceArgs(list []string) (TraceArgs, error) {
+// TraceParser parses the options, with `idFlag` for the process id, as
+// the Rust twins do.
+func TraceParser(idFlag string) func([]string) (TraceArgs, error) {
+	return func(list []string) (TraceArgs, error) { return parseTraceArgs(list, idFlag) }
+}
+
+func parseTraceArgs(list []string, idFlag string) (TraceArgs, error) {
 	parsed := TraceArgs{Forever: true}
 	for len(list) > 0 {
 		arg := list[0]
@@ -32,16 +39,16 @@ func ParseTraceArgs(list []string) (TraceArgs, error) {
 		switch arg {
 		case "--json":
 			parsed.JSON = true
-		case "--ppid":
+		case idFlag:
 			v, err := value()
 			if err != nil {
 				return TraceArgs{}, err
 			}
-			ppid, ok := ParseUint32(v)
+			id, ok := ParseUint32(v)
 			if !ok {
-				return TraceArgs{}, fmt.Errorf("bad --ppid %s", Quote(v))
+				return TraceArgs{}, fmt.Errorf("bad %s %s", idFlag, Quote(v))
 			}
-			parsed.PPID = ppid
+			parsed.ID = id
 		case "--duration":
 			v, err := value()
 			if err != nil {
