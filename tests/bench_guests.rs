@@ -74,3 +74,55 @@ fn map_operations_return_what_was_stored() {
         before.assert_nothing_new_left();
     });
 }
+
+/// The rows a bench guest prints with `--render MODE` for two bursts of
+/// `count` records, the TIME column (the wall clock) masked.
+fn rendered(lang: &str, mode: &str, count: u64) -> Vec<String> {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let (me, count_s) = (std::process::id().to_string(), count.to_string());
+    let args = ["events", "--trigger-pid", &me, "--count", &count_s, "--reps", "2", "--warmup", "0"];
+    let mut run = spawn(&guest(&format!("{lang}-bench")), &[&args[..], &["--batch", "100", "--render", mode]].concat());
+    // The report goes to stderr when stdout carries the rows.
+    run.wait_for_stderr(Duration::from_secs(60), |l| l == "ready");
+    for _ in 0..2 {
+        getppid();
+        let line = run.wait_for_stderr(Duration::from_secs(30), |l| l.starts_with("rep "));
+        assert_eq!(field(&line, "records"), count, "{line}");
+    }
+    run.wait_for_stderr(Duration::from_secs(10), |l| l == "done");
+    let (status, stdout, stderr) = run.finish_all(Duration::from_secs(15));
+    assert!(status.success(), "{status}\n{}", stderr.join("\n"));
+    before.assert_nothing_new_left();
+    stdout
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| match line.get(..8) {
+            Some(clock) if i > 0 && clock.as_bytes()[2] == b':' && clock.as_bytes()[5] == b':' => {
+                format!("HH:MM:SS{}", &line[8..])
+            }
+            _ => line,
+        })
+        .collect()
+}
+
+/// `make bench`'s render rows compare the render plug-in with each guest's
+/// hand-written renderer: both must print the same bytes, the table that
+/// `bpflet run burst.bpf.o` prints.
+#[test]
+fn render_plug_in_and_hand_written_renderer_print_the_same_rows() {
+    const RECORDS: u64 = 250;
+    for lang in ["c", "go"] {
+        let plugin = rendered(lang, "1", RECORDS);
+        let hand = rendered(lang, "2", RECORDS);
+        assert_eq!(plugin.len() as u64, 1 + 2 * RECORDS, "{lang}: {plugin:?}");
+        assert_eq!(plugin[0], "TIME                       SEQ         CPU         PAD  PAYLOAD", "{lang}: the header");
+        let zeros = vec!["0"; 48].join(",");
+        // Each burst's seq numbers count from 0; payloads are zeros.
+        let last = &plugin[RECORDS as usize];
+        assert!(last.starts_with(&format!("HH:MM:SS  {:>20}  ", RECORDS - 1)), "{lang}: {last}");
+        assert!(plugin[1].starts_with("HH:MM:SS                     0  "), "{lang}: {}", plugin[1]);
+        assert!(plugin[1].ends_with(&format!("           0  [{zeros}]")), "{lang}: {}", plugin[1]);
+        assert_eq!(plugin, hand, "{lang}: the plug-in's rows and the hand-written ones differ");
+    }
+}

@@ -3,32 +3,60 @@
 //!
 //! Values are read little-endian, the byte order of every machine bpflet
 //! runs BPF on (x86-64, arm64, riscv64, ...) and of wasm itself.
+//!
+//! Printing streams: a value writes its text into a buffer the caller
+//! reuses ([`Value::write_text`]) and serializes straight to JSON text
+//! ([`Value`] is `Serialize`); names, strings and arrays of integers are
+//! borrowed from the types and the bytes, so that printing a record costs
+//! no allocation per member.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, IntType, Kind, Member};
-use serde_json::{Map, Number, Value as Json};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value as Json;
 
 use crate::btf::{int_is_signed, Types};
 
-/// A decoded value.
+/// The element type of [`Value::Ints`] (compared by its fields).
+#[derive(Clone, Copy, Debug)]
+pub struct Int<'t>(pub &'t IntType);
+
+impl PartialEq for Int<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0, other.0);
+        (a.size, a.encoding, a.bit_offset, a.bits) == (b.size, b.encoding, b.bit_offset, b.bits)
+    }
+}
+
+/// A decoded value, borrowing from the types and the bytes (`'t`).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Value<'t> {
     Bool(bool),
     Unsigned(u64),
     Signed(i64),
     Float(f64),
     /// A `char` array up to its first NUL (invalid UTF-8 replaced).
-    Str(String),
+    Str(Cow<'t, str>),
     /// An enum: the enumerator's name when the value has one.
     Enum {
-        name: Option<String>,
+        name: Option<&'t str>,
         value: i64,
     },
     Pointer(u64),
-    List(Vec<Value>),
+    List(Vec<Value<'t>>),
+    /// An array of `count` integers of type `int`, read from `bytes` as
+    /// they are listed ([`Value::ints`]): histogram slots, byte arrays.
+    Ints {
+        int: Int<'t>,
+        count: u32,
+        bytes: &'t [u8],
+    },
     /// A struct or union: its members in declaration order.
-    Fields(Vec<(String, Value)>),
+    Fields(Vec<(&'t str, Value<'t>)>),
     /// Bytes of a type with no better reading (or no BTF at all).
-    Bytes(Vec<u8>),
+    Bytes(&'t [u8]),
     /// The bytes ran out before this value.
     Missing,
 }
@@ -36,16 +64,16 @@ pub enum Value {
 /// Decodes the value of type `id` at the start of `bytes` (which may be
 /// longer, like a padded perf record, or shorter: what is cut off reads
 /// as [`Value::Missing`]).
-pub fn decode(types: &Types, id: u32, bytes: &[u8]) -> Value {
+pub fn decode<'t>(types: &'t Types, id: u32, bytes: &'t [u8]) -> Value<'t> {
     decode_at_depth(types, id, bytes, 0)
 }
 
-fn decode_at_depth(types: &Types, id: u32, bytes: &[u8], depth: u32) -> Value {
+fn decode_at_depth<'t>(types: &'t Types, id: u32, bytes: &'t [u8], depth: u32) -> Value<'t> {
     if depth > 32 {
         return Value::Missing;
     }
     let Some(t) = types.concrete(id) else {
-        return Value::Bytes(bytes.to_vec());
+        return Value::Bytes(bytes);
     };
     match &t.kind {
         Kind::Int(int) => decode_int(int, bytes),
@@ -71,21 +99,26 @@ fn decode_at_depth(types: &Types, id: u32, bytes: &[u8], depth: u32) -> Value {
             }
             let text = &bytes[..bytes.len().min(a.count as usize)];
             let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
-            Value::Str(String::from_utf8_lossy(&text[..end]).into_owned())
+            Value::Str(String::from_utf8_lossy(&text[..end]))
         }
         Kind::Array(a) => {
             let size = types.size_of(a.element).unwrap_or(0) as usize;
             if size == 0 {
                 return Value::List(Vec::new());
             }
-            Value::List(
-                (0..a.count as usize)
-                    .map(|i| match bytes.get(i * size..) {
-                        Some(rest) if !rest.is_empty() => decode_at_depth(types, a.element, rest, depth + 1),
-                        _ => Value::Missing,
-                    })
-                    .collect(),
-            )
+            match types.kind(a.element) {
+                // Integers (histogram slots, byte arrays): read where they
+                // lie when printed, the element type resolved once.
+                Some(Kind::Int(int)) => Value::Ints { int: Int(int), count: a.count, bytes },
+                _ => Value::List(
+                    (0..a.count as usize)
+                        .map(|i| match bytes.get(i * size..) {
+                            Some(rest) if !rest.is_empty() => decode_at_depth(types, a.element, rest, depth + 1),
+                            _ => Value::Missing,
+                        })
+                        .collect(),
+                ),
+            }
         }
         Kind::StructType(c) | Kind::UnionType(c) => {
             let mut fields = Vec::with_capacity(c.members.len());
@@ -94,7 +127,7 @@ fn decode_at_depth(types: &Types, id: u32, bytes: &[u8], depth: u32) -> Value {
         }
         _ => {
             let size = types.size_of(id).map_or(bytes.len(), |s| s as usize);
-            Value::Bytes(bytes[..size.min(bytes.len())].to_vec())
+            Value::Bytes(&bytes[..size.min(bytes.len())])
         }
     }
 }
@@ -102,7 +135,14 @@ fn decode_at_depth(types: &Types, id: u32, bytes: &[u8], depth: u32) -> Value {
 /// Decodes `members` (at `base` bits into `bytes`) into `out`, the
 /// members of anonymous structs and unions in their place, as
 /// [`Types::fields`] lists them.
-fn push_fields(types: &Types, members: &[Member], base: u32, bytes: &[u8], depth: u32, out: &mut Vec<(String, Value)>) {
+fn push_fields<'t>(
+    types: &'t Types,
+    members: &'t [Member],
+    base: u32,
+    bytes: &'t [u8],
+    depth: u32,
+    out: &mut Vec<(&'t str, Value<'t>)>,
+) {
     for member in members {
         let offset = base + member.bit_offset;
         if member.name.is_empty() && depth < 32 {
@@ -115,16 +155,16 @@ fn push_fields(types: &Types, members: &[Member], base: u32, bytes: &[u8], depth
     }
 }
 
-fn member_name(member: &Member) -> String {
+fn member_name(member: &Member) -> &str {
     if member.name.is_empty() {
-        "_".into()
+        UNNAMED
     } else {
-        member.name.clone()
+        &member.name
     }
 }
 
 /// One member, `offset` bits into `bytes`.
-fn decode_member(types: &Types, member: &Member, offset: u32, bytes: &[u8], depth: u32) -> Value {
+fn decode_member<'t>(types: &'t Types, member: &Member, offset: u32, bytes: &'t [u8], depth: u32) -> Value<'t> {
     if member.bitfield_size == 0 {
         return match bytes.get(offset as usize / 8..) {
             Some(rest) if !rest.is_empty() => decode_at_depth(types, member.type_, rest, depth + 1),
@@ -146,31 +186,105 @@ fn decode_member(types: &Types, member: &Member, offset: u32, bytes: &[u8], dept
     }
 }
 
-fn decode_int(int: &IntType, bytes: &[u8]) -> Value {
+/// An integer type's value: what [`decode_int`] makes a [`Value`] of, and
+/// what an array of integers prints element by element.
+#[derive(Clone, Copy)]
+enum Number<'t> {
+    Bool(bool),
+    Unsigned(u64),
+    Signed(i64),
+    /// Wider than 64 bits: its bytes.
+    Wide(&'t [u8]),
+}
+
+/// The integer of type `int` at the start of `bytes`; none when they are
+/// too short.
+fn read_int<'t>(int: &IntType, bytes: &'t [u8]) -> Option<Number<'t>> {
     if int.size > 8 {
-        return match bytes.get(..int.size as usize) {
-            Some(b) => Value::Bytes(b.to_vec()),
-            None => Value::Missing,
-        };
+        return bytes.get(..int.size as usize).map(Number::Wide);
     }
-    let Some(mut raw) = read_uint(bytes, int.size as usize) else {
-        return Value::Missing;
-    };
+    let mut raw = read_uint(bytes, int.size as usize)?;
     let mut bits = int.size * 8;
     // The old way of encoding a bitfield: in the int type itself.
     if int.bits != 0 && (int.bits < bits || int.bit_offset != 0) {
         raw = (raw >> int.bit_offset.min(63)) & mask(int.bits);
         bits = int.bits;
     }
-    match int.encoding {
-        IntEncoding::Bool => Value::Bool(raw != 0),
-        IntEncoding::Signed | IntEncoding::Char => Value::Signed(sign_extend(raw, bits)),
-        IntEncoding::Unsigned => Value::Unsigned(raw),
+    Some(match int.encoding {
+        IntEncoding::Bool => Number::Bool(raw != 0),
+        IntEncoding::Signed | IntEncoding::Char => Number::Signed(sign_extend(raw, bits)),
+        IntEncoding::Unsigned => Number::Unsigned(raw),
+    })
+}
+
+fn decode_int<'t>(int: &IntType, bytes: &'t [u8]) -> Value<'t> {
+    match read_int(int, bytes) {
+        Some(Number::Bool(b)) => Value::Bool(b),
+        Some(Number::Unsigned(n)) => Value::Unsigned(n),
+        Some(Number::Signed(n)) => Value::Signed(n),
+        Some(Number::Wide(b)) => Value::Bytes(b),
+        None => Value::Missing,
     }
 }
 
-fn enumerator(values: &[bpflet_sdk::bindings::bpflet::ebpf::btf::Enumerator], value: i64) -> Value {
-    Value::Enum { name: values.iter().find(|e| e.value == value).map(|e| e.name.clone()), value }
+/// Appends `n` in decimal. Digit by digit: small copies cost a call each
+/// in wasm (`memory.copy`), and this runs for every number printed. In
+/// 32 bits when it fits: wasm has no 64-bit multiply-high, so a 64-bit
+/// division by 10 is a real division, many times slower.
+fn push_u64(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut push_digit = |d: u8| {
+        start -= 1;
+        digits[start] = b'0' + d;
+    };
+    let mut low = match u32::try_from(n) {
+        Ok(n) => n,
+        Err(_) => {
+            // The low 9 digits of a larger number, then the rest.
+            let (mut high, mut low) = (n / 1_000_000_000, (n % 1_000_000_000) as u32);
+            for _ in 0..9 {
+                push_digit((low % 10) as u8);
+                low /= 10;
+            }
+            while high > u64::from(u32::MAX) {
+                push_digit((high % 10) as u8);
+                high /= 10;
+            }
+            high as u32
+        }
+    };
+    loop {
+        push_digit((low % 10) as u8);
+        low /= 10;
+        if low == 0 {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
+    }
+}
+
+fn push_u8(out: &mut String, b: u8) {
+    if b >= 100 {
+        out.push(char::from(b'0' + b / 100));
+    }
+    if b >= 10 {
+        out.push(char::from(b'0' + b / 10 % 10));
+    }
+    out.push(char::from(b'0' + b % 10));
+}
+
+fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+fn enumerator(values: &[bpflet_sdk::bindings::bpflet::ebpf::btf::Enumerator], value: i64) -> Value<'_> {
+    Value::Enum { name: values.iter().find(|e| e.value == value).map(|e| e.name.as_str()), value }
 }
 
 fn mask(bits: u32) -> u64 {
@@ -269,59 +383,133 @@ fn int_leaves(types: &Types, id: u32, base: usize, out: &mut Vec<(usize, usize)>
 
 /// Lower-case hex, two digits a byte.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(2 * bytes.len());
+    push_hex(&mut out, bytes);
+    out
 }
 
-impl Value {
-    /// The value as JSON: strings, numbers (u64 and s64 exactly), bools,
-    /// enum names, objects in declaration order, arrays; bytes as hex and
-    /// values cut off as null.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+}
+
+/// The name members without one print under (padding bitfields).
+const UNNAMED: &str = "_";
+
+impl<'t> Value<'t> {
+    /// The elements of [`Value::Ints`] (none for other values): each
+    /// decoded where it lies, [`Value::Missing`] past the end of the bytes.
+    pub fn ints(&self) -> impl Iterator<Item = Value<'t>> + '_ {
+        let (int, count, bytes) = match self {
+            Value::Ints { int, count, bytes } => (Some(int.0), *count as usize, *bytes),
+            _ => (None, 0, &[][..]),
+        };
+        let size = int.map_or(1, |int| int.size.max(1) as usize);
+        (0..count).map(move |i| match (int, bytes.get(i * size..)) {
+            (Some(int), Some(rest)) if !rest.is_empty() => decode_int(int, rest),
+            _ => Value::Missing,
+        })
+    }
+
+    /// The value as JSON (what it serializes to, as a tree).
     pub fn to_json(&self) -> Json {
-        match self {
-            Value::Bool(b) => Json::Bool(*b),
-            Value::Unsigned(n) | Value::Pointer(n) => Json::Number((*n).into()),
-            Value::Signed(n) => Json::Number((*n).into()),
-            Value::Float(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
-            Value::Str(s) => Json::String(s.clone()),
-            Value::Enum { name: Some(name), .. } => Json::String(name.clone()),
-            Value::Enum { name: None, value } => Json::Number((*value).into()),
-            Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
-            Value::Fields(fields) => {
-                let mut map = Map::new();
-                for (name, value) in fields {
-                    map.insert(name.clone(), value.to_json());
-                }
-                Json::Object(map)
-            }
-            Value::Bytes(bytes) => Json::String(hex(bytes)),
-            Value::Missing => Json::Null,
-        }
+        serde_json::to_value(self).unwrap_or(Json::Null)
     }
 
     /// The value as one table cell: no line breaks, control characters
     /// escaped, structs as `{a=1 b=x}`, arrays as `[1,2]`.
     pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// Appends [`Value::to_text`] to `out`.
+    pub fn write_text(&self, out: &mut String) {
         match self {
-            Value::Bool(b) => b.to_string(),
-            Value::Unsigned(n) => n.to_string(),
-            Value::Signed(n) => n.to_string(),
-            Value::Float(f) => f.to_string(),
-            Value::Str(s) => {
-                s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Unsigned(n) => push_u64(out, *n),
+            Value::Signed(n) | Value::Enum { name: None, value: n } => push_i64(out, *n),
+            Value::Float(f) => {
+                let _ = write!(out, "{f}");
             }
-            Value::Enum { name: Some(name), .. } => name.clone(),
-            Value::Enum { name: None, value } => value.to_string(),
-            Value::Pointer(p) => format!("{p:#x}"),
+            Value::Str(s) => {
+                for c in s.chars() {
+                    if c.is_control() {
+                        out.extend(c.escape_default());
+                    } else {
+                        out.push(c);
+                    }
+                }
+            }
+            Value::Enum { name: Some(name), .. } => out.push_str(name),
+            Value::Pointer(p) => {
+                let _ = write!(out, "{p:#x}");
+            }
             Value::List(items) => {
-                let items: Vec<String> = items.iter().map(Value::to_text).collect();
-                format!("[{}]", items.join(","))
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_text(out);
+                }
+                out.push(']');
+            }
+            Value::Ints { int, count, bytes } => {
+                // As `ints()` reads them, without making a value of each;
+                // the common case, whole unsigned bytes, in a loop of its own.
+                let IntType { size, encoding, bits, bit_offset } = *int.0;
+                out.push('[');
+                if size == 1 && encoding == IntEncoding::Unsigned && bit_offset == 0 && matches!(bits, 0 | 8) {
+                    let count = *count as usize;
+                    for (i, &b) in bytes.iter().take(count).enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        push_u8(out, b);
+                    }
+                    for i in bytes.len().min(count)..count {
+                        out.push_str(if i > 0 { ",-" } else { "-" });
+                    }
+                } else {
+                    let size = size.max(1) as usize;
+                    for i in 0..*count as usize {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        match bytes
+                            .get(i * size..)
+                            .filter(|rest| !rest.is_empty())
+                            .and_then(|rest| read_int(int.0, rest))
+                        {
+                            Some(Number::Bool(b)) => out.push_str(if b { "true" } else { "false" }),
+                            Some(Number::Unsigned(n)) => push_u64(out, n),
+                            Some(Number::Signed(n)) => push_i64(out, n),
+                            Some(Number::Wide(b)) => push_hex(out, b),
+                            None => out.push('-'),
+                        }
+                    }
+                }
+                out.push(']');
             }
             Value::Fields(fields) => {
-                let fields: Vec<String> = fields.iter().map(|(n, v)| format!("{n}={}", v.to_text())).collect();
-                format!("{{{}}}", fields.join(" "))
+                out.push('{');
+                for (i, (name, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    out.push_str(name);
+                    out.push('=');
+                    value.write_text(out);
+                }
+                out.push('}');
             }
-            Value::Bytes(bytes) => hex(bytes),
-            Value::Missing => "-".into(),
+            Value::Bytes(bytes) => push_hex(out, bytes),
+            Value::Missing => out.push('-'),
         }
     }
 
@@ -345,6 +533,7 @@ impl Value {
             Value::Float(f) => *f == 0.0,
             Value::Str(s) => s.is_empty(),
             Value::List(items) => items.iter().all(Value::is_zero),
+            Value::Ints { .. } => self.ints().all(|v| v.is_zero()),
             Value::Fields(fields) => fields.iter().all(|(_, v)| v.is_zero()),
             Value::Bytes(bytes) => bytes.iter().all(|&b| b == 0),
             Value::Missing => true,
@@ -352,16 +541,61 @@ impl Value {
     }
 }
 
+/// JSON: strings, numbers (u64 and s64 exactly), bools, enum names,
+/// objects in declaration order, arrays; bytes as hex and values cut off
+/// (and floats that are not finite) as null. Members without a name
+/// (padding bitfields) print once, as `"_"` with the last one's value.
+impl Serialize for Value<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Unsigned(n) | Value::Pointer(n) => serializer.serialize_u64(*n),
+            Value::Signed(n) | Value::Enum { name: None, value: n } => serializer.serialize_i64(*n),
+            Value::Float(f) if f.is_finite() => serializer.serialize_f64(*f),
+            Value::Float(_) | Value::Missing => serializer.serialize_unit(),
+            Value::Str(s) => serializer.serialize_str(s),
+            Value::Enum { name: Some(name), .. } => serializer.serialize_str(name),
+            Value::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Ints { count, .. } => {
+                let mut seq = serializer.serialize_seq(Some(*count as usize))?;
+                for item in self.ints() {
+                    seq.serialize_element(&item)?;
+                }
+                seq.end()
+            }
+            Value::Fields(fields) => {
+                let mut map = serializer.serialize_map(None)?;
+                let mut unnamed = fields.iter().rev().find(|(name, _)| *name == UNNAMED).map(|(_, v)| v);
+                for (name, value) in fields {
+                    if *name != UNNAMED {
+                        map.serialize_entry(name, value)?;
+                    } else if let Some(last) = unnamed.take() {
+                        map.serialize_entry(UNNAMED, last)?;
+                    }
+                }
+                map.end()
+            }
+            Value::Bytes(bytes) => serializer.serialize_str(&hex(bytes)),
+        }
+    }
+}
+
 /// Decodes a value of `size` bytes whose type may be unknown (`id` 0):
 /// without BTF, 4- and 8-byte values read as unsigned integers, the rest
 /// as bytes.
-pub fn decode_or_guess(types: &Types, id: u32, bytes: &[u8]) -> Value {
+pub fn decode_or_guess<'t>(types: &'t Types, id: u32, bytes: &'t [u8]) -> Value<'t> {
     if id != 0 {
         return decode(types, id, bytes);
     }
     match bytes.len() {
         4 | 8 => read_uint(bytes, bytes.len()).map_or(Value::Missing, Value::Unsigned),
-        _ => Value::Bytes(bytes.to_vec()),
+        _ => Value::Bytes(bytes),
     }
 }
 
@@ -431,16 +665,36 @@ mod tests {
     #[test]
     fn text_cells() {
         let (types, event) = event();
-        let Value::Fields(fields) = decode(&types, event, &event_bytes()) else { panic!("not a struct") };
+        let bytes = event_bytes();
+        let Value::Fields(fields) = decode(&types, event, &bytes) else { panic!("not a struct") };
         let cells: Vec<String> = fields.iter().map(|(_, v)| v.to_text()).collect();
         assert_eq!(cells, ["1234", "-5", "true", "MODE_ROOT", "bash", "18446744073709551615"]);
         assert_eq!(Value::Str("a\nb".into()).to_text(), "a\\nb");
         assert_eq!(Value::Enum { name: None, value: 7 }.to_text(), "7");
         assert_eq!(
-            Value::Fields(vec![("a".into(), Value::Unsigned(1)), ("b".into(), Value::List(vec![Value::Signed(-1)]))])
-                .to_text(),
+            Value::Fields(vec![("a", Value::Unsigned(1)), ("b", Value::List(vec![Value::Signed(-1)]))]).to_text(),
             "{a=1 b=[-1]}"
         );
+    }
+
+    #[test]
+    fn numbers_print_as_rust_prints_them() {
+        let unsigned = [0, 7, 10, 99, 4_294_967_295, 4_294_967_296, 1_000_000_000, 1_000_000_007, 99_999_999_999];
+        for n in unsigned.into_iter().chain([u64::MAX, u64::MAX - 1, 1 << 63, 10_000_000_000_000_000_000]) {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        for n in [0, -1, 1, i64::MIN, i64::MAX, -4_294_967_296, -1_000_000_000] {
+            let mut out = String::new();
+            push_i64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        for b in 0..=u8::MAX {
+            let mut out = String::new();
+            push_u8(&mut out, b);
+            assert_eq!(out, b.to_string());
+        }
     }
 
     #[test]
@@ -470,6 +724,23 @@ mod tests {
         let raw: u32 = 5 | (0b1110 << 3) | (0x1ff << 7);
         let json = decode(&t, s, &raw.to_le_bytes()).to_json();
         assert_eq!(json.to_string(), r#"{"low":5,"neg":-2,"high":511}"#);
+    }
+
+    #[test]
+    fn integer_arrays_print_each_element_and_dashes_past_the_end() {
+        let mut b = Builder::new();
+        let u8_ = b.int("unsigned char", 1, IntEncoding::Unsigned);
+        let s8 = b.int("signed char", 1, IntEncoding::Signed);
+        let u16_ = b.int("unsigned short", 2, IntEncoding::Unsigned);
+        let (bytes4, signed3, shorts2) = (b.array(u8_, 4), b.array(s8, 3), b.array(u16_, 2));
+        let t = b.build();
+        let bytes = [1, 200, 0];
+        assert_eq!(decode(&t, bytes4, &bytes).to_text(), "[1,200,0,-]");
+        assert_eq!(decode(&t, bytes4, &bytes).to_json().to_string(), "[1,200,0,null]");
+        assert_eq!(decode(&t, bytes4, &[]).to_text(), "[-,-,-,-]");
+        assert_eq!(decode(&t, signed3, &[255, 7, 128]).to_text(), "[-1,7,-128]");
+        assert_eq!(decode(&t, shorts2, &[1, 2, 3]).to_text(), "[513,-]");
+        assert!(decode(&t, shorts2, &[0, 0, 0, 0]).is_zero());
     }
 
     #[test]

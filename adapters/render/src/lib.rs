@@ -42,9 +42,11 @@ pub struct TypesResource {
 }
 
 /// A value decoded as `render.fields` describes it.
-fn fields_of(value: Value) -> Vec<Field> {
+fn fields_of(value: Value<'_>) -> Vec<Field> {
     match value {
-        Value::Fields(fields) => fields.into_iter().map(|(name, v)| Field { name, text: v.to_text() }).collect(),
+        Value::Fields(fields) => {
+            fields.into_iter().map(|(name, v)| Field { name: name.into(), text: v.to_text() }).collect()
+        }
         other => vec![Field { name: String::new(), text: other.to_text() }],
     }
 }
@@ -76,11 +78,12 @@ impl render::GuestTypes for TypesResource {
     }
 
     fn json(&self, type_: TypeId, value: Vec<u8>) -> String {
-        decode_or_guess(&self.types, type_, &value).to_json().to_string()
+        // Serializing a `Value` into a String cannot fail.
+        serde_json::to_string(&decode_or_guess(&self.types, type_, &value)).unwrap_or_default()
     }
 
     fn key_order(&self, type_: TypeId, keys: Vec<Vec<u8>>) -> Vec<u32> {
-        let decoded: Vec<Value> = keys.iter().map(|k| decode_or_guess(&self.types, type_, k)).collect();
+        let decoded: Vec<Value<'_>> = keys.iter().map(|k| decode_or_guess(&self.types, type_, k)).collect();
         let mut order: Vec<usize> = (0..keys.len()).collect();
         order.sort_by(|&a, &b| map::key_order((&decoded[a], &keys[a]), (&decoded[b], &keys[b])));
         order.into_iter().map(|i| i as u32).collect()
@@ -119,10 +122,9 @@ impl render::GuestRecords for RecordsResource {
 
     fn rows(&self, records: Vec<Vec<u8>>, time: u64) -> String {
         let clock = if self.json { String::new() } else { bpflet_decode::clock(time) };
-        let mut text = String::new();
+        let (mut text, mut scratch) = (String::new(), String::new());
         for record in &records {
-            text += &self.format.record(&self.types, record, self.json, &clock);
-            text.push('\n');
+            self.format.write_record(&self.types, record, self.json, &clock, &mut text, &mut scratch);
         }
         text
     }

@@ -25,7 +25,7 @@ pub struct Contents<'a> {
 }
 
 /// Orders keys by their number when they are one, else by their bytes.
-pub fn key_order((a, a_bytes): (&Value, &[u8]), (b, b_bytes): (&Value, &[u8])) -> Ordering {
+pub fn key_order((a, a_bytes): (&Value<'_>, &[u8]), (b, b_bytes): (&Value<'_>, &[u8])) -> Ordering {
     match (a.as_i128(), b.as_i128()) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => a_bytes.cmp(b_bytes),
@@ -34,8 +34,8 @@ pub fn key_order((a, a_bytes): (&Value, &[u8]), (b, b_bytes): (&Value, &[u8])) -
 
 /// Column titles, cells and alignment of a decoded key or value: one per
 /// member of a struct, else one called `title`.
-fn columns_of(value: &Value, title: &str) -> (Vec<String>, Vec<String>, Vec<bool>) {
-    let numeric = |v: &Value| matches!(v, Value::Unsigned(_) | Value::Signed(_) | Value::Float(_));
+fn columns_of(value: &Value<'_>, title: &str) -> (Vec<String>, Vec<String>, Vec<bool>) {
+    let numeric = |v: &Value<'_>| matches!(v, Value::Unsigned(_) | Value::Signed(_) | Value::Float(_));
     match value {
         Value::Fields(fields) => (
             fields.iter().map(|(n, _)| n.to_uppercase()).collect(),
@@ -43,6 +43,15 @@ fn columns_of(value: &Value, title: &str) -> (Vec<String>, Vec<String>, Vec<bool
             fields.iter().map(|(_, v)| numeric(v)).collect(),
         ),
         other => (vec![title.into()], vec![other.to_text()], vec![numeric(other)]),
+    }
+}
+
+/// One value per CPU of a per-CPU map's element, else the value.
+fn per_cpu<'b>(map: &Contents<'_>, value_bytes: &'b [u8]) -> Vec<&'b [u8]> {
+    if map.per_cpu && map.value_size > 0 {
+        value_bytes.chunks(map.value_size).collect()
+    } else {
+        vec![value_bytes]
     }
 }
 
@@ -58,24 +67,28 @@ pub fn print(types: &Types, map: &Contents<'_>, json: bool) -> String {
         matches!(types.scalar(map.value_type), Some(Scalar::Int { .. }))
     };
     let split = map.per_cpu && !summable;
+    // The values summed over the CPUs first: decoded values borrow them.
+    let summed: Vec<Vec<u8>> = if split {
+        Vec::new()
+    } else {
+        map.entries
+            .iter()
+            .map(|&(_, value_bytes)| sum_per_cpu(types, map.value_type, &per_cpu(map, value_bytes)))
+            .collect()
+    };
     // (key, key bytes, CPU, value)
-    let mut rows: Vec<(Value, &[u8], Option<usize>, Value)> = Vec::new();
-    for &(key_bytes, value_bytes) in &map.entries {
-        let values: Vec<&[u8]> = if map.per_cpu && map.value_size > 0 {
-            value_bytes.chunks(map.value_size).collect()
-        } else {
-            vec![value_bytes]
-        };
+    let mut rows: Vec<(Value<'_>, &[u8], Option<usize>, Value<'_>)> = Vec::new();
+    for (i, &(key_bytes, value_bytes)) in map.entries.iter().enumerate() {
         let key = decode_or_guess(types, map.key_type, key_bytes);
         if split {
-            for (cpu, bytes) in values.iter().enumerate() {
+            for (cpu, bytes) in per_cpu(map, value_bytes).into_iter().enumerate() {
                 let value = decode_or_guess(types, map.value_type, bytes);
                 if !value.is_zero() {
                     rows.push((key.clone(), key_bytes, Some(cpu), value));
                 }
             }
         } else {
-            let value = decode_or_guess(types, map.value_type, &sum_per_cpu(types, map.value_type, &values));
+            let value = decode_or_guess(types, map.value_type, &summed[i]);
             if !(map.array && value.is_zero()) {
                 rows.push((key, key_bytes, None, value));
             }
@@ -86,8 +99,8 @@ pub fn print(types: &Types, map: &Contents<'_>, json: bool) -> String {
         let entries: Vec<serde_json::Value> = rows
             .iter()
             .map(|(k, _, cpu, v)| match cpu {
-                Some(cpu) => json!({"key": k.to_json(), "cpu": cpu, "value": v.to_json()}),
-                None => json!({"key": k.to_json(), "value": v.to_json()}),
+                Some(cpu) => json!({"key": k, "cpu": cpu, "value": v}),
+                None => json!({"key": k, "value": v}),
             })
             .collect();
         return format!("{}\n", json!({"map": name, "entries": entries}));

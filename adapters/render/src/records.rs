@@ -5,7 +5,7 @@ use bpflet_decode::value::{decode, hex, Value};
 use bpflet_decode::Types;
 use serde_json::json;
 
-use crate::table::{self, Column};
+use crate::table::{self, Column, RowWriter};
 
 /// How records of one buffer print.
 pub struct Format {
@@ -27,23 +27,55 @@ impl Format {
         table::header(&self.columns)
     }
 
-    /// One record as a table row (after the time `clock`) or a JSON line.
-    /// A record may be longer than its struct (perf buffers pad them): it
-    /// is read from the start.
-    pub fn record(&self, types: &Types, bytes: &[u8], json: bool, clock: &str) -> String {
+    /// Appends one record as a table row (after the time `clock`) or a
+    /// JSON line, newline included, to `out`; `scratch` is any buffer,
+    /// reused from record to record. A record may be longer than its
+    /// struct (perf buffers pad them): it is read from the start.
+    pub fn write_record(
+        &self,
+        types: &Types,
+        bytes: &[u8],
+        json: bool,
+        clock: &str,
+        out: &mut String,
+        scratch: &mut String,
+    ) {
         match (self.record, json) {
-            (Some(id), true) => decode(types, id, bytes).to_json().to_string(),
-            (Some(id), false) => {
-                let mut cells = vec![clock.to_string()];
-                match decode(types, id, bytes) {
-                    Value::Fields(fields) => cells.extend(fields.iter().map(|(_, v)| v.to_text())),
-                    other => cells.push(other.to_text()),
-                }
-                table::row(&self.columns, &cells)
+            (Some(id), true) => {
+                // Serializing a `Value` into a String cannot fail.
+                out.push_str(&serde_json::to_string(&decode(types, id, bytes)).unwrap_or_default());
             }
-            (None, true) => json!({"size": bytes.len(), "data": hex(bytes)}).to_string(),
-            (None, false) => table::row(&self.columns, &[clock.to_string(), hex(bytes)]),
+            (Some(id), false) => {
+                let mut row = RowWriter::new(out, &self.columns, scratch);
+                row.cell(|out| out.push_str(clock));
+                match decode(types, id, bytes) {
+                    Value::Fields(fields) => {
+                        for (_, value) in &fields {
+                            row.cell(|out| value.write_text(out));
+                        }
+                    }
+                    other => row.cell(|out| other.write_text(out)),
+                }
+                row.finish();
+            }
+            (None, true) => out.push_str(&json!({"size": bytes.len(), "data": hex(bytes)}).to_string()),
+            (None, false) => {
+                let mut row = RowWriter::new(out, &self.columns, scratch);
+                row.cell(|out| out.push_str(clock));
+                row.cell(|out| out.push_str(&hex(bytes)));
+                row.finish();
+            }
         }
+        out.push('\n');
+    }
+
+    /// One record as [`Format::write_record`] prints it, without the newline.
+    #[cfg(test)]
+    fn record(&self, types: &Types, bytes: &[u8], json: bool, clock: &str) -> String {
+        let (mut out, mut scratch) = (String::new(), String::new());
+        self.write_record(types, bytes, json, clock, &mut out, &mut scratch);
+        out.pop();
+        out
     }
 }
 

@@ -83,27 +83,77 @@ pub fn hex_columns() -> Vec<Column> {
     vec![Column::new("TIME".into(), 8, false), Column::new("DATA".into(), 0, false)]
 }
 
-/// One line of a table: cells padded to their columns, two spaces apart;
-/// the last column is not padded on the right. Extra cells are ignored,
-/// missing ones print empty.
-pub fn row(columns: &[Column], cells: &[String]) -> String {
-    let mut line = String::new();
-    for (i, column) in columns.iter().enumerate() {
-        let cell = cells.get(i).map_or("", String::as_str);
-        if i > 0 {
-            line += GAP;
+/// Writes one line of a table into a buffer, cell by cell: each padded
+/// to its column, two spaces apart; the last column is not padded on the
+/// right, and the line ends in no spaces. Cells beyond the columns are
+/// ignored, missing ones print empty.
+pub struct RowWriter<'a> {
+    out: &'a mut String,
+    columns: &'a [Column],
+    /// Where the line starts in `out`.
+    start: usize,
+    next: usize,
+    /// A right-aligned cell is written here first, to measure it.
+    scratch: &'a mut String,
+}
+
+impl<'a> RowWriter<'a> {
+    pub fn new(out: &'a mut String, columns: &'a [Column], scratch: &'a mut String) -> Self {
+        let start = out.len();
+        Self { out, columns, start, next: 0, scratch }
+    }
+
+    /// The next cell, which `write` appends to the buffer it is given.
+    pub fn cell(&mut self, write: impl FnOnce(&mut String)) {
+        let Some(column) = self.columns.get(self.next) else {
+            return;
+        };
+        if self.next > 0 {
+            self.out.push_str(GAP);
         }
-        let last = i + 1 == columns.len();
-        let width = column.width;
+        self.next += 1;
+        let last = self.next == self.columns.len();
         if column.right {
-            line += &format!("{cell:>width$}");
-        } else if last {
-            line += cell;
+            self.scratch.clear();
+            write(self.scratch);
+            pad(self.out, column.width.saturating_sub(self.scratch.chars().count()));
+            self.out.push_str(self.scratch);
         } else {
-            line += &format!("{cell:<width$}");
+            let before = self.out.len();
+            write(self.out);
+            if !last {
+                pad(self.out, column.width.saturating_sub(self.out[before..].chars().count()));
+            }
         }
     }
-    line.truncate(line.trim_end().len());
+
+    /// Ends the line (without a newline).
+    pub fn finish(mut self) {
+        while self.next < self.columns.len() {
+            self.cell(|_| {});
+        }
+        let end = self.start + self.out[self.start..].trim_end().len();
+        self.out.truncate(end);
+    }
+}
+
+fn pad(out: &mut String, mut spaces: usize) {
+    const SPACES: &str = "                                ";
+    while spaces > 0 {
+        let n = spaces.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        spaces -= n;
+    }
+}
+
+/// One line of a table, as [`RowWriter`] writes it.
+pub fn row(columns: &[Column], cells: &[String]) -> String {
+    let (mut line, mut scratch) = (String::new(), String::new());
+    let mut writer = RowWriter::new(&mut line, columns, &mut scratch);
+    for cell in cells {
+        writer.cell(|out| out.push_str(cell));
+    }
+    writer.finish();
     line
 }
 

@@ -3,7 +3,7 @@
  * guests/rust/bench with the same command line and output lines, so that the
  * harness can drive either one.
  *
- * `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1]`
+ * `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2]`
  *
  * Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
  * then for each of W + R bursts (the harness triggers them one at a time
@@ -13,6 +13,12 @@
  * or with `bpflet_events_poll` batches (`--poll 1`):
  *
  * `rep I records=N ns=T sum=S dropped=D`   (warm-up reps have negative I)
+ *
+ * `--render 1|2` also prints every record drained from the ring, as the
+ * table `bpflet run burst.bpf.o` prints (`struct burst_record` by its BTF),
+ * to stdout, a batch at a time: through the render plug-in (1), or by the
+ * hand-written renderer below (2), which prints the same bytes. The lines
+ * above then go to stderr, and the harness sends stdout to /dev/null.
  *
  * `bench check` exits at once (the harness fills bpflet's compiled cache).
  *
@@ -33,6 +39,7 @@
 #include "burst.h"
 
 #include <stdarg.h>
+#include <time.h>
 
 static const unsigned char burst_bpf[] = {
 #embed "burst.bpf.o"
@@ -58,14 +65,18 @@ struct record_head {
 
 static const char usage[] =
 	"usage: bench events --trigger-pid PID [--size 64|512] [--count N] [--reps R] "
-	"[--warmup W] [--batch M] [--poll 1] | bench maps [--ops N] [--reps R] | bench check";
+	"[--warmup W] [--batch M] [--poll 1] [--render 1|2] | bench maps [--ops N] [--reps R] | bench check";
+
+/* Where the lines for the harness go: stdout, or stderr when stdout
+ * carries rendered records. */
+static FILE *report;
 
 /* Prints a line and hands it to the harness at once. */
 #define LINE(...) \
 	do { \
-		printf(__VA_ARGS__); \
-		putchar('\n'); \
-		fflush(stdout); \
+		fprintf(report, __VA_ARGS__); \
+		fputc('\n', report); \
+		fflush(report); \
 	} while (0)
 
 /* ---- Command line: `--name value` pairs, every value a u64 ---------------- */
@@ -188,6 +199,126 @@ static bool drain_ring(bpflet_ring_t *ring, uint64_t produced, uint32_t max, uin
 	return true;
 }
 
+/* ---- events --render ------------------------------------------------------ */
+
+enum render { RENDER_NONE, RENDER_PLUGIN, RENDER_HAND };
+
+/* Appends `value` in decimal, right-aligned in `width` columns. */
+static char *put_u64(char *out, uint64_t value, int width)
+{
+	char digits[20];
+	int n = 0;
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	for (int pad = width - n; pad > 0; pad--)
+		*out++ = ' ';
+	while (n)
+		*out++ = digits[--n];
+	return out;
+}
+
+/* Widths of the columns of `struct burst_record` in the render plug-in's
+ * table: a u64, then two u32 (right-aligned, as wide as their largest
+ * value), then the payload, last and unpadded; TIME is HH:MM:SS. */
+#define SEQ_WIDTH 20
+#define U32_WIDTH 10
+
+static void write_header(FILE *f)
+{
+	fprintf(f, "%-8s  %*s  %*s  %*s  %s\n", "TIME", SEQ_WIDTH, "SEQ", U32_WIDTH, "CPU", U32_WIDTH, "PAD",
+		"PAYLOAD");
+}
+
+/* The hand-written renderer: the rows the plug-in prints for `count`
+ * records, built in `*buf` (grown as needed) and written at once. */
+static void write_rows_by_hand(const program_list_u8_t *records, size_t count, uint64_t unix_time, char **buf,
+			       size_t *cap, FILE *f)
+{
+	char clock[9];
+	uint64_t day = unix_time % 86400;
+	snprintf(clock, sizeof(clock), "%02u:%02u:%02u", (unsigned)(day / 3600), (unsigned)(day / 60 % 60),
+		 (unsigned)(day % 60));
+	char *out = *buf;
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *r = records[i].ptr;
+		size_t payload = records[i].len - sizeof(struct record_head);
+		/* Clock, separators and numbers, then at most 4 bytes a payload byte. */
+		size_t need = 8 + 2 + SEQ_WIDTH + 2 + U32_WIDTH + 2 + U32_WIDTH + 2 + 2 + 4 * payload + 1;
+		size_t used = (size_t)(out - *buf);
+		if (used + need > *cap) {
+			*cap = 2 * (used + need);
+			char *grown = realloc(*buf, *cap);
+			if (!grown)
+				abort();
+			*buf = grown;
+			out = grown + used;
+		}
+		struct record_head head;
+		memcpy(&head, r, sizeof(head));
+		memcpy(out, clock, 8);
+		out += 8;
+		*out++ = ' ', *out++ = ' ';
+		out = put_u64(out, head.seq, SEQ_WIDTH);
+		*out++ = ' ', *out++ = ' ';
+		out = put_u64(out, head.cpu, U32_WIDTH);
+		*out++ = ' ', *out++ = ' ';
+		out = put_u64(out, head.pad, U32_WIDTH);
+		*out++ = ' ', *out++ = ' ';
+		*out++ = '[';
+		for (size_t b = 0; b < payload; b++) {
+			if (b)
+				*out++ = ',';
+			out = put_u64(out, r[sizeof(head) + b], 0);
+		}
+		*out++ = ']';
+		*out++ = '\n';
+	}
+	fwrite(*buf, 1, (size_t)(out - *buf), f);
+}
+
+/* Drains `produced` records in place, at most `max` (0: 512) a batch, and
+ * prints each batch (`render`) before releasing it. */
+static bool drain_render(bpflet_ring_t *ring, uint64_t produced, uint32_t max, enum render render,
+			 bpflet_record_printer_t printer, uint64_t *records, uint64_t *sum, bpflet_error_t *err)
+{
+	size_t batch_max = max ? max : 512;
+	program_list_u8_t *views = malloc(batch_max * sizeof(*views));
+	char *buf = NULL;
+	size_t cap = 0;
+	bool ok = true;
+	if (!views)
+		abort();
+	while (*records < produced) {
+		size_t n = 0, len;
+		const uint8_t *record;
+		while (n < batch_max && (record = bpflet_ring_next(ring, &len))) {
+			if (len < sizeof(struct record_head)) {
+				ok = bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,
+						      "record of %zu bytes is shorter than %s (%zu bytes)", len,
+						      "struct record_head", sizeof(struct record_head));
+				goto out;
+			}
+			uint64_t seq;
+			memcpy(&seq, record, sizeof(seq));
+			*sum += seq;
+			views[n++] = bpflet_bytes(record, len);
+		}
+		uint64_t now = (uint64_t)time(NULL);
+		if (render == RENDER_PLUGIN)
+			bpflet_records_write(printer, views, n, now, stdout);
+		else
+			write_rows_by_hand(views, n, now, &buf, &cap, stdout);
+		bpflet_ring_release(ring);
+		*records += n;
+	}
+out:
+	free(buf);
+	free(views);
+	return ok;
+}
+
 /* Drains `produced` records with poll batches of at most `max` records. */
 static bool drain_poll(bpflet_events_t buffer, uint64_t produced, uint32_t max, uint64_t *records, uint64_t *sum,
 		       bpflet_error_t *err)
@@ -213,7 +344,7 @@ static bool drain_poll(bpflet_events_t buffer, uint64_t produced, uint32_t max, 
 }
 
 static int events(uint64_t size, uint32_t trigger_pid, uint32_t count, uint32_t reps, uint32_t warmup,
-		  uint32_t max_records, bool poll)
+		  uint32_t max_records, bool poll, enum render render)
 {
 	const unsigned char *elf;
 	size_t elf_len;
@@ -229,6 +360,8 @@ static int events(uint64_t size, uint32_t trigger_pid, uint32_t count, uint32_t 
 	bpflet_events_t buffer = { 0 };
 	bpflet_ring_t ring = { 0 };
 	bpflet_links_t links = { 0 };
+	bpflet_printer_t printer = { 0 };
+	bpflet_record_printer_t record_printer = { 0 };
 	int status = 1;
 	uint32_t bursts = warmup + reps;
 	bpflet_global_t globals[] = {
@@ -242,6 +375,14 @@ static int events(uint64_t size, uint32_t trigger_pid, uint32_t count, uint32_t 
 	    !(poll ? bpflet_events_open(map, &buffer, &err) : bpflet_ring_open(map, &ring, &err)) ||
 	    !bpflet_object_attach_all(obj, &links, &err))
 		goto fail;
+	if (render == RENDER_PLUGIN) {
+		bpflet_printer_open(obj, &printer);
+		if (!bpflet_printer_records(printer, "burst_record", false, &record_printer, &err))
+			goto fail;
+		bpflet_records_write_header(record_printer, stdout);
+	} else if (render == RENDER_HAND) {
+		write_header(stdout);
+	}
 	LINE("ready");
 
 	uint64_t produced_before = 0, dropped_before = 0;
@@ -263,8 +404,9 @@ static int events(uint64_t size, uint32_t trigger_pid, uint32_t count, uint32_t 
 
 		uint64_t start = bpflet_monotonic_now();
 		uint64_t records = 0, sum = 0;
-		if (!(poll ? drain_poll(buffer, produced, max_records, &records, &sum, &err)
-			   : drain_ring(&ring, produced, max_records, &records, &sum, &err)))
+		if (!(render ? drain_render(&ring, produced, max_records, render, record_printer, &records, &sum, &err)
+		      : poll ? drain_poll(buffer, produced, max_records, &records, &sum, &err)
+			     : drain_ring(&ring, produced, max_records, &records, &sum, &err)))
 			goto fail;
 		uint64_t ns = bpflet_monotonic_now() - start;
 		int64_t rep = (int64_t)burst - (int64_t)warmup;
@@ -279,6 +421,8 @@ fail:
 	status = bpflet_error_exit("bench", &err);
 out:
 	bpflet_links_drop(&links);
+	bpflet_record_printer_drop(&record_printer);
+	bpflet_printer_drop(&printer);
 	bpflet_ring_drop(&ring);
 	bpflet_events_drop(&buffer);
 	bpflet_map_drop(&map);
@@ -416,9 +560,10 @@ out:
 
 static int bench_main(int argc, char **argv)
 {
+	report = stdout;
 	const char *mode = argc > 1 ? argv[1] : "";
 	struct opts opts;
-	uint64_t size, pid, count, reps, warmup, batch, poll, ops;
+	uint64_t size, pid, count, reps, warmup, batch, poll, render, ops;
 
 	if (parse_opts(argc, argv, 2, &opts))
 		return 1;
@@ -426,10 +571,17 @@ static int bench_main(int argc, char **argv)
 		if (!opt(&opts, "size", false, 64, &size) || !opt(&opts, "trigger-pid", true, 0, &pid) ||
 		    !opt(&opts, "count", false, 100000, &count) || !opt(&opts, "reps", false, 5, &reps) ||
 		    !opt(&opts, "warmup", false, 1, &warmup) || !opt(&opts, "batch", false, 0, &batch) ||
-		    !opt(&opts, "poll", false, 0, &poll))
+		    !opt(&opts, "poll", false, 0, &poll) || !opt(&opts, "render", false, 0, &render))
 			return 1;
+		if (render > RENDER_HAND)
+			return fail_msg("--render takes 1 (the plug-in) or 2 (by hand), not %llu",
+					(unsigned long long)render);
+		if (render && poll)
+			return fail_msg("--render reads the ring in place: not with --poll");
+		if (render)
+			report = stderr;
 		return events(size, (uint32_t)pid, (uint32_t)count, (uint32_t)reps, (uint32_t)warmup,
-			      (uint32_t)batch, poll != 0);
+			      (uint32_t)batch, poll != 0, (enum render)render);
 	}
 	if (!strcmp(mode, "maps")) {
 		if (!opt(&opts, "ops", false, 1000000, &ops) || !opt(&opts, "reps", false, 3, &reps))

@@ -680,9 +680,15 @@ bool bpflet_printer_records(bpflet_printer_t printer, const char *type_name, boo
 /* Writes the table's header line to `f` (nothing for JSON). */
 void bpflet_records_write_header(bpflet_record_printer_t printer, FILE *f);
 
-/* Writes every record of `batch` to `f`, one line each; `unix_time` fills
- * the table's TIME column. The records go to the plug-in straight from the
- * batch, copied once by the call. */
+/* Writes `count` records to `f`, one line each; `unix_time` fills the
+ * table's TIME column. `records` holds views (`bpflet_bytes`) of records
+ * wherever they lie: in a ring mapped with `bpflet_ring_open` (before
+ * `bpflet_ring_release`), in a batch, in the program's own memory. The
+ * call copies each record once, into the plug-in. */
+void bpflet_records_write(bpflet_record_printer_t printer, const program_list_u8_t *records, size_t count,
+			  uint64_t unix_time, FILE *f);
+
+/* `bpflet_records_write` of every record of `batch`. */
 void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_batch_t *batch, uint64_t unix_time,
 				FILE *f);
 

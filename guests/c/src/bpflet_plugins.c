@@ -37,6 +37,19 @@ void bpflet_records_write_header(bpflet_record_printer_t printer, FILE *f)
 	write_string(&header, f);
 }
 
+void bpflet_records_write(bpflet_record_printer_t printer, const program_list_u8_t *records, size_t count,
+			  uint64_t unix_time, FILE *f)
+{
+	if (count == 0)
+		return;
+	/* The generated binding takes the list as mutable; it only reads it. */
+	program_list_list_u8_t list = { .ptr = (program_list_u8_t *)records, .len = count };
+	program_string_t rows;
+	bpflet_ebpf_render_method_records_rows(bpflet_ebpf_render_borrow_records(printer.handle), &list, unix_time,
+					       &rows);
+	write_string(&rows, f);
+}
+
 void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_batch_t *batch, uint64_t unix_time,
 				FILE *f)
 {
@@ -52,12 +65,8 @@ void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_ba
 		const uint8_t *record = bpflet_batch_at(batch, i, &len);
 		views[i] = bpflet_bytes(record, len);
 	}
-	program_list_list_u8_t records = { .ptr = views, .len = count };
-	program_string_t rows;
-	bpflet_ebpf_render_method_records_rows(bpflet_ebpf_render_borrow_records(printer.handle), &records, unix_time,
-					       &rows);
+	bpflet_records_write(printer, views, count, unix_time, f);
 	free(views);
-	write_string(&rows, f);
 }
 
 void bpflet_printer_drop(bpflet_printer_t *printer)

@@ -60,7 +60,17 @@ func (r *RecordPrinter) Rows(batch *Batch, unixTime uint64) string {
 	for record := range batch.Records() {
 		views = append(views, record)
 	}
-	return r.records.Rows(views, unixTime)
+	return r.RowsOf(views, unixTime)
+}
+
+// RowsOf prints records wherever they lie (in a ring a RingReader mapped,
+// before Release; in the program's own memory), one line each, copied once
+// by the call into the plug-in.
+func (r *RecordPrinter) RowsOf(records [][]byte, unixTime uint64) string {
+	if len(records) == 0 {
+		return ""
+	}
+	return r.records.Rows(records, unixTime)
 }
 
 // Close drops the printer in the plug-in.

@@ -1,5 +1,5 @@
-//! Child processes (the native half, `bpflet run`): their stdout line by
-//! line, and their peak RSS from wait4's rusage.
+//! Child processes (the native half, `bpflet run`): their stdout (or
+//! stderr) line by line, and their peak RSS from wait4's rusage.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -23,30 +23,54 @@ pub struct Exit {
     pub max_rss_kib: u64,
 }
 
-pub fn spawn(mut command: Command) -> Result<Child> {
+/// Starts `command`; its stdout lines are the ones [`Child::line`] reads.
+pub fn spawn(command: Command) -> Result<Child> {
+    spawn_reading(command, false)
+}
+
+/// Starts `command` with its stdout sent to /dev/null; its stderr lines
+/// are the ones [`Child::line`] reads (and what an error shows).
+pub fn spawn_quiet(command: Command) -> Result<Child> {
+    spawn_reading(command, true)
+}
+
+fn spawn_reading(mut command: Command, from_stderr: bool) -> Result<Child> {
     let what = format!("{command:?}");
     let started = Instant::now();
     let mut child = command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(if from_stderr { Stdio::null() } else { Stdio::piped() })
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start {what}"))?;
     let (tx, lines) = channel();
-    let stdout = child.stdout.take().expect("piped");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
     let mut stderr = child.stderr.take().expect("piped");
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
+    let stderr = if from_stderr {
+        // Every line goes to the reader, and into the text an error shows.
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                text.push_str(&line);
+                text.push('\n');
+                let _ = tx.send(line);
+            }
+            text
+        })
+    } else {
+        let stdout = child.stdout.take().expect("piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        })
+    };
     Ok(Child { child, what, lines, stderr: Some(stderr), started })
 }
 

@@ -19,8 +19,14 @@
 //!   `bpflet run <lang>-execsnoop.wasm -- --json --duration 0`, cold (empty
 //!   compiled-component cache) and warm.
 //! - rss: peak RSS (wait4) of the processes of the events-64B run.
+//! - render: the events-64B bursts drained by the C and Go bench guests,
+//!   each record also printed as a table row to stdout (/dev/null): through
+//!   the `render` plug-in (`--render 1`) against the guest's hand-written
+//!   renderer of the same rows (`--render 2`), the "native" column.
+//! - startup-assembled: a program that imports `render`, assembled by
+//!   `bpflet run`, against the same program composed ahead of time.
 //!
-//! Usage: bpflet-bench [--quick] [--verbose] [--only events,maps,startup] [--guests rust,c,go]
+//! Usage: bpflet-bench [--quick] [--verbose] [--only events,maps,startup,render] [--guests rust,c,go]
 //! [--batch N] [--poll] [--bpflet PATH] [--out PATH]
 //! (root; `make bench` builds everything it needs first).
 
@@ -35,7 +41,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use child::{spawn, Child};
+use child::{spawn, spawn_quiet, Child};
 use report::{Better, Row, Target};
 
 /// Records per burst: 100 000 records of 64 bytes fill 7 MB of burst.bpf.o's
@@ -167,7 +173,7 @@ fn bench(f: &BTreeMap<String, String>) -> Result<()> {
         }
     }
     let setup = setup;
-    let only: Vec<&str> = f.get("only").map_or(vec!["events", "maps", "startup"], |o| o.split(',').collect());
+    let only: Vec<&str> = f.get("only").map_or(vec!["events", "maps", "startup", "render"], |o| o.split(',').collect());
     let out = f.get("out").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench/results.json"));
     let machine = report::machine();
     eprintln!("machine: {machine}");
@@ -208,6 +214,9 @@ fn bench(f: &BTreeMap<String, String>) -> Result<()> {
             rss.native as f64 / 1024.0,
             guests.join(", ")
         ));
+    }
+    if only.contains(&"render") {
+        pinned(|pin| render(&setup, pin, &mut rows, &mut notes))?;
     }
     if only.contains(&"maps") {
         maps(&setup, &mut rows, &mut notes)?;
@@ -262,6 +271,7 @@ fn field(line: &str, key: &str) -> Result<u64> {
     value.parse().with_context(|| format!("{key}= in {line:?}"))
 }
 
+#[derive(Default)]
 struct EventsRun {
     /// Records per second of each measured (not warm-up) burst.
     rates: Vec<f64>,
@@ -352,19 +362,41 @@ struct Rss {
     guests: Vec<(&'static str, u64)>,
 }
 
-/// One events row per guest language.
-fn events(setup: &Setup, size: u32, rows: &mut Vec<Row>) -> Result<Rss> {
+/// Runs `f` with this thread (the trigger) on CPU 0, when there are CPUs
+/// 0 and 1, telling it whether to pin its consumers to CPU 1.
+fn pinned<T>(f: impl FnOnce(bool) -> Result<T>) -> Result<T> {
     let original = affinity().context("reading the CPU affinity")?;
     // SAFETY: CPU_ISSET reads inside a valid cpu_set_t.
     let pinned = unsafe { libc::CPU_ISSET(0, &original) && libc::CPU_ISSET(1, &original) };
     if pinned {
         set_affinity([0]).context("pinning the trigger to CPU 0")?;
     }
-    let result = events_pinned(setup, size, rows, pinned);
+    let result = f(pinned);
     // Start-up and maps children must get every CPU again (Cranelift
     // compiles in parallel).
     set_affinity_mask(&original).context("restoring the CPU affinity")?;
     result
+}
+
+/// `--name value` arguments of the bench guests' `events` mode: one
+/// burst-driven run of `reps` bursts after `warmup` more.
+fn events_args(extra: &[&str], reps: u32, warmup: u32) -> Vec<String> {
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    for (k, v) in [
+        ("trigger-pid", std::process::id().to_string()),
+        ("count", BURST.to_string()),
+        ("reps", reps.to_string()),
+        ("warmup", warmup.to_string()),
+    ] {
+        args.push(format!("--{k}"));
+        args.push(v);
+    }
+    args
+}
+
+/// One events row per guest language.
+fn events(setup: &Setup, size: u32, rows: &mut Vec<Row>) -> Result<Rss> {
+    pinned(|pin| events_pinned(setup, size, rows, pin))
 }
 
 fn events_pinned(setup: &Setup, size: u32, rows: &mut Vec<Row>, pinned: bool) -> Result<Rss> {
@@ -372,23 +404,10 @@ fn events_pinned(setup: &Setup, size: u32, rows: &mut Vec<Row>, pinned: bool) ->
     // the machine (a shared VM) hits both sides alike.
     let (rounds, reps, warmup) = if setup.quick { (1, 3u32, 1u32) } else { (3, 7, 2) };
     let object = setup.bpf.join(if size == 64 { "burst.bpf.o" } else { "burst512.bpf.o" });
-    let me = std::process::id().to_string();
-    let common = |extra: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        for (k, v) in [
-            ("trigger-pid", me.clone()),
-            ("count", BURST.to_string()),
-            ("reps", reps.to_string()),
-            ("warmup", warmup.to_string()),
-        ] {
-            args.push(format!("--{k}"));
-            args.push(v);
-        }
-        args
-    };
-    let empty = || EventsRun { rates: Vec::new(), lost: 0, max_rss_kib: 0 };
-    let mut native = empty();
-    let mut guests: Vec<(&'static str, EventsRun)> = setup.langs.iter().map(|&lang| (lang, empty())).collect();
+    let common = |extra: &[&str]| events_args(extra, reps, warmup);
+    let mut native = EventsRun::default();
+    let mut guests: Vec<(&'static str, EventsRun)> =
+        setup.langs.iter().map(|&lang| (lang, EventsRun::default())).collect();
     for round in 1..=rounds {
         eprintln!("events-{size}B: native, then bpflet {} (round {round} of {rounds})", setup.langs.join(", "));
         let mut native_cmd = setup.native("native-events");
@@ -435,6 +454,53 @@ fn events_pinned(setup: &Setup, size: u32, rows: &mut Vec<Row>, pinned: bool) ->
         rss.guests.push((lang, run.max_rss_kib));
     }
     Ok(rss)
+}
+
+/// The render rows: for the C and Go bench guests, the events-64B bursts
+/// with every record printed as a table row to stdout, which goes to
+/// /dev/null, by the guest's hand-written renderer (`--render 2`, the
+/// "native" column) and through the `render` plug-in (`--render 1`), in
+/// alternating processes. Both print the same bytes (tests/plugins.rs
+/// checks it).
+fn render(setup: &Setup, pinned: bool, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<()> {
+    let (rounds, reps, warmup) = if setup.quick { (1, 3u32, 1u32) } else { (3, 7, 2) };
+    let batch = setup.batch.to_string();
+    for guest in ["c", "go"] {
+        if !setup.langs.contains(&guest) {
+            continue;
+        }
+        let (mut hand, mut plugin) = (EventsRun::default(), EventsRun::default());
+        for round in 1..=rounds {
+            eprintln!("render-64B: {guest}, by hand then through the plug-in (round {round} of {rounds})");
+            for (mode, total) in [("2", &mut hand), ("1", &mut plugin)] {
+                let args = events_args(&["events", "--size", "64", "--batch", &batch, "--render", mode], reps, warmup);
+                let mut command = setup.bpflet(&format!("{guest}-bench.wasm"), &args);
+                if pinned {
+                    pin_consumer(&mut command);
+                }
+                let run = drive_events(spawn_quiet(command)?, reps + warmup)?;
+                total.rates.extend(run.rates);
+                total.lost += run.lost;
+            }
+        }
+        rows.push(Row {
+            bench: "render-64B",
+            guest,
+            native: median(hand.rates),
+            bpflet: median(plugin.rates),
+            unit: "records/s",
+            better: Better::Higher,
+            lost: Some((hand.lost, plugin.lost)),
+            targets: vec![Target::RatioAtLeast(0.80)],
+        });
+    }
+    notes.push(
+        "render-64B: events-64B with every record printed as a table row to /dev/null as it is drained; the \
+         native column is the guest's hand-written renderer, the bpflet column the same guest through the \
+         render plug-in"
+            .into(),
+    );
+    Ok(())
 }
 
 /// ns per operation of each benchmark, from `NAME rep=I ops=N ns=T` lines.

@@ -3,7 +3,7 @@
 // boundaries, so the harness runs either and compares both with native
 // libbpf-rs line for line.
 //
-//	bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1]
+//	bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2]
 //
 // Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
 // then for each of W + R bursts (the harness triggers them one at a time
@@ -13,6 +13,12 @@
 // EventBuffer.PollInto batches (`--poll 1`):
 //
 //	rep I records=N ns=T sum=S dropped=D   (warm-up reps have negative I)
+//
+// `--render 1|2` also prints every record drained from the ring, as the
+// table `bpflet run burst.bpf.o` prints (struct burst_record by its BTF),
+// to stdout, a batch at a time: through the render plug-in (1), or by the
+// hand-written renderer below (2), which prints the same bytes. The lines
+// above then go to stderr, and the harness sends stdout to /dev/null.
 //
 // `bench check` exits at once (the harness fills bpflet's compiled cache).
 //
@@ -38,6 +44,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -72,7 +79,18 @@ const recordHeadSize = int(unsafe.Sizeof(recordHead{}))
 const valueXor = 0x5bd1_e995_5bd1_e995
 
 const usage = "usage: bench events --trigger-pid PID [--size 64|512] [--count N] [--reps R] " +
-	"[--warmup W] [--batch M] [--poll 1] | bench maps [--ops N] [--reps R] | bench check"
+	"[--warmup W] [--batch M] [--poll 1] [--render 1|2] | bench maps [--ops N] [--reps R] | bench check"
+
+// How `--render` prints the records it drains.
+const (
+	renderNone   = 0
+	renderPlugin = 1
+	renderHand   = 2
+)
+
+// report is where the lines for the harness go: stdout, or stderr when
+// stdout carries rendered records.
+var report = os.Stdout
 
 func init() { bpflet.Main(main) }
 
@@ -127,11 +145,19 @@ func run(args []string) error {
 		// one reported; `as u32` truncates as Rust's does.
 		size, pid, count := opt("size", 64), uint32(opt("trigger-pid")), uint32(opt("count", 100_000))
 		reps, warmup, batch := uint32(opt("reps", 5)), uint32(opt("warmup", 1)), uint32(opt("batch", 0))
-		poll := opt("poll", 0) != 0
+		poll, render := opt("poll", 0) != 0, opt("render", renderNone)
 		if missing != nil {
 			return missing
 		}
-		return events(size, pid, count, reps, warmup, batch, poll)
+		switch {
+		case render > renderHand:
+			return fmt.Errorf("--render takes 1 (the plug-in) or 2 (by hand), not %d", render)
+		case render != renderNone && poll:
+			return errors.New("--render reads the ring in place: not with --poll")
+		case render != renderNone:
+			report = os.Stderr
+		}
+		return events(size, pid, count, reps, warmup, batch, poll, int(render))
 	case "maps":
 		return maps(opt("ops", 1_000_000), opt("reps", 3))
 	case "check":
@@ -142,7 +168,7 @@ func run(args []string) error {
 	return errors.New(usage)
 }
 
-func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll bool) error {
+func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll bool, render int) error {
 	var elf []byte
 	switch size {
 	case 64:
@@ -198,7 +224,20 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 		return err
 	}
 	defer links.Close()
-	fmt.Println("ready")
+	var printer *bpflet.RecordPrinter
+	switch render {
+	case renderPlugin:
+		types := obj.Printer()
+		defer types.Close()
+		if printer, err = types.Records("burst_record", false); err != nil {
+			return err
+		}
+		defer printer.Close()
+		os.Stdout.WriteString(printer.Header())
+	case renderHand:
+		os.Stdout.WriteString(header())
+	}
+	fmt.Fprintln(report, "ready")
 
 	var producedBefore, droppedBefore uint64
 	for burst := range bursts {
@@ -224,7 +263,9 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 
 		start := bpflet.Now()
 		var records, sum uint64
-		if poll {
+		if render != renderNone {
+			records, sum, err = drainRender(ring, produced, batchMax, printer)
+		} else if poll {
 			records, sum, err = drainPoll(buffer, &batch, produced, batchMax)
 		} else {
 			records, sum, err = drainRing(ring, produced, batchMax)
@@ -234,9 +275,9 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 		}
 		ns := bpflet.Now().Sub(start).Nanoseconds()
 		rep := int64(burst) - int64(warmup)
-		fmt.Printf("rep %d records=%d ns=%d sum=%d dropped=%d\n", rep, records, ns, sum, dropped)
+		fmt.Fprintf(report, "rep %d records=%d ns=%d sum=%d dropped=%d\n", rep, records, ns, sum, dropped)
 	}
-	fmt.Println("done")
+	fmt.Fprintln(report, "done")
 	return nil
 }
 
@@ -262,6 +303,89 @@ func drainRing(ring *bpflet.RingReader, produced uint64, max uint32) (records, s
 		}
 		ring.Release()
 		records += uint64(n)
+	}
+	return records, sum, nil
+}
+
+// Widths of the columns of struct burst_record in the render plug-in's
+// table: a u64, then two u32 (right-aligned, as wide as their largest
+// value), then the payload, last and unpadded; TIME is HH:MM:SS.
+const (
+	seqWidth = 20
+	u32Width = 10
+)
+
+func header() string {
+	return fmt.Sprintf("%-8s  %*s  %*s  %*s  %s\n", "TIME", seqWidth, "SEQ", u32Width, "CPU", u32Width, "PAD", "PAYLOAD")
+}
+
+// appendRight appends n in decimal, right-aligned in width columns.
+func appendRight(out []byte, n uint64, width int) []byte {
+	var digits [20]byte
+	text := strconv.AppendUint(digits[:0], n, 10)
+	for pad := width - len(text); pad > 0; pad-- {
+		out = append(out, ' ')
+	}
+	return append(out, text...)
+}
+
+// appendRowsByHand is the hand-written renderer: the rows the plug-in
+// prints for records, appended to out.
+func appendRowsByHand(out []byte, records [][]byte, unixTime uint64) []byte {
+	day := unixTime % 86400
+	clock := fmt.Sprintf("%02d:%02d:%02d", day/3600, day/60%60, day%60)
+	for _, r := range records {
+		out = append(out, clock...)
+		out = append(out, "  "...)
+		out = appendRight(out, binary.LittleEndian.Uint64(r), seqWidth)
+		out = append(out, "  "...)
+		out = appendRight(out, uint64(binary.LittleEndian.Uint32(r[8:])), u32Width)
+		out = append(out, "  "...)
+		out = appendRight(out, uint64(binary.LittleEndian.Uint32(r[12:])), u32Width)
+		out = append(out, "  ["...)
+		for i, b := range r[recordHeadSize:] {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = strconv.AppendUint(out, uint64(b), 10)
+		}
+		out = append(out, "]\n"...)
+	}
+	return out
+}
+
+// drainRender reads produced records in place, at most max (0: 512) a
+// batch, and prints each batch to stdout, through printer (the render
+// plug-in) or, when it is nil, by hand, before releasing it.
+func drainRender(ring *bpflet.RingReader, produced uint64, max uint32, printer *bpflet.RecordPrinter) (records, sum uint64, err error) {
+	if max == 0 {
+		max = 512
+	}
+	views := make([][]byte, 0, max)
+	var text []byte
+	for records < produced {
+		views = views[:0]
+		for uint32(len(views)) < max {
+			record := ring.Next()
+			if len(record) < recordHeadSize {
+				if record == nil {
+					break
+				}
+				ring.Release()
+				return records, sum, shortRecord(len(record))
+			}
+			sum += binary.LittleEndian.Uint64(record)
+			views = append(views, record)
+		}
+		now := uint64(time.Now().Unix())
+		if printer != nil {
+			os.Stdout.WriteString(printer.RowsOf(views, now))
+		} else {
+			text = appendRowsByHand(text[:0], views, now)
+			os.Stdout.Write(text)
+		}
+		ring.Release()
+		records += uint64(len(views))
 	}
 	return records, sum, nil
 }
