@@ -155,6 +155,12 @@ fn push_fields<'t>(
     }
 }
 
+/// One member of a struct, as [`Types::fields`] lists it (its offset from
+/// the start of `bytes`), decoded as the struct's decoding would.
+pub fn decode_field<'t>(types: &'t Types, member: &Member, bytes: &'t [u8]) -> Value<'t> {
+    decode_member(types, member, member.bit_offset, bytes, 0)
+}
+
 fn member_name(member: &Member) -> &str {
     if member.name.is_empty() {
         UNNAMED

@@ -1,8 +1,9 @@
 //! Records of ring and perf buffers as table rows (columns sized from the
 //! record's type, so rows align before any record arrives) or JSON lines.
 
-use bpflet_decode::value::{decode, hex, Value};
+use bpflet_decode::value::{decode, decode_field, hex};
 use bpflet_decode::Types;
+use bpflet_sdk::bindings::bpflet::ebpf::btf::{Kind, Member};
 use serde_json::json;
 
 use crate::table::{self, Column, RowWriter};
@@ -12,6 +13,9 @@ pub struct Format {
     /// The record struct; none prints records as hex.
     pub record: Option<u32>,
     pub columns: Vec<Column>,
+    /// The members of a struct or union record, one per column after
+    /// TIME: a row decodes them one by one into its cells.
+    members: Option<Vec<Member>>,
 }
 
 impl Format {
@@ -20,7 +24,16 @@ impl Format {
             Some(id) => table::record_columns(types, id),
             None => table::hex_columns(),
         };
-        Self { record, columns }
+        let members =
+            record.filter(|&id| matches!(types.kind(id), Some(Kind::StructType(_) | Kind::UnionType(_)))).map(|id| {
+                // Typedefs and modifiers followed once, not at every record.
+                let mut members = types.fields(id);
+                for member in &mut members {
+                    member.type_ = types.resolve(member.type_);
+                }
+                members
+            });
+        Self { record, columns, members }
     }
 
     pub fn header(&self) -> String {
@@ -48,13 +61,13 @@ impl Format {
             (Some(id), false) => {
                 let mut row = RowWriter::new(out, &self.columns, scratch);
                 row.cell(|out| out.push_str(clock));
-                match decode(types, id, bytes) {
-                    Value::Fields(fields) => {
-                        for (_, value) in &fields {
-                            row.cell(|out| value.write_text(out));
+                match &self.members {
+                    Some(members) => {
+                        for member in members {
+                            row.cell(|out| decode_field(types, member, bytes).write_text(out));
                         }
                     }
-                    other => row.cell(|out| other.write_text(out)),
+                    None => row.cell(|out| decode(types, id, bytes).write_text(out)),
                 }
                 row.finish();
             }
