@@ -150,6 +150,50 @@ fn a_plug_in_may_not_import_beyond_its_world() {
              --plug-allow bpflet:ebpf/maps@0.2.0 if you trust it"
         ),
     );
+    // The network is no more a plug-in's than the maps are.
+    let wit = wit_copy(&dir, "0.2.0", "world nosy-render { import wasi:sockets/network@0.2.12; export render; }\n");
+    let nosy = dummy(&wit, "nosy-render", &dir.join("nosy.wasm"));
+    let nosy = nosy.to_str().unwrap();
+    fails_with(
+        &[],
+        &["--plug", nosy, sizehist().to_str().unwrap()],
+        &format!(
+            "plug-in {nosy} imports wasi:sockets/network@0.2.12, which plug-ins may not use; allow it with \
+             --plug-allow wasi:sockets/network@0.2.12 if you trust it"
+        ),
+    );
+}
+
+/// A plug-in whose language runtime asks for files and the environment
+/// (Go's does) gets the sandbox's: no directories, no arguments, no
+/// variables; `--plug-allow` gives it the host's instead.
+#[test]
+fn a_plug_in_gets_the_sandbox_for_files_and_environment() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let provider = guest("go-histogram-provider");
+    let provider = provider.to_str().unwrap();
+    let me = std::process::id().to_string();
+    let object = sizehist();
+    let run = |allow: &[&str]| {
+        let mut args = vec!["run", "-v", "--no-cache", "--plug", provider];
+        args.extend(allow);
+        args.extend([object.to_str().unwrap(), "--target_pid", &me, "--duration", "1"]);
+        let out = bpflet_to_end(&args);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stderr
+    };
+    let sandbox = |interface: &str| {
+        format!("bpflet: wasi:{interface}@0.2.12 from the plug-in sandbox (nothing) (for plug-in {provider})\n")
+    };
+    let stderr = run(&[]);
+    assert!(stderr.contains(&format!("bpflet: bpflet:ebpf/histogram@0.2.0 from {provider}\n")), "{stderr}");
+    assert!(stderr.contains(&sandbox("filesystem/preopens")), "{stderr}");
+    assert!(stderr.contains(&sandbox("cli/environment")), "{stderr}");
+    let stderr = run(&["--plug-allow", "wasi:cli/environment@0.2.12"]);
+    assert!(stderr.contains(&sandbox("filesystem/preopens")), "{stderr}");
+    assert!(!stderr.contains(&sandbox("cli/environment")), "{stderr}");
+    before.assert_nothing_new_left();
 }
 
 #[test]
@@ -294,12 +338,12 @@ fn histograms_print_alike_across_languages_and_providers() {
     use std::io::Write;
     let _serial = serial();
     let before = KernelObjects::now();
-    let provider = guest("c-histogram-provider");
-    let provider = provider.to_str().unwrap();
+    let (c_provider, go_provider) = (guest("c-histogram-provider"), guest("go-histogram-provider"));
+    let (c_provider, go_provider) = (c_provider.to_str().unwrap(), go_provider.to_str().unwrap());
     let me = std::process::id().to_string();
     let sizehist = sizehist();
     let sizehist = sizehist.to_str().unwrap();
-    let mut runs: Vec<Running> = [&[][..], &["--plug", provider][..]]
+    let mut runs: Vec<Running> = [&[][..], &["--plug", c_provider][..], &["--plug", go_provider][..]]
         .iter()
         .flat_map(|plug| {
             [&[][..], &["--json"][..]].map(|json| {
@@ -337,10 +381,12 @@ fn histograms_print_alike_across_languages_and_providers() {
     assert!(json.contains("\"total\":35}"), "{json}");
     assert_eq!(&outputs[2], text, "text from the C provider");
     assert_eq!(&outputs[3], json, "JSON from the C provider");
-    assert_eq!(&outputs[4], text, "text from the C program");
-    assert_eq!(&outputs[5], json, "JSON from the C program");
-    assert_eq!(&outputs[6], text, "text from the Go program");
-    assert_eq!(&outputs[7], json, "JSON from the Go program");
+    assert_eq!(&outputs[4], text, "text from the Go provider");
+    assert_eq!(&outputs[5], json, "JSON from the Go provider");
+    assert_eq!(&outputs[6], text, "text from the C program");
+    assert_eq!(&outputs[7], json, "JSON from the C program");
+    assert_eq!(&outputs[8], text, "text from the Go program");
+    assert_eq!(&outputs[9], json, "JSON from the Go program");
     before.assert_nothing_new_left();
 }
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds every Go example, guests/go/cmd/NAME, into OUT_DIR/go-NAME.wasm:
-# a component of world bpflet:ebpf/program that exports wasi:cli/run.
+# a component of world bpflet:ebpf/program that exports wasi:cli/run; and
+# every Go plug-in, guests/go/plugins/NAME, into
+# OUT_DIR/go-NAME-provider.wasm: a component of world
+# bpflet:ebpf/NAME-provider.
 #
 #   bash guests/go/build.sh target/guests
 #
@@ -91,25 +94,34 @@ toolchain $toolchain
 use (
 	.
 	./bindings/imports
+$(for dir in "$here"/plugins/*/; do echo "	./plugins/$(basename "$dir")/bindings/imports"; done)
 )
 
 replace go.bytecodealliance.org/pkg $go_pkg_version => $go_pkg
 EOF
 
 # Bindings, afresh: an interface removed from the WIT must not linger.
-rm -rf "$here/bindings/imports" "$here/bindings/exports/wit_exports"
-log=$(wit-bindgen go "$repo/wit" --world bpflet:ebpf/program \
-	--pkg-name bpflet.dev/guests/go/bindings --out-dir "$here/bindings" 2>&1) ||
-	die "wit-bindgen go failed:"$'\n'"$log"
-cat >"$here/bindings/imports/go.mod" <<EOF
+# bindings DIR WORLD: the bindings of WORLD in DIR/bindings (package
+# bpflet.dev/guests/go/DIR/bindings).
+bindings() {
+	local dir=$1 world=$2 pkg="bpflet.dev/guests/go${1#"$here"}/bindings" log
+	rm -rf "$dir/bindings/imports" "$dir/bindings/exports/wit_exports"
+	log=$(wit-bindgen go "$repo/wit" --world "$world" --pkg-name "$pkg" --out-dir "$dir/bindings" 2>&1) ||
+		die "wit-bindgen go failed for $world:"$'\n'"$log"
+	cat >"$dir/bindings/imports/go.mod" <<EOF
 // Written by build.sh: the generated import bindings, a module of the
 // workspace (go.work) apart from ours.
-module bpflet.dev/guests/go/bindings/imports
+module $pkg/imports
 
 go $go_version
 
 require go.bytecodealliance.org/pkg $go_pkg_version
 EOF
+}
+bindings "$here" bpflet:ebpf/program
+for dir in "$here"/plugins/*/; do
+	bindings "${dir%/}" "bpflet:ebpf/$(basename "$dir")-provider"
+done
 
 adapter="$work/wasi_snapshot_preview1.reactor.wasm"
 (cd "$repo" && cargo run --quiet -p bpflet-wasip1-adapter -- reactor "$adapter") ||
@@ -140,4 +152,19 @@ for dir in cmd/*/; do
 	wasm-tools component wit "$work/$name.wasm" | grep -q '^  export wasi:cli/run@' ||
 		die "$name: the component does not export wasi:cli/run"
 	mv "$work/$name.wasm" "$out/go-$name.wasm"
+done
+
+for dir in plugins/*/; do
+	name=$(basename "$dir")
+	world="bpflet:ebpf/$name-provider"
+	echo "  GO   $out/go-$name-provider.wasm"
+	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared \
+		-ldflags=-checklinkname=0 -o "$work/$name-provider.core.wasm" "./$dir"
+	wasm-tools component embed "$repo/wit" --world "$world" \
+		"$work/$name-provider.core.wasm" -o "$work/$name-provider.embedded.wasm"
+	wasm-tools component new "$work/$name-provider.embedded.wasm" \
+		--adapt "wasi_snapshot_preview1=$adapter" -o "$work/$name-provider.wasm"
+	wasm-tools component wit "$work/$name-provider.wasm" | grep -q "^  export bpflet:ebpf/$name@" ||
+		die "plugins/$name: the component does not export bpflet:ebpf/$name"
+	mv "$work/$name-provider.wasm" "$out/go-$name-provider.wasm"
 done

@@ -2,8 +2,9 @@
 //! into the source tree):
 //! - the libbpf headers `bpflet build` hands to clang (from libbpf-sys);
 //! - the components built into bpflet (adapters/): the kernel-only runner,
-//!   so that `bpflet run prog.bpf.o` needs nothing else, and the built-in
-//!   providers of the plug-in interfaces (render, histogram).
+//!   so that `bpflet run prog.bpf.o` needs nothing else, the built-in
+//!   providers of the plug-in interfaces (render, histogram), and the
+//!   sandbox plugged into plug-ins' files and environment.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,12 +29,13 @@ fn copy_libbpf_headers(dest: &Path) {
 }
 
 /// The components built into bpflet, from the adapters workspace.
-const COMPONENTS: [&str; 3] = ["bpflet_runner.wasm", "bpflet_render.wasm", "bpflet_histogram.wasm"];
+const COMPONENTS: [&str; 4] =
+    ["bpflet_runner.wasm", "bpflet_render.wasm", "bpflet_histogram.wasm", "bpflet_sandbox.wasm"];
 
 /// Builds the adapters workspace (its own target dir: a nested cargo must
 /// not share ours): the runner for wasm32-wasip2; the plug-ins for
 /// wasm32-unknown-unknown, made components here (they import nothing but
-/// WIT types). Or takes them ready-made from the directory
+/// WIT types; the sandbox, the types of wasi:filesystem). Or takes them ready-made from the directory
 /// `BPFLET_COMPONENTS`.
 fn build_components(root: &Path, out: &Path) {
     println!("cargo:rerun-if-env-changed=BPFLET_COMPONENTS");
@@ -50,6 +52,7 @@ fn build_components(root: &Path, out: &Path) {
         "adapters/runner",
         "adapters/render",
         "adapters/histogram",
+        "adapters/sandbox",
         "adapters/decode",
         "guests/rust/sdk/src",
         "guests/rust/sdk/Cargo.toml",
@@ -79,8 +82,8 @@ fn build_components(root: &Path, out: &Path) {
     };
     let wasip2 = cargo("wasm32-wasip2", &["bpflet-runner"]);
     fs::copy(wasip2.join("bpflet_runner.wasm"), out.join("bpflet_runner.wasm")).expect("the runner component");
-    let unknown = cargo("wasm32-unknown-unknown", &["bpflet-render", "bpflet-histogram"]);
-    for name in ["bpflet_render.wasm", "bpflet_histogram.wasm"] {
+    let unknown = cargo("wasm32-unknown-unknown", &["bpflet-render", "bpflet-histogram", "bpflet-sandbox"]);
+    for name in ["bpflet_render.wasm", "bpflet_histogram.wasm", "bpflet_sandbox.wasm"] {
         let module = fs::read(unknown.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let component = wit_component::ComponentEncoder::default()
             .module(&module)

@@ -9,3 +9,7 @@ pub const PROVIDERS: [(&str, &[u8]); 2] = [
     ("render", include_bytes!(concat!(env!("OUT_DIR"), "/bpflet_render.wasm"))),
     ("histogram", include_bytes!(concat!(env!("OUT_DIR"), "/bpflet_histogram.wasm"))),
 ];
+
+/// Serves plug-ins' `wasi:filesystem/preopens` and `wasi:cli/environment`
+/// with nothing (`world plugin-sandbox`).
+pub const SANDBOX: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bpflet_sandbox.wasm"));

@@ -127,9 +127,11 @@ enum Command {
         #[arg(long = "plug", value_name = "FILE|oci://REF")]
         plugs: Vec<String>,
         /// Let plug-ins import this host interface (for example
-        /// wasi:cli/stderr@0.2.6; repeatable). Without it a plug-in may
-        /// import only WIT types (bpflet:ebpf/types, bpflet:ebpf/btf) and
-        /// other plug-ins.
+        /// wasi:sockets/tcp@0.2.12; repeatable). Without it a plug-in
+        /// gets WIT types (bpflet:ebpf/types, btf), other plug-ins, and of
+        /// WASI the streams, clocks, randomness, stdio and exit; its
+        /// wasi:filesystem/preopens and wasi:cli/environment are a sandbox
+        /// with no directories, arguments or variables.
         #[arg(long = "plug-allow", value_name = "INTERFACE")]
         plug_allow: Vec<String>,
     },

@@ -33,8 +33,10 @@ pub fn places(plugs: &[String], built_in: bool, plain_http: bool) -> anyhow::Res
 }
 
 /// Adds to `key` everything an assembly from `places` depends on: every
-/// provider's bytes, where it stands, and the imports plug-ins may have.
+/// provider's bytes, where it stands, the imports plug-ins may have and
+/// the sandbox they get.
 pub fn add_to_key(key: &mut Key, places: &[Place], allowed: &[String]) {
+    key.part(builtin::SANDBOX);
     for place in places {
         key.part(place.name.as_bytes());
         for provider in &place.providers {
@@ -48,10 +50,12 @@ pub fn add_to_key(key: &mut Key, places: &[Place], allowed: &[String]) {
 
 /// Composes `component` with the plug-ins it imports, found in `places`
 /// (a component that needs none, with no `--plug` given, comes back as it
-/// is). Returns the bytes and one line per plugged import (`INTERFACE from
-/// PROVIDER`).
+/// is), and the plug-ins with the built-in sandbox where they ask for
+/// files or the environment. Returns the bytes and one line per plugged
+/// import (`INTERFACE from PROVIDER`).
 pub fn assemble(component: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
-    let Assembly { component, plugged } = assemble::assemble(component, places, allowed)?;
+    let Assembly { component, plugged } =
+        assemble::assemble(component, places, allowed, Some(builtin::SANDBOX.to_vec()))?;
     Ok((component, plugged.into_iter().map(|(interface, origin)| format!("{interface} from {origin}")).collect()))
 }
 

@@ -8,9 +8,12 @@
 //! each directory of `BPFLET_PLUGIN_PATH`, the built-in providers). The
 //! first place with a provider of an import serves it; two in one place
 //! conflict. A provider's own imports get the same treatment, except that
-//! it may import from the host only the type-only interfaces (`types`,
-//! `btf`) unless the embedder allows more: a plug-in gets no capability
-//! its world does not give it.
+//! from the host it gets no capability its world does not give it: the
+//! type-only interfaces (`types`, `btf`) and the WASI interfaces that
+//! reach nothing of the host's ([`HARMLESS_WASI`]: streams, clocks,
+//! randomness, stdio, exit); the files and environment a language runtime
+//! asks for at start-up from the sandbox component, which holds none
+//! ([`SANDBOXED`]); anything else only if the embedder allows it.
 //!
 //! Every failure is an [`AssemblyError`] naming the interface and every
 //! place looked in; nothing has touched the kernel by then.
@@ -27,6 +30,41 @@ const HOST_INTERFACES: [&str; 6] = ["types", "btf", "maps", "events", "ebpf-load
 
 /// Host interfaces that hold only types: any plug-in may import them.
 const TYPE_ONLY: [&str; 2] = ["types", "btf"];
+
+/// WASI interfaces (any 0.2 version) that reach nothing of the host's but
+/// the terminal, the clocks and randomness: any plug-in may import them
+/// from the host. `wasi:filesystem/types` is here because without a
+/// preopened directory ([`SANDBOXED`]) it opens nothing.
+pub const HARMLESS_WASI: [&str; 18] = [
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:clocks/monotonic-clock",
+    "wasi:clocks/wall-clock",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:filesystem/types",
+];
+
+/// WASI interfaces a plug-in gets from the sandbox component (world
+/// `bpflet:ebpf/plugin-sandbox`) unless the embedder allows the host's:
+/// no preopened directories, no arguments, no environment.
+pub const SANDBOXED: [&str; 2] = ["wasi:filesystem/preopens", "wasi:cli/environment"];
+
+/// `wasi:cli/stdout@0.2.6` → `wasi:cli/stdout`.
+fn unversioned(name: &str) -> &str {
+    name.split('@').next().unwrap_or(name)
+}
 
 /// A component that may serve imports.
 pub struct Provider {
@@ -76,9 +114,16 @@ pub fn served_by_host(name: &str) -> bool {
     name.starts_with("wasi:") || HOST_INTERFACES.iter().any(|i| same_interface(name, &interface(i)))
 }
 
-/// Whether a plug-in may import `name` without the embedder's leave.
+/// Whether a plug-in may import `name` from the host without the
+/// embedder's leave.
 fn free_for_plugins(name: &str) -> bool {
     TYPE_ONLY.iter().any(|i| same_interface(name, &interface(i)))
+        || (name.starts_with("wasi:") && name.contains("@0.2.") && HARMLESS_WASI.contains(&unversioned(name)))
+}
+
+/// Whether the sandbox serves a plug-in's import `name`.
+fn sandboxed(name: &str) -> bool {
+    name.starts_with("wasi:") && name.contains("@0.2.") && SANDBOXED.contains(&unversioned(name))
 }
 
 /// The same interface in the same or a semver-compatible version.
@@ -113,9 +158,16 @@ struct Offer {
 
 /// Composes `program` with providers of every import the host does not
 /// serve, searched in `places` in order. `allowed` names host interfaces
-/// (`wasi:sockets/tcp@0.2.12`, or without the version) that plug-ins may
-/// import beyond the type-only ones.
-pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Result<Assembly, AssemblyError> {
+/// (`wasi:sockets/tcp@0.2.12`) that plug-ins may import beyond the ones
+/// any plug-in may. `sandbox` is the component that serves plug-ins'
+/// [`SANDBOXED`] imports (bpflet's is world `plugin-sandbox`); without
+/// it they need `allowed` like any other.
+pub fn assemble(
+    program: Vec<u8>,
+    places: Vec<Place>,
+    allowed: &[String],
+    sandbox: Option<Vec<u8>>,
+) -> Result<Assembly, AssemblyError> {
     let mut graph = CompositionGraph::new();
     let package = parse(&mut graph, "program", program, "the component")?;
     let program_imports: Vec<String> = graph.types()[package.ty()].imports.keys().cloned().collect();
@@ -147,6 +199,9 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
         }
     }
     let mut nodes: Vec<Option<NodeId>> = vec![None; offers.len()];
+    // The sandbox: its bytes until a plug-in needs it, then its instance
+    // (one serves every plug-in).
+    let mut sandbox = Sandbox::Unused(sandbox);
 
     let program_node = graph.instantiate(program_package);
     let mut plugged = Vec::new();
@@ -165,19 +220,25 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
                 let (package, imports) = &packages[chosen];
                 let node = graph.instantiate(*package);
                 nodes[chosen] = Some(node);
-                // Its imports: the type-only host interfaces, what the
-                // embedder allows, or more plug-in interfaces.
+                // Its imports: what any plug-in may have of the host's or
+                // the embedder allows; the sandbox's; more plug-in
+                // interfaces.
                 for name in imports {
                     if served_by_host(name) {
-                        let allowed =
-                            free_for_plugins(name) || allowed.iter().any(|a| a == name || same_interface(name, a));
-                        if !allowed {
-                            return Err(error(format!(
-                                "plug-in {} imports {name}, which plug-ins may not use; allow it with \
-                                 --plug-allow {name} if you trust it",
-                                provider.origin
-                            )));
+                        if free_for_plugins(name) || allowed.iter().any(|a| a == name || same_interface(name, a)) {
+                            continue;
                         }
+                        if sandboxed(name) {
+                            if let Some(origin) = sandbox.plug(&mut graph, node, name)? {
+                                plugged.push((name.clone(), format!("{origin} (for plug-in {})", provider.origin)));
+                                continue;
+                            }
+                        }
+                        return Err(error(format!(
+                            "plug-in {} imports {name}, which plug-ins may not use; allow it with \
+                             --plug-allow {name} if you trust it",
+                            provider.origin
+                        )));
                     } else {
                         wanted.push((node, format!("plug-in {}", provider.origin), name.clone()));
                     }
@@ -240,6 +301,53 @@ pub fn assemble(program: Vec<u8>, places: Vec<Place>, allowed: &[String]) -> Res
         .map_err(|e| error(format!("composing the program with its plug-ins: {e:#}")))?;
     plugged.reverse();
     Ok(Assembly { component, plugged })
+}
+
+/// The sandbox component of one assembly.
+enum Sandbox {
+    /// Not instantiated yet (none given: `None`).
+    Unused(Option<Vec<u8>>),
+    Instance(NodeId),
+}
+
+impl Sandbox {
+    /// How `bpflet -v` names what the sandbox serves.
+    const ORIGIN: &'static str = "the plug-in sandbox (nothing)";
+
+    /// Plugs the sandbox's export of `import` into plug-in `node`; none
+    /// when there is no sandbox.
+    fn plug(
+        &mut self,
+        graph: &mut CompositionGraph,
+        node: NodeId,
+        import: &str,
+    ) -> Result<Option<&'static str>, AssemblyError> {
+        let instance = match self {
+            Sandbox::Instance(instance) => *instance,
+            Sandbox::Unused(None) => return Ok(None),
+            Sandbox::Unused(Some(bytes)) => {
+                let package = parse(graph, "sandbox", std::mem::take(bytes), "the plug-in sandbox")?;
+                let package = graph
+                    .register_package(package)
+                    .map_err(|e| error(format!("the plug-in sandbox cannot be composed: {e:#}")))?;
+                let instance = graph.instantiate(package);
+                *self = Sandbox::Instance(instance);
+                instance
+            }
+        };
+        let export = SANDBOXED
+            .iter()
+            .map(|name| format!("{name}@0.2.12"))
+            .find(|export| unversioned(export) == unversioned(import))
+            .ok_or_else(|| error(format!("the plug-in sandbox does not serve {import}")))?;
+        let alias = graph
+            .alias_instance_export(instance, &export)
+            .map_err(|e| error(format!("the plug-in sandbox: {export}: {e:#}")))?;
+        graph.set_instantiation_argument(node, import, alias).map_err(|e| {
+            error(format!("the plug-in sandbox exports {export}, but not as a plug-in imports {import}: {e:#}"))
+        })?;
+        Ok(Some(Self::ORIGIN))
+    }
 }
 
 /// Who serves an import of a program.
@@ -345,6 +453,13 @@ mod tests {
         assert!(!served_by_host("bpflet:ebpf/render@0.2.0"));
         assert!(free_for_plugins("bpflet:ebpf/btf@0.2.0"));
         assert!(!free_for_plugins("bpflet:ebpf/maps@0.2.0"));
-        assert!(!free_for_plugins("wasi:filesystem/types@0.2.6"));
+        assert!(free_for_plugins("wasi:filesystem/types@0.2.6"));
+        assert!(free_for_plugins("wasi:cli/stdout@0.2.12"));
+        assert!(!free_for_plugins("wasi:cli/stdout@0.3.0"));
+        assert!(!free_for_plugins("wasi:filesystem/preopens@0.2.12"));
+        assert!(!free_for_plugins("wasi:sockets/tcp@0.2.12"));
+        assert!(sandboxed("wasi:filesystem/preopens@0.2.0"));
+        assert!(sandboxed("wasi:cli/environment@0.2.12"));
+        assert!(!sandboxed("wasi:cli/stdout@0.2.12"));
     }
 }

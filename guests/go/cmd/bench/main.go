@@ -14,7 +14,8 @@
 //
 //	rep I records=N ns=T sum=S dropped=D   (warm-up reps have negative I)
 //
-// `--render 1|2` also prints every record drained from the ring, as the
+// `--render 1|2` (C and Go only: the guests that print through plug-ins)
+// also prints every record drained from the ring, as the
 // table `bpflet run burst.bpf.o` prints (struct burst_record by its BTF),
 // to stdout, a batch at a time: through the render plug-in (1), or by the
 // hand-written renderer below (2), which prints the same bytes. The lines
