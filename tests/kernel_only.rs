@@ -254,3 +254,89 @@ fn a_rejected_object_reports_the_verifier() {
     assert_eq!(out.code, Some(1), "{stderr}");
     assert!(stderr.contains("load-failed") && stderr.contains("invalid mem access"), "{stderr}");
 }
+
+/// `bpftool ARGS`, which must succeed; its stdout.
+fn bpftool(args: &[&str]) -> String {
+    let out = Command::new("bpftool").args(args).output().expect("bpftool (make setup installs it)");
+    assert!(out.status.success(), "bpftool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// bpffs at /sys/fs/bpf, where libbpf pins by name; mounted for the test
+/// when the machine has none there, and unmounted after, with the test's
+/// pin removed, whatever the test's outcome.
+struct Bpffs {
+    mounted_here: bool,
+}
+
+const PIN: &str = "/sys/fs/bpf/bpflet_pinned";
+
+impl Bpffs {
+    fn ensure() -> Bpffs {
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+        if mounts.lines().any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf") && l.starts_with("bpf ")) {
+            return Bpffs { mounted_here: false };
+        }
+        let status = Command::new("mount").args(["-t", "bpf", "bpf", "/sys/fs/bpf"]).status().unwrap();
+        assert!(status.success(), "mounting bpffs at /sys/fs/bpf");
+        Bpffs { mounted_here: true }
+    }
+}
+
+impl Drop for Bpffs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(PIN);
+        if self.mounted_here {
+            let _ = Command::new("umount").arg("/sys/fs/bpf").status();
+        }
+    }
+}
+
+/// An object that asks for its map to be pinned by name gets no pin: the
+/// map is the program's own, gone when it ends, and a map that someone
+/// else pinned under that name is neither reused nor touched.
+#[test]
+fn maps_asking_to_be_pinned_are_not_pinned_nor_reused() {
+    let _serial = serial();
+    let _bpffs = Bpffs::ensure();
+    let pin = Path::new(PIN);
+    let _ = std::fs::remove_file(pin);
+    let object = object("pinned");
+    let run = || {
+        let out = bpflet_to_end(&["run", object.to_str().unwrap(), "--print-maps", "--duration", "1"]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stdout
+    };
+
+    // Nothing pinned by the program, and nothing left.
+    let before = KernelObjects::now();
+    let printed = run();
+    assert!(printed.contains("bpflet_pinned:"), "{printed}");
+    assert!(!pin.exists(), "bpflet left {} pinned", pin.display());
+    before.assert_nothing_new_left();
+
+    // Someone else's map under the same name: 7 → 4242424242.
+    bpftool(
+        &["map", "create", PIN, "type", "hash", "key", "4", "value", "8"]
+            .iter()
+            .chain(&["entries", "16", "name", "bpflet_pinned"])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    bpftool(
+        &["map", "update", "pinned", PIN, "key", "7", "0", "0", "0"]
+            .iter()
+            .chain(&["value", "hex", "b2", "41", "de", "fc", "00", "00", "00", "00"])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    let before = KernelObjects::now();
+    let printed = run();
+    // The program's map has none of the other's entries.
+    assert!(printed.contains("bpflet_pinned:"), "{printed}");
+    assert!(!printed.contains("4242424242"), "bpflet reused the pinned map:\n{printed}");
+    // The other's map is still there, as it was.
+    let other = bpftool(&["map", "lookup", "pinned", PIN, "key", "7", "0", "0", "0"]);
+    assert!(other.contains("b2 41 de fc 00 00 00 00"), "{other}");
+    before.assert_nothing_new_left();
+}

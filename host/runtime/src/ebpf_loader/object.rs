@@ -15,6 +15,27 @@ use crate::{btf, kernel, Error};
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// Maps an object asks libbpf to pin by name (`LIBBPF_PIN_BY_NAME`) are
+/// not pinned: a pin would outlive the program, and libbpf would reuse
+/// (read and write) a map that someone else pinned under the same name.
+/// With their pin paths cleared before load they are the program's own
+/// maps, gone when it ends.
+fn unpin_maps(object: &mut OpenObject) -> Result<()> {
+    use libbpf_rs::AsRawLibbpf as _;
+    for map in object.maps_mut() {
+        let raw = map.as_libbpf_object();
+        // SAFETY: `raw` is a map of the open object we own, alive for the
+        // call; a null path makes libbpf free the pin path and forget it.
+        let ret = unsafe { libbpf_sys::bpf_map__set_pin_path(raw.as_ptr(), std::ptr::null()) };
+        if ret != 0 {
+            return Err(
+                Error::from(std::io::Error::from_raw_os_error(-ret)).context(format!("unpinning map {:?}", map.name()))
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A global variable located by BTF: which internal map holds it and where.
 struct Global {
     name: String,
@@ -72,6 +93,8 @@ impl BpfObject {
                 _ => Error::invalid_argument(format!("not a usable BPF ELF object (clang -target bpf output): {why}")),
             }
         })?;
+        let mut opened = opened;
+        unpin_maps(&mut opened)?;
         let btf = btf::of_open_object(&opened);
         let globals = globals_of(&btf);
         Ok(BpfObject { state: State::Open(opened), globals, btf, elf })
