@@ -227,6 +227,59 @@ fn compose_writes_what_run_would_assemble() {
     assert!(out.stderr.starts_with("bpflet: error: no component provides bpflet:ebpf/"), "{}", out.stderr);
 }
 
+/// The compiled cache holds native code that bpflet runs as it is: a
+/// cache directory or file that others can write is not used (bpflet says
+/// so and compiles in memory), and what bpflet writes there only its user
+/// can.
+#[test]
+fn a_compiled_cache_that_others_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("plugins-cache-trust");
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let mode = |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    mode(&cache, 0o777);
+    let me = std::process::id().to_string();
+    let object = sizehist();
+    let start = || {
+        let _serial = serial();
+        let env: [(&str, &Path); 1] = [("BPFLET_CACHE_DIR", &cache)];
+        let out =
+            bpflet_to_end_with(&env, &["run", "-v", object.to_str().unwrap(), "--target_pid", &me, "--duration", "1"]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stderr
+    };
+    let compiled = "bpflet: program assembled and compiled\n";
+    let cached = "bpflet: program from the cache: nothing assembled or compiled\n";
+    let refused = format!(
+        "bpflet: not using the compiled cache {0}: {0} is writable by others (mode 777); compiling in memory\n",
+        cache.display()
+    );
+    for _ in 0..2 {
+        let stderr = start();
+        assert!(stderr.contains(&refused) && stderr.contains(compiled), "{stderr}");
+    }
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0, "bpflet wrote into a cache it does not trust");
+
+    // This user's alone: used, and its files are too.
+    mode(&cache, 0o700);
+    assert!(start().contains(compiled));
+    let files: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let m = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(m, 0o600, "{}", file.display());
+    }
+    assert!(start().contains(cached));
+    // A cached file others could have changed is compiled afresh (and
+    // written again as this user's alone).
+    for file in &files {
+        mode(file, 0o666);
+    }
+    assert!(start().contains(compiled));
+    assert!(start().contains(cached));
+}
+
 #[test]
 fn a_second_start_assembles_and_compiles_nothing_until_a_part_changes() {
     let dir = scratch("plugins-cache");

@@ -4,6 +4,8 @@
 //! second start neither assembles nor compiles.
 
 use std::hash::{Hash, Hasher};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -11,15 +13,64 @@ use wasmtime::component::Component;
 use wasmtime::Engine;
 
 /// `$BPFLET_CACHE_DIR`, else `$XDG_CACHE_HOME/bpflet/components`, else
-/// `~/.cache/bpflet/components`.
+/// `~/.cache/bpflet/components`; for root whose home directory is another
+/// user's (`sudo` keeping `HOME`), who could change what root runs,
+/// `/var/cache/bpflet/components` instead.
 fn cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("BPFLET_CACHE_DIR") {
         return Some(dir.into());
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
+    let home = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
-    Some(base.join("bpflet").join("components"))
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .map(|base| base.join("bpflet").join("components"));
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    match home {
+        Some(dir) if root && distrust(&dir).is_some() => Some(PathBuf::from("/var/cache/bpflet/components")),
+        None if root => Some(PathBuf::from("/var/cache/bpflet/components")),
+        home => home,
+    }
+}
+
+/// Why bpflet may not trust the cache at `dir`, if it may not. Its files
+/// are native code that wasmtime maps and runs as they are, so whoever can
+/// change them can make bpflet (root) run anything: `dir` must belong to
+/// this user and be writable by nobody else, and so must every directory
+/// above it (or be root's, or be sticky like /tmp, where nobody can
+/// replace another's entries). A `dir` that does not exist yet is judged
+/// by its parents: bpflet creates it with mode 0700.
+pub fn distrust(dir: &Path) -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let mut checked = Some(dir);
+    while let Some(path) = checked {
+        checked = path.parent();
+        let Ok(meta) = std::fs::metadata(path) else {
+            if path == dir || !path.exists() {
+                continue;
+            }
+            return Some(format!("{} cannot be read", path.display()));
+        };
+        let mode = meta.permissions().mode();
+        let sticky = mode & 0o1000 != 0 && path != dir;
+        if meta.uid() != me && meta.uid() != 0 {
+            return Some(format!("{} belongs to user {}", path.display(), meta.uid()));
+        }
+        if mode & 0o022 != 0 && !sticky {
+            return Some(format!("{} is writable by others (mode {:o})", path.display(), mode & 0o7777));
+        }
+    }
+    None
+}
+
+/// Whether a cached file may be loaded: this user's, and writable by
+/// nobody else (in a directory [`distrust`] found sound).
+fn trusted_file(path: &Path) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.file_type().is_file() && m.uid() == me && m.permissions().mode() & 0o022 == 0)
 }
 
 /// The parts a program is made of, hashed as they come: BLAKE3, a content
@@ -66,15 +117,28 @@ pub fn load_component(
     use_cache: bool,
     make: impl FnOnce() -> anyhow::Result<(Vec<u8>, Vec<String>)>,
 ) -> anyhow::Result<Loaded> {
-    let cached = use_cache.then(cache_dir).flatten().map(|dir| dir.join(key.0.finalize().to_hex().as_str()));
+    let dir = use_cache.then(cache_dir).flatten().filter(|dir| match distrust(dir) {
+        None => true,
+        Some(why) => {
+            eprintln!("bpflet: not using the compiled cache {}: {why}; compiling in memory", dir.display());
+            false
+        }
+    });
+    let cached = dir.map(|dir| dir.join(key.0.finalize().to_hex().as_str()));
     if let Some(base) = &cached {
         let code = base.with_extension("cwasm");
-        if code.exists() {
-            // SAFETY: the file was written by Component::serialize of this
-            // engine configuration (the key includes its compatibility hash)
-            // into bpflet's own cache directory.
+        if trusted_file(&code) {
+            // SAFETY: the file is in a directory only this user (or root)
+            // can write, is this user's and writable by nobody else: only
+            // bpflet wrote it, with Component::serialize of this engine
+            // configuration (the key includes its compatibility hash).
             if let Ok(component) = unsafe { Component::deserialize_file(engine, &code) } {
-                let plugged = std::fs::read_to_string(base.with_extension("plugged")).unwrap_or_default();
+                let plugged = base.with_extension("plugged");
+                let plugged = if trusted_file(&plugged) {
+                    std::fs::read_to_string(plugged).unwrap_or_default()
+                } else {
+                    String::new()
+                };
                 let plugged = plugged.lines().map(str::to_string).collect();
                 return Ok(Loaded { component, plugged, cached: true });
             }
@@ -93,11 +157,46 @@ pub fn load_component(
 
 fn write(component: &Component, plugged: &[String], base: &Path) -> anyhow::Result<()> {
     let dir = base.parent().context("cache path has no parent")?;
-    std::fs::create_dir_all(dir)?;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    std::fs::write(&tmp, plugged.iter().map(|line| format!("{line}\n")).collect::<String>())?;
-    std::fs::rename(&tmp, base.with_extension("plugged"))?;
-    std::fs::write(&tmp, component.serialize()?)?;
-    std::fs::rename(&tmp, base.with_extension("cwasm"))?;
+    // Written aside with mode 0600 (whatever the umask), then renamed in.
+    let put = |bytes: &[u8], to: PathBuf| -> anyhow::Result<()> {
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        file.write_all(bytes)?;
+        std::fs::rename(&tmp, to)?;
+        Ok(())
+    };
+    put(plugged.iter().map(|line| format!("{line}\n")).collect::<String>().as_bytes(), base.with_extension("plugged"))?;
+    put(&component.serialize()?, base.with_extension("cwasm"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_others_can_write_or_replace_is_distrusted() {
+        let base = std::env::temp_dir().join(format!("bpflet-distrust-{}", std::process::id()));
+        let dir = base.join("cache");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mode =
+            |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        mode(&base, 0o755);
+        mode(&dir, 0o700);
+        // Under /tmp: root's and sticky.
+        assert_eq!(distrust(&dir), None);
+        assert_eq!(distrust(&dir.join("not-made-yet")), None);
+        mode(&dir, 0o770);
+        assert_eq!(distrust(&dir), Some(format!("{} is writable by others (mode 770)", dir.display())));
+        mode(&dir, 0o700);
+        // A parent others can write could have the cache replaced...
+        mode(&base, 0o777);
+        assert_eq!(distrust(&dir), Some(format!("{} is writable by others (mode 777)", base.display())));
+        // ... unless it is sticky.
+        mode(&base, 0o1777);
+        assert_eq!(distrust(&dir), None);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
