@@ -327,6 +327,9 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
         format!("ring {:?}, perf {:?}", ring.kind(), perf.kind()),
     );
     c.err("event-buffer-open-hash", EventBuffer::open(&hash, None), &["invalid-argument"]);
+    // Perf buffer pages are pinned kernel memory on every CPU: bounded.
+    c.err("event-buffer-open-perf-huge", EventBuffer::open(&perf_map, Some(1 << 30)), &["invalid-argument"]);
+    c.err("event-buffer-open-perf-odd", EventBuffer::open(&perf_map, Some(3)), &["invalid-argument"]);
     map_ring_checks(c, &ring_map, &perf);
 
     // --- attach -----------------------------------------------------------

@@ -11,8 +11,15 @@ use crate::Error;
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// Most pages per CPU a guest may ask for: a perf buffer's pages are
+/// kernel memory, pinned, on every CPU. 1024 (4 MiB per CPU with 4 KiB
+/// pages) is far beyond what tools use (libbpf-tools: 16 to 64).
+pub(super) const MAX_PAGES: usize = 1024;
+
 /// Records received but not yet handed to the guest: libbpf hands each
-/// record to a callback, which appends it here.
+/// record to a callback, which appends it here. [`Perf::consume`] refills
+/// it only once it is empty, so it never holds more than one drain of the
+/// kernel's buffers.
 #[derive(Default)]
 pub(super) struct Pending {
     data: Vec<u8>,
@@ -22,7 +29,13 @@ pub(super) struct Pending {
 
 impl Pending {
     fn push(&mut self, record: &[u8]) {
-        self.offsets.push(self.data.len() as u32);
+        // Offsets are 32-bit (the batch's WIT type): a record that would
+        // start past them is counted lost rather than misplaced.
+        let Ok(offset) = u32::try_from(self.data.len()) else {
+            self.lost += 1;
+            return;
+        };
+        self.offsets.push(offset);
         self.data.extend_from_slice(record);
     }
 
@@ -74,6 +87,12 @@ impl Perf {
         if !pages.is_power_of_two() {
             return Err(Error::invalid_argument(format!("pages-per-cpu must be a power of two, got {pages}")));
         }
+        if pages > MAX_PAGES {
+            return Err(Error::invalid_argument(format!(
+                "pages-per-cpu {pages} is more than {MAX_PAGES}: a perf buffer's pages are pinned kernel memory, \
+                 on every CPU"
+            )));
+        }
         let pending = Box::new(UnsafeCell::new(Pending::default()));
         let samples = SendPtr(pending.get());
         let losses = SendPtr(samples.0);
@@ -92,8 +111,15 @@ impl Perf {
         Ok(Perf { buffer, pending, _map: map })
     }
 
-    /// Hands what the kernel has to the callbacks, into `pending`.
+    /// Hands what the kernel has to the callbacks, into `pending`, once
+    /// the guest has taken what was there: reading on while the guest
+    /// takes a few records a poll would grow the host's copy without
+    /// bound (the kernel's buffers bound it instead, counting as lost what
+    /// does not fit).
     pub(super) fn consume(&mut self) -> Result<()> {
+        if !self.pending().offsets.is_empty() {
+            return Ok(());
+        }
         self.buffer.consume().context("reading perf buffer")
     }
 
