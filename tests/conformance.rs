@@ -6,6 +6,7 @@ mod common;
 
 use std::net::UdpSocket;
 use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,13 @@ fn every_wit_function_answers_as_specified() {
     let me = std::process::id().to_string();
     let libc = libc_path();
     let cgroup = cgroup2_root();
-    let args = ["--trigger-pid", &me, "--libc", &libc, "--cgroup", &cgroup, "--expect-packets"];
+    // A FIFO nobody writes: opening it would block whoever opens it.
+    let fifo = std::env::temp_dir().join(format!("bpflet-conformance-fifo-{me}"));
+    let _ = std::fs::remove_file(&fifo);
+    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success(), "mkfifo {}", fifo.display());
+    let fifo_arg = fifo.to_str().unwrap();
+    let args = ["--trigger-pid", &me, "--libc", &libc, "--cgroup", &cgroup, "--expect-packets", "--fifo", fifo_arg];
     // The object is also offered as a packaged object, for open-packaged.
     let object = object("conformance");
     let run = spawn_with(&["--object", object.to_str().unwrap()], &guest("rust-conformance"), &args);
@@ -147,6 +154,11 @@ fn every_wit_function_answers_as_specified() {
         line(check);
     }
     line("percpu-readback");
+    let _ = std::fs::remove_file(&fifo);
+    // Host paths that are not what the guest names them as: refused at once.
+    for check in ["attach-uprobe-fifo", "attach-cgroup-fifo", "load-btf-path-fifo", "attach-uprobe-device"] {
+        assert!(line(check).contains("error invalid-argument:"), "{}", line(check));
+    }
     // Perf buffer sizes a guest may not have: too large, or not a power of two.
     for check in ["event-buffer-open-perf-huge", "event-buffer-open-perf-odd"] {
         assert!(line(check).contains("error invalid-argument:"), "{}", line(check));

@@ -30,6 +30,8 @@
 //! - `--expect-packets`: the trigger also sends packets over `lo`; wait for
 //!   the XDP, tc and cgroup counters to rise (without it they are only
 //!   reported).
+//! - `--fifo PATH`: a FIFO nobody writes, named as a BTF file, a uprobe's
+//!   binary and a cgroup: each must be refused at once, not hang.
 //!
 //! It uses the raw bindings on purpose: the point is the WIT, not the SDK's
 //! typed layer (which gets a few checks of its own: `typed-*`, `sdk-*`,
@@ -73,6 +75,7 @@ struct Args {
     libc: Option<String>,
     cgroup: Option<String>,
     expect_packets: bool,
+    fifo: Option<String>,
 }
 
 /// `struct conformance_record` of guests/bpf/conformance.h.
@@ -178,7 +181,7 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!(
                 "conformance: {message}\nusage: conformance [--trigger-pid PID] [--libc PATH] \
-                 [--cgroup PATH] [--expect-packets]"
+                 [--cgroup PATH] [--expect-packets] [--fifo PATH]"
             );
             return ExitCode::from(2);
         }
@@ -197,7 +200,7 @@ fn main() -> ExitCode {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mut parsed = Args { trigger: 0, libc: None, cgroup: None, expect_packets: false };
+    let mut parsed = Args { trigger: 0, libc: None, cgroup: None, expect_packets: false, fifo: None };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -208,6 +211,7 @@ fn parse_args() -> Result<Args, String> {
             "--libc" => parsed.libc = Some(value()?),
             "--cgroup" => parsed.cgroup = Some(value()?),
             "--expect-packets" => parsed.expect_packets = true,
+            "--fifo" => parsed.fifo = Some(value()?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -387,6 +391,31 @@ fn run(c: &mut Checks, args: &Args) -> Result<(), &'static str> {
         &[],
     );
     c.err("attach-cgroup-missing", object.attach("on_getppid", &AttachTarget::Cgroup("/nonexistent".into())), &[]);
+    // Host paths that are not what they are named as are refused before
+    // anything opens them: a FIFO would block the host, a device act.
+    if let Some(fifo) = &args.fifo {
+        c.err(
+            "attach-uprobe-fifo",
+            object.attach("on_getppid", &uprobe(fifo, "main", None, false)),
+            &["invalid-argument"],
+        );
+        c.err(
+            "attach-cgroup-fifo",
+            object.attach("on_getppid", &AttachTarget::Cgroup(fifo.clone())),
+            &["invalid-argument"],
+        );
+        let options = LoadOptions { btf_path: Some(fifo.clone()), object_name: None };
+        c.err(
+            "load-btf-path-fifo",
+            BpfObject::open(bpflet_sdk::include_bpf!("conformance"), &options),
+            &["invalid-argument"],
+        );
+    }
+    c.err(
+        "attach-uprobe-device",
+        object.attach("on_getppid", &uprobe("/dev/null", "main", None, false)),
+        &["invalid-argument"],
+    );
     attach_every_kind(c, &object, args, &mut firing);
 
     if let Some(link) = &tracepoint_link {

@@ -142,9 +142,7 @@ fn kprobe_error(error: Error, context: &str) -> Error {
 }
 
 fn uprobe(prog: &ProgramMut<'_>, target: &UprobeTarget, context: &str) -> Result<Attachment> {
-    if !Path::new(&target.binary).exists() {
-        return Err(Error::not_found(format!("uprobe binary {:?} does not exist", target.binary)));
-    }
+    super::host_path(&target.binary, false, "uprobe binary")?;
     let place = match (&target.symbol, target.offset) {
         (Some(symbol), 0) => format!("{}:{symbol}", target.binary),
         (Some(symbol), offset) => format!("{}:{symbol}+{offset:#x}", target.binary),
@@ -190,6 +188,7 @@ fn tc(prog: &ProgramMut<'_>, target: &TcTarget, context: &str) -> Result<Attachm
 }
 
 fn cgroup(prog: &ProgramMut<'_>, path: &str, context: &str) -> Result<Attachment> {
+    super::host_path(path, true, "cgroup")?;
     let context = format!("{context} to cgroup {path}");
     let directory = std::fs::File::open(path).with_context(|| format!("{context}: opening it"))?;
     let link = prog.attach_cgroup(directory.as_raw_fd()).map_err(|e| match Error::from(e) {

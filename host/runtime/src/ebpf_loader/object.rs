@@ -80,6 +80,7 @@ impl BpfObject {
             builder.name(name).context("object name")?;
         }
         if let Some(path) = &options.btf_path {
+            super::host_path(path, false, "BTF file")?;
             builder.btf_custom_path(path).context("BTF path")?;
         }
         let (opened, log) = kernel::with_libbpf_log(|| builder.open_memory(&elf));
