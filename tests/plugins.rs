@@ -164,6 +164,39 @@ fn a_plug_in_may_not_import_beyond_its_world() {
     );
 }
 
+/// A plug-in built against another WASI 0.2 release gets its environment
+/// from the sandbox, but not its preopens: a preopen is a descriptor of
+/// the sandbox's WASI version, not of the plug-in's.
+#[test]
+fn a_plug_in_of_another_wasi_release_is_told_which_one_the_sandbox_serves() {
+    let dir = scratch("plugins-sandbox-version");
+    let wit = wit_copy(
+        &dir,
+        "0.2.0",
+        "world old-histogram { import wasi:cli/environment@0.2.12; import wasi:filesystem/preopens@0.2.12; \
+         export histogram; }\n",
+    );
+    // The WASI packages (and the references to them) as a later release.
+    for entry in std::fs::read_dir(&wit).unwrap().chain(std::fs::read_dir(wit.join("deps")).unwrap()) {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wit") {
+            let text = std::fs::read_to_string(&path).unwrap().replace("@0.2.12", "@0.2.13");
+            std::fs::write(&path, text).unwrap();
+        }
+    }
+    let old = dummy(&wit, "old-histogram", &dir.join("old.wasm"));
+    let old = old.to_str().unwrap();
+    fails_with(
+        &[],
+        &["--plug", old, sizehist().to_str().unwrap()],
+        &format!(
+            "plug-in {old} imports wasi:filesystem/preopens@0.2.13, but the plug-in sandbox serves \
+             wasi:filesystem/preopens@0.2.12: build the plug-in against WASI 0.2.12, or give it the host's with \
+             --plug-allow wasi:filesystem/preopens@0.2.13"
+        ),
+    );
+}
+
 /// A plug-in whose language runtime asks for files and the environment
 /// (Go's does) gets the sandbox's: no directories, no arguments, no
 /// variables; `--plug-allow` gives it the host's instead.

@@ -83,6 +83,7 @@
 package bpflet
 
 import (
+	"math"
 	"runtime/debug"
 
 	run "bpflet.dev/guests/go/bindings/exports/export_wasi_cli_run"
@@ -125,14 +126,22 @@ func hostCall[T any](call func() T) T {
 	return result
 }
 
-// holdGC holds off the garbage collector for a host call (see hostCall);
-// releaseGC, once the results are lifted, lets it run again.
-func holdGC() (gcPercent int) {
-	return debug.SetGCPercent(-1)
+// gcHeld is what holdGC turned off.
+type gcHeld struct {
+	percent int
+	limit   int64
 }
 
-func releaseGC(gcPercent int) {
+// holdGC holds off the garbage collector for a host call (see hostCall):
+// no collection by heap growth, none by a memory limit (GOMEMLIMIT);
+// releaseGC, once the results are lifted, lets it run again.
+func holdGC() gcHeld {
+	return gcHeld{percent: debug.SetGCPercent(-1), limit: debug.SetMemoryLimit(math.MaxInt64)}
+}
+
+func releaseGC(held gcHeld) {
 	witRuntime.Unpin()
 	pinner.Unpin()
-	debug.SetGCPercent(gcPercent)
+	debug.SetMemoryLimit(held.limit)
+	debug.SetGCPercent(held.percent)
 }

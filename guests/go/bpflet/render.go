@@ -2,25 +2,11 @@ package bpflet
 
 import (
 	"encoding/json"
-	"runtime/debug"
 
 	histogram "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_histogram"
 	render "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_render"
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
 )
-
-// fromPlugin makes call, a call to a plug-in that returns a string or a
-// list, with the garbage collector off. The result comes into this
-// component through cabi_realloc, and the component model lets nothing
-// call out of a component while that runs; a GC phase that starts in the
-// allocation calls the wall clock (the preview1 adapter pauses only the
-// monotonic one while the bindings allocate) and the guest traps with
-// "cannot leave component instance". With GC off no phase can start
-// (SetGCPercent(-1) first waits for a running one to finish).
-func fromPlugin[T any](call func() T) T {
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	return call()
-}
 
 // Printer prints records by their BTF types through the render plug-in
 // (bpflet:ebpf/render), as `bpflet run prog.bpf.o` prints them: an aligned
@@ -53,7 +39,7 @@ func (p *Printer) Records(typeName string, json bool) (*RecordPrinter, error) {
 	if json {
 		format = render.Format_Json
 	}
-	records, err := result(fromPlugin(func() witTypes.Result[*render.Records, render.Error] {
+	records, err := result(hostCall(func() witTypes.Result[*render.Records, render.Error] {
 		return p.types.Records(witTypes.Some(id.Some()), format)
 	}))
 	if err != nil {
@@ -63,7 +49,7 @@ func (p *Printer) Records(typeName string, json bool) (*RecordPrinter, error) {
 }
 
 // Header is the table's header line, newline included ("" for JSON).
-func (r *RecordPrinter) Header() string { return fromPlugin(r.records.Header) }
+func (r *RecordPrinter) Header() string { return hostCall(r.records.Header) }
 
 // Rows prints every record of batch, one line each; unixTime fills the
 // table's TIME column. The records go to the plug-in straight from the
@@ -86,7 +72,7 @@ func (r *RecordPrinter) RowsOf(records [][]byte, unixTime uint64) string {
 	if len(records) == 0 {
 		return ""
 	}
-	return fromPlugin(func() string { return r.records.Rows(records, unixTime) })
+	return hostCall(func() string { return r.records.Rows(records, unixTime) })
 }
 
 // Close drops the printer in the plug-in.
@@ -112,7 +98,7 @@ func (s HistScale) wit() histogram.Scale {
 // HistogramText is the histogram of slots as BCC prints it ("" when every
 // slot is empty), from the histogram plug-in (bpflet:ebpf/histogram).
 func HistogramText(slots []uint64, scale HistScale, unit string) (string, error) {
-	return result(fromPlugin(func() witTypes.Result[string, histogram.Error] {
+	return result(hostCall(func() witTypes.Result[string, histogram.Error] {
 		return histogram.Text(slots, scale.wit(), unit)
 	}))
 }
@@ -129,7 +115,7 @@ func HistogramJSON(mapName string, slots []uint64, scale HistScale, unit string)
 		}
 		labels = append(labels, histogram.Label{Name: "map", Json: string(quoted)})
 	}
-	return result(fromPlugin(func() witTypes.Result[string, histogram.Error] {
+	return result(hostCall(func() witTypes.Result[string, histogram.Error] {
 		return histogram.Json(labels, slots, scale.wit(), unit)
 	}))
 }

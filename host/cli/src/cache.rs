@@ -20,8 +20,10 @@ fn cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("BPFLET_CACHE_DIR") {
         return Some(dir.into());
     }
+    // A relative XDG_CACHE_HOME is to be ignored (the XDG spec).
     let home = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
         .map(|base| base.join("bpflet").join("components"));
     // SAFETY: geteuid has no preconditions.
@@ -43,6 +45,13 @@ fn cache_dir() -> Option<PathBuf> {
 pub fn distrust(dir: &Path) -> Option<String> {
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
+    // The directories the files really live in: absolute, with the links
+    // in the part that exists resolved.
+    let dir = match real_path(dir) {
+        Ok(dir) => dir,
+        Err(e) => return Some(format!("{} cannot be resolved: {e}", dir.display())),
+    };
+    let dir = dir.as_path();
     let mut checked = Some(dir);
     while let Some(path) = checked {
         checked = path.parent();
@@ -62,6 +71,23 @@ pub fn distrust(dir: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// `path` made absolute, its longest existing prefix canonical (links
+/// resolved), the rest appended as it is.
+fn real_path(path: &Path) -> std::io::Result<PathBuf> {
+    let mut existing = std::path::absolute(path)?;
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match existing.file_name() {
+            Some(name) => rest.push(name.to_os_string()),
+            None => break,
+        }
+        existing.pop();
+    }
+    let mut real = existing.canonicalize()?;
+    real.extend(rest.iter().rev());
+    Ok(real)
 }
 
 /// Whether a cached file may be loaded: this user's, and writable by
@@ -197,6 +223,14 @@ mod tests {
         // ... unless it is sticky.
         mode(&base, 0o1777);
         assert_eq!(distrust(&dir), None);
+        // A link is judged by where it leads.
+        mode(&base, 0o755);
+        let open = base.join("open");
+        std::fs::create_dir_all(open.join("cache")).unwrap();
+        mode(&open, 0o777);
+        let link = base.join("link");
+        std::os::unix::fs::symlink(open.join("cache"), &link).unwrap();
+        assert_eq!(distrust(&link), Some(format!("{} is writable by others (mode 777)", open.display())));
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

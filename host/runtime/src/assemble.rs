@@ -32,7 +32,8 @@ const HOST_INTERFACES: [&str; 6] = ["types", "btf", "maps", "events", "ebpf-load
 const TYPE_ONLY: [&str; 2] = ["types", "btf"];
 
 /// WASI interfaces (any 0.2 version) that reach nothing of the host's but
-/// the terminal, the clocks and randomness: any plug-in may import them
+/// stdio (shared with the program: a plug-in can read what the program's
+/// stdin would), the clocks and randomness: any plug-in may import them
 /// from the host. `wasi:filesystem/types` is here because without a
 /// preopened directory ([`SANDBOXED`]) it opens nothing.
 pub const HARMLESS_WASI: [&str; 18] = [
@@ -229,7 +230,7 @@ pub fn assemble(
                             continue;
                         }
                         if sandboxed(name) {
-                            if let Some(origin) = sandbox.plug(&mut graph, node, name)? {
+                            if let Some(origin) = sandbox.plug(&mut graph, node, name, &provider.origin)? {
                                 plugged.push((name.clone(), format!("{origin} (for plug-in {})", provider.origin)));
                                 continue;
                             }
@@ -314,14 +315,36 @@ impl Sandbox {
     /// How `bpflet -v` names what the sandbox serves.
     const ORIGIN: &'static str = "the plug-in sandbox (nothing)";
 
-    /// Plugs the sandbox's export of `import` into plug-in `node`; none
-    /// when there is no sandbox.
+    /// The WASI version the sandbox exports.
+    const VERSION: &'static str = "0.2.12";
+
+    /// Plugs the sandbox's export of `import` into plug-in `node` (from
+    /// `origin`); none when there is no sandbox.
     fn plug(
         &mut self,
         graph: &mut CompositionGraph,
         node: NodeId,
         import: &str,
+        origin: &str,
     ) -> Result<Option<&'static str>, AssemblyError> {
+        if let Sandbox::Unused(None) = self {
+            return Ok(None);
+        }
+        // A preopen is a descriptor of the sandbox's wasi:filesystem/types,
+        // which is not the plug-in's in another version (wac would not see
+        // it: it compares resources by name).
+        let export = SANDBOXED
+            .iter()
+            .map(|name| format!("{name}@{}", Self::VERSION))
+            .find(|export| unversioned(export) == unversioned(import))
+            .ok_or_else(|| error(format!("the plug-in sandbox does not serve {import}")))?;
+        if unversioned(import) == "wasi:filesystem/preopens" && import != export {
+            return Err(error(format!(
+                "plug-in {origin} imports {import}, but the plug-in sandbox serves {export}: build the plug-in \
+                 against WASI {}, or give it the host's with --plug-allow {import}",
+                Self::VERSION
+            )));
+        }
         let instance = match self {
             Sandbox::Instance(instance) => *instance,
             Sandbox::Unused(None) => return Ok(None),
@@ -335,11 +358,6 @@ impl Sandbox {
                 instance
             }
         };
-        let export = SANDBOXED
-            .iter()
-            .map(|name| format!("{name}@0.2.12"))
-            .find(|export| unversioned(export) == unversioned(import))
-            .ok_or_else(|| error(format!("the plug-in sandbox does not serve {import}")))?;
         let alias = graph
             .alias_instance_export(instance, &export)
             .map_err(|e| error(format!("the plug-in sandbox: {export}: {e:#}")))?;

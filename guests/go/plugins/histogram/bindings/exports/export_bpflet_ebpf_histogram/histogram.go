@@ -2,6 +2,11 @@
 // bpflet:ebpf/histogram export; the generated bindings/exports/wit_exports
 // calls Text and Json.
 //
+// The garbage collector runs only at the end of each call (collect): the
+// arguments of a call come in through cabi_realloc, where a collection
+// under way would read the wall clock, which the component model forbids
+// there (the plug-in would trap with "cannot leave component instance").
+//
 // Bucket bounds are computed in math/big: a log2 histogram's slot i spans
 // 2^i to 2^(i+1)-1 up to slot 126 (past 64 bits), a linear one's
 // min + i*step may pass int64; the providers in Rust and C use 128-bit
@@ -10,8 +15,11 @@ package export_bpflet_ebpf_histogram
 
 import (
 	"bytes"
+	"math"
 	"math/big"
 	"math/bits"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -27,8 +35,20 @@ const stars = 40
 
 type result = witTypes.Result[string, histogram.Error]
 
-func fail(err histogram.Error) result { return witTypes.Err[string, histogram.Error](err) }
-func ok(text string) result           { return witTypes.Ok[string, histogram.Error](text) }
+func fail(err histogram.Error) result { return witTypes.Err[string, histogram.Error](collect(err)) }
+func ok(text string) result           { return witTypes.Ok[string, histogram.Error](collect(text)) }
+
+func init() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(math.MaxInt64)
+}
+
+// collect runs the garbage collector, inside the call (where it may read
+// the clock) and not in the next call's cabi_realloc; it returns v.
+func collect[T any](v T) T {
+	runtime.GC()
+	return v
+}
 
 // check refuses a linear scale whose step is not positive.
 func check(scale histogram.Scale) (histogram.Error, bool) {
