@@ -148,6 +148,20 @@ impl BpfMap {
         Ok(())
     }
 
+    /// Refuses writes to a struct_ops map: an update registers its ops
+    /// with the kernel (a TCP congestion control, a scheduler), and a
+    /// registration made that way outlives the program; libbpf registers
+    /// them through a bpf_link, which goes with it.
+    fn refuse_struct_ops(&self, op: &str) -> Result<()> {
+        if self.info.map_type == MapType::StructOps {
+            return Err(Error::unsupported(format!(
+                "{op} on struct_ops map {:?}: an update would register its ops beyond the program's life",
+                self.name()
+            )));
+        }
+        Ok(())
+    }
+
     /// Values as the kernel copies them, packed in place as the WIT has
     /// them (per-CPU values `value-size` apart, not in 8-byte slots);
     /// returns their packed length.
@@ -186,6 +200,7 @@ impl BpfMap {
 
     /// `update`, with the kernel's EEXIST and ENOENT said in the flag's terms.
     pub fn update(&self, key: &[u8], value: &[u8], flag: UpdateFlag) -> Result<()> {
+        self.refuse_struct_ops("update")?;
         self.require_per_cpu(false, "update")?;
         self.check_key(key)?;
         self.check_value(value)?;
@@ -292,6 +307,7 @@ impl BpfMap {
 
     /// `update-batch`; per-CPU values come packed, as `lookup-batch` gives them.
     pub fn update_batch(&self, keys: &[u8], values: &[u8], flag: UpdateFlag) -> Result<u32> {
+        self.refuse_struct_ops("update-batch")?;
         let count = self.whole_keys(keys)? as usize;
         let per_element = self.info.value_size as usize * self.map.slots();
         if values.len() != count * per_element {
@@ -358,6 +374,7 @@ impl BpfMap {
 
     /// `update-word`, numbers as for `lookup_word`.
     pub fn update_word(&self, key: u64, value: u64, flag: UpdateFlag) -> Result<()> {
+        self.refuse_struct_ops("update-word")?;
         let (key, value) = (key.to_le_bytes(), value.to_le_bytes());
         let (key_len, value_len) = (self.map.key_len().min(8), self.map.value_len().min(8));
         self.map
