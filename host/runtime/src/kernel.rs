@@ -1,10 +1,11 @@
-//! What bpflet needs from the kernel beyond libbpf: a mounted tracefs,
+//! What bpflet needs from the kernel beyond libbpf: tracefs (mounted, or
+//! one of its own mounted nowhere),
 //! libbpf's log (the verifier's words, captured per thread), and CPU counts.
 
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, Once, PoisonError};
+use std::sync::Once;
 
 use libbpf_rs::PrintLevel;
 
@@ -13,32 +14,56 @@ use crate::{sys, Error};
 const TRACEFS: &str = "/sys/kernel/tracing";
 const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
 
-/// Makes sure tracefs is mounted, since tracepoint attach reads event ids
-/// from it and fails with a bare ENOENT otherwise. Mounts it at
-/// /sys/kernel/tracing when neither usual place has it.
-pub fn ensure_tracefs() -> Result<(), Error> {
-    static DONE: Mutex<bool> = Mutex::new(false);
-    let mut done = lock(&DONE);
-    if *done {
-        return Ok(());
-    }
-    if Path::new(TRACEFS).join("events").is_dir() || Path::new(DEBUGFS_TRACING).join("events").is_dir() {
-        *done = true;
-        return Ok(());
-    }
-    sys::mount_tracefs(TRACEFS).map_err(|err| {
-        Error::unsupported(format!(
-            "tracefs is not mounted and mounting it failed ({err}); run `mount -t tracefs tracefs {TRACEFS}` as root"
-        ))
-    })?;
-    *done = true;
-    Ok(())
+/// Where tracepoint event ids come from.
+pub enum Tracefs {
+    /// tracefs is mounted where libbpf looks: libbpf attaches.
+    Mounted,
+    /// It is not: bpflet reads ids from a tracefs of its own that is
+    /// mounted nowhere, and attaches itself (it mounts nothing on the
+    /// machine, so nothing stays).
+    Detached(std::os::fd::OwnedFd),
 }
 
-/// A lock that a panic elsewhere does not poison for good: the data
-/// guarded here (a flag, a log) stays usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// The tracefs for tracepoint attach, looked for once.
+pub fn tracefs() -> Result<&'static Tracefs, Error> {
+    static TRACEFS_FOUND: std::sync::OnceLock<Tracefs> = std::sync::OnceLock::new();
+    if let Some(found) = TRACEFS_FOUND.get() {
+        return Ok(found);
+    }
+    let found = if Path::new(TRACEFS).join("events").is_dir() || Path::new(DEBUGFS_TRACING).join("events").is_dir() {
+        Tracefs::Mounted
+    } else {
+        Tracefs::Detached(sys::detached_tracefs().map_err(|err| {
+            Error::unsupported(format!(
+                "tracefs is not mounted and bpflet could not open one of its own ({err}); run \
+                 `mount -t tracefs tracefs {TRACEFS}` as root"
+            ))
+        })?)
+    };
+    Ok(TRACEFS_FOUND.get_or_init(|| found))
+}
+
+impl Tracefs {
+    /// The event id of tracepoint `category/name`, from a detached tracefs.
+    pub fn event_id(&self, category: &str, name: &str) -> Result<Option<u64>, Error> {
+        use std::os::fd::AsRawFd;
+        let Tracefs::Detached(fd) = self else {
+            return Ok(None);
+        };
+        if [category, name].iter().any(|part| part.is_empty() || part.contains('/') || part.starts_with('.')) {
+            return Err(Error::invalid_argument(format!("{category}/{name} is not a tracepoint name")));
+        }
+        let path = format!("/proc/self/fd/{}/events/{category}/{name}/id", fd.as_raw_fd());
+        let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::not_found(format!("tracepoint {category}/{name} does not exist")),
+            _ => Error::from(e).context(format!("reading the id of tracepoint {category}/{name}")),
+        })?;
+        let id = text
+            .trim()
+            .parse()
+            .map_err(|_| Error::invalid_state(format!("tracepoint {category}/{name} has no numeric id: {text:?}")))?;
+        Ok(Some(id))
+    }
 }
 
 /// Number of possible CPUs: the number of values a per-CPU map holds per key.

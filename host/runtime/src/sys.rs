@@ -1,7 +1,7 @@
 //! Every raw system call of the runtime, behind safe functions (as Aya's
 //! `sys` module does): BPF map element calls, bpf_link_create,
 //! perf_event_open, the packet socket of a socket filter, ring buffer
-//! mappings, epoll, and mounting tracefs. Each unsafe block says why its
+//! mappings, epoll, and a tracefs of bpflet's own. Each unsafe block says why its
 //! call is sound; each function checks what the kernel will trust (buffer
 //! lengths above all) before it calls.
 //!
@@ -561,10 +561,35 @@ pub fn wait_for_input(epoll: RawFd, timeout_ms: i32) -> io::Result<()> {
 
 // ---- File systems -------------------------------------------------------
 
-/// mount -t tracefs tracefs `target`.
-pub fn mount_tracefs(target: &str) -> io::Result<()> {
-    let target = CString::new(target).map_err(|_| invalid("mount point with a NUL byte"))?;
+/// A tracefs mount attached nowhere (fsopen, fsmount): its files are read
+/// through the returned fd (`/proc/self/fd/N/...`), and it goes when the
+/// fd is closed, leaving no mount on the machine.
+pub fn detached_tracefs() -> io::Result<OwnedFd> {
+    /// From linux/mount.h; libc does not export them.
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
     let fstype = c"tracefs";
-    // SAFETY: valid NUL-terminated strings for the call; no data argument.
-    check_libc(unsafe { libc::mount(fstype.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) }).map(drop)
+    // SAFETY: a NUL-terminated name; the result is a new fd or -1.
+    let context = unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) };
+    let context = check_libc(i32::try_from(context).map_err(|_| invalid("fsopen returned no fd"))?)?;
+    // SAFETY: a new fd that nothing else owns.
+    let context = unsafe { OwnedFd::from_raw_fd(context) };
+    // SAFETY: CMD_CREATE takes no key or value (null pointers, 0).
+    let created = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            context.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    check_libc(i32::try_from(created).map_err(|_| invalid("fsconfig failed"))?)?;
+    // SAFETY: a configured filesystem context; the result is a new fd or -1.
+    let mount = unsafe { libc::syscall(libc::SYS_fsmount, context.as_raw_fd(), FSMOUNT_CLOEXEC, 0) };
+    let mount = check_libc(i32::try_from(mount).map_err(|_| invalid("fsmount returned no fd"))?)?;
+    // SAFETY: a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(mount) })
 }

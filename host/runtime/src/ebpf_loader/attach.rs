@@ -60,12 +60,12 @@ impl BpfObject {
         if !prog.autoload() {
             return Err(Error::invalid_state(format!("program {program:?} was not loaded (autoload is off)")));
         }
-        if needs_tracefs(target, &section) {
-            kernel::ensure_tracefs()?;
-        }
         let context = format!("attaching {program:?}");
         let attachments = match target {
-            AttachTarget::Auto => vec![auto(&prog, &section, &context)?],
+            AttachTarget::Auto => match tracepoint_of_section(&section) {
+                Some(tracepoint) => vec![self::tracepoint(&prog, &tracepoint, &context)?],
+                None => vec![auto(&prog, &section, &context)?],
+            },
             AttachTarget::Tracepoint(tracepoint) => vec![self::tracepoint(&prog, tracepoint, &context)?],
             AttachTarget::RawTracepoint(name) => vec![raw_tracepoint(&prog, name, &context)?],
             AttachTarget::TpBtf => vec![Attachment::Link(prog.attach_trace().context(&context)?)],
@@ -98,8 +98,23 @@ fn auto(prog: &ProgramMut<'_>, section: &str, context: &str) -> Result<Attachmen
     })
 }
 
+/// Tracepoints read their event ids from tracefs: libbpf's attach where it
+/// is mounted, else bpflet's own over a tracefs mounted nowhere.
 fn tracepoint(prog: &ProgramMut<'_>, target: &TracepointTarget, context: &str) -> Result<Attachment> {
     let (category, name) = (&target.category, &target.name);
+    if let Some(id) = kernel::tracefs()?.event_id(category, name).map_err(|e| e.context(context))? {
+        let attr =
+            libbpf_sys::perf_event_attr { type_: libbpf_sys::PERF_TYPE_TRACEPOINT, config: id, ..Default::default() };
+        // One event (CPU 0, every process) serves every CPU, as libbpf's.
+        let event = sys::perf_event_open(attr, 0)
+            .with_context(|| format!("{context} to tracepoint {category}/{name}: perf_event_open"))?;
+        let link = prog
+            .attach_perf_event(event.as_raw_fd())
+            .with_context(|| format!("{context} to tracepoint {category}/{name}"))?;
+        // The link owns the perf event fd now and closes it on detach.
+        let _ = event.into_raw_fd();
+        return Ok(Attachment::Link(link));
+    }
     prog.attach_tracepoint(TracepointCategory::Custom(category.clone()), name).map(Attachment::Link).map_err(|e| {
         match Error::from(e) {
             Error::NotFound(_) => Error::not_found(format!(
@@ -239,12 +254,10 @@ fn socket_filter(prog: &ProgramMut<'_>, ifname: &str, context: &str) -> Result<A
     Ok(Attachment::Socket(socket))
 }
 
-/// Tracepoints (and libbpf's auto-attach of tp/ sections) read event ids
-/// from tracefs.
-fn needs_tracefs(target: &AttachTarget, section: &str) -> bool {
-    match target {
-        AttachTarget::Tracepoint(_) => true,
-        AttachTarget::Auto => section.starts_with("tp/") || section.starts_with("tracepoint/"),
-        _ => false,
-    }
+/// The tracepoint a `tp/CATEGORY/NAME` or `tracepoint/CATEGORY/NAME`
+/// section names, which `auto` attaches as libbpf would.
+fn tracepoint_of_section(section: &str) -> Option<TracepointTarget> {
+    let rest = section.strip_prefix("tp/").or_else(|| section.strip_prefix("tracepoint/"))?;
+    let (category, name) = rest.split_once('/')?;
+    Some(TracepointTarget { category: category.to_string(), name: name.to_string() })
 }
