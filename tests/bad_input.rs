@@ -53,6 +53,24 @@ fn fault(how: &[&str], stop_with: Option<i32>) -> Option<i32> {
     status.code()
 }
 
+/// A guest cannot register struct_ops by updating their map: the
+/// registration would outlive the program (a TCP congestion control left
+/// in the kernel). The update is refused; nothing is registered or left.
+#[test]
+fn a_struct_ops_map_cannot_be_updated_into_a_registration() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let object = object("structops");
+    let run = spawn_with(&["--object", object.to_str().unwrap()], &guest("rust-faults"), &["struct-ops"]);
+    let (status, lines) = run.finish(Duration::from_secs(60));
+    assert!(status.success(), "{status}: {lines:?}");
+    let refused = lines.iter().find(|l| l.starts_with("refused: ")).unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(refused.contains("struct_ops map \"bpflet_ops\""), "{refused}");
+    let registered = std::process::Command::new("bpftool").args(["struct_ops", "list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&registered.stdout).contains("bpflet_ops"), "registered");
+    before.assert_nothing_new_left();
+}
+
 #[test]
 fn normal_exit_leaves_nothing() {
     assert_eq!(fault(&["ok"], None), Some(0));

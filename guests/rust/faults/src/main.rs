@@ -14,8 +14,12 @@
 //!   (so `--max-memory` can refuse it)
 //! - `graceful`: handles the stop itself: waits for SIGINT/SIGTERM through
 //!   `signals.subscribe-stop`, then says so and returns normally
+//! - `struct-ops`: loads the packaged object `structops.bpf.o` (`bpflet run
+//!   --object`) and updates its struct_ops map, which would register a TCP
+//!   congestion control beyond the program's life: prints the error it
+//!   gets, and succeeds only if the update was refused as unsupported
 
-use bpflet_sdk::{include_bpf, signals, EventBuffer, OpenObject};
+use bpflet_sdk::{include_bpf, signals, Error, EventBuffer, OpenObject, UpdateFlag};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let how: Vec<String> = std::env::args().skip(1).collect();
@@ -54,6 +58,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // SAFETY: in bounds; volatile so the write is not optimized away.
             unsafe { region.as_mut_ptr().add(data).write_volatile(1) };
             Err("the write to the ring's data pages did not trap".into())
+        }
+        ["struct-ops"] => {
+            let ops = OpenObject::open_packaged("structops.bpf.o")?.load()?;
+            let map = ops.map("bpflet_ops")?;
+            let value = vec![0u8; map.info().value_size as usize];
+            match map.update(&0u32.to_le_bytes(), &value, UpdateFlag::Any) {
+                Err(Error::Unsupported(why)) => {
+                    println!("refused: {why}");
+                    Ok(())
+                }
+                other => Err(format!("the struct_ops update was not refused: {other:?}").into()),
+            }
         }
         ["graceful"] => {
             let stop = signals::subscribe_stop();
