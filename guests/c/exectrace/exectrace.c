@@ -25,48 +25,7 @@ static const char usage[] =
 	"  --duration SECS   exit after SECS seconds (default: run until killed)\n"
 	"  --help            print this help\n";
 
-struct args {
-	bool json;
-	uint32_t ppid;
-	bool has_duration;
-	bpflet_duration_t duration;
-};
-
-static int bad(const char *what, const char *arg)
-{
-	fprintf(stderr, "exectrace: %s ", what);
-	bpflet_fput_debug(stderr, arg);
-	fprintf(stderr, "\n%s", usage);
-	return 2;
-}
-
-/* 0: run, 1: help printed, 2: bad command line (said). */
-static int parse_args(int argc, char **argv, struct args *args)
-{
-	*args = (struct args){ 0 };
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (!strcmp(arg, "--json")) {
-			args->json = true;
-		} else if (!strcmp(arg, "--ppid") || !strcmp(arg, "--duration")) {
-			if (i + 1 >= argc)
-				return bad("a value must follow", arg);
-			const char *value = argv[++i];
-			bool is_ppid = !strcmp(arg, "--ppid");
-			if (is_ppid ? !bpflet_parse_u32(value, &args->ppid) : !bpflet_parse_secs(value, &args->duration))
-				return bad(is_ppid ? "bad --ppid" : "bad --duration", value);
-			args->has_duration |= !is_ppid;
-		} else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-			fputs(usage, stdout);
-			return 1;
-		} else {
-			return bad("unknown argument", arg);
-		}
-	}
-	return 0;
-}
-
-static bool run(const struct args *args, bpflet_error_t *err)
+static bool run(const bpflet_trace_args_t *args, bpflet_error_t *err)
 {
 	bpflet_open_object_t open = { 0 };
 	bpflet_object_t object = { 0 };
@@ -79,7 +38,7 @@ static bool run(const struct args *args, bpflet_error_t *err)
 	bool ok = false;
 
 	if (!bpflet_object_open(exectrace_bpf, sizeof(exectrace_bpf), &open, err) ||
-	    !BPFLET_OBJECT_SET_GLOBAL(open, "target_ppid", &args->ppid, err) ||
+	    !BPFLET_OBJECT_SET_GLOBAL(open, "target_ppid", &args->id, err) ||
 	    !bpflet_object_load(&open, &object, err))
 		goto out;
 	/* The plug-in reads the object's types once; records print by type. */
@@ -122,8 +81,8 @@ out:
 
 static int exectrace_main(int argc, char **argv)
 {
-	struct args args;
-	int parsed = parse_args(argc, argv, &args);
+	bpflet_trace_args_t args;
+	int parsed = bpflet_parse_trace_args("exectrace", usage, "--ppid", argc, argv, &args);
 	if (parsed)
 		return parsed == 1 ? 0 : 2;
 	bpflet_error_t err;

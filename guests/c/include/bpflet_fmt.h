@@ -66,6 +66,22 @@ static inline bool bpflet_duration_is_zero(bpflet_duration_t d)
 /* In nanoseconds, saturating at UINT64_MAX (584 years). */
 uint64_t bpflet_duration_ns(bpflet_duration_t d);
 
+/* The command line of the tracers (exectrace, sizehist), as Go's
+ * cli.TraceParser reads it: `--json`, `ID_FLAG N` (a u32; 0 when absent),
+ * `--duration SECS`, `-h`/`--help`. */
+typedef struct bpflet_trace_args {
+	bool json;
+	uint32_t id;
+	bool has_duration;
+	bpflet_duration_t duration;
+} bpflet_trace_args_t;
+
+/* Parses argv[1..] into `out`. 0: run; 1: `usage` printed to stdout
+ * (--help); 2: a bad command line, said on stderr as `NAME: what "arg"`
+ * followed by `usage`. */
+int bpflet_parse_trace_args(const char *name, const char *usage, const char *id_flag, int argc, char **argv,
+			    bpflet_trace_args_t *out);
+
 /* a + b, saturating at UINT64_MAX. */
 static inline uint64_t bpflet_add_ns(uint64_t a, uint64_t b)
 {

@@ -29,48 +29,7 @@ static const char usage[] =
 	"  --duration SECS   print and exit after SECS seconds\n"
 	"  --help            print this help\n";
 
-struct args {
-	bool json;
-	uint32_t pid;
-	bool has_duration;
-	bpflet_duration_t duration;
-};
-
-static int bad(const char *what, const char *arg)
-{
-	fprintf(stderr, "sizehist: %s ", what);
-	bpflet_fput_debug(stderr, arg);
-	fprintf(stderr, "\n%s", usage);
-	return 2;
-}
-
-/* 0: run, 1: help printed, 2: bad command line (said). */
-static int parse_args(int argc, char **argv, struct args *args)
-{
-	*args = (struct args){ 0 };
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (!strcmp(arg, "--json")) {
-			args->json = true;
-		} else if (!strcmp(arg, "--pid") || !strcmp(arg, "--duration")) {
-			if (i + 1 >= argc)
-				return bad("a value must follow", arg);
-			const char *value = argv[++i];
-			bool is_pid = !strcmp(arg, "--pid");
-			if (is_pid ? !bpflet_parse_u32(value, &args->pid) : !bpflet_parse_secs(value, &args->duration))
-				return bad(is_pid ? "bad --pid" : "bad --duration", value);
-			args->has_duration |= !is_pid;
-		} else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-			fputs(usage, stdout);
-			return 1;
-		} else {
-			return bad("unknown argument", arg);
-		}
-	}
-	return 0;
-}
-
-static bool run(const struct args *args, bpflet_error_t *err)
+static bool run(const bpflet_trace_args_t *args, bpflet_error_t *err)
 {
 	bpflet_open_object_t open = { 0 };
 	bpflet_object_t object = { 0 };
@@ -79,7 +38,7 @@ static bool run(const struct args *args, bpflet_error_t *err)
 	bool ok = false;
 
 	if (!bpflet_object_open(sizehist_bpf, sizeof(sizehist_bpf), &open, err) ||
-	    !BPFLET_OBJECT_SET_GLOBAL(open, "target_pid", &args->pid, err) ||
+	    !BPFLET_OBJECT_SET_GLOBAL(open, "target_pid", &args->id, err) ||
 	    !bpflet_object_load(&open, &object, err) || !bpflet_object_map(object, "hist", &map, err) ||
 	    !bpflet_object_attach_all(object, &links, err))
 		goto out;
@@ -118,8 +77,8 @@ out:
 
 static int sizehist_main(int argc, char **argv)
 {
-	struct args args;
-	int parsed = parse_args(argc, argv, &args);
+	bpflet_trace_args_t args;
+	int parsed = bpflet_parse_trace_args("sizehist", usage, "--pid", argc, argv, &args);
 	if (parsed)
 		return parsed == 1 ? 0 : 2;
 	bpflet_error_t err;

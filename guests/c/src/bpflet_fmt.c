@@ -260,3 +260,40 @@ uint64_t bpflet_duration_ns(bpflet_duration_t d)
 		return UINT64_MAX;
 	return d.secs * 1000000000u + d.nanos;
 }
+
+static int bad_trace_arg(const char *name, const char *usage, const char *what, const char *arg)
+{
+	fprintf(stderr, "%s: %s ", name, what);
+	bpflet_fput_debug(stderr, arg);
+	fprintf(stderr, "\n%s", usage);
+	return 2;
+}
+
+int bpflet_parse_trace_args(const char *name, const char *usage, const char *id_flag, int argc, char **argv,
+			    bpflet_trace_args_t *out)
+{
+	*out = (bpflet_trace_args_t){ 0 };
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (!strcmp(arg, "--json")) {
+			out->json = true;
+		} else if (!strcmp(arg, id_flag) || !strcmp(arg, "--duration")) {
+			if (i + 1 >= argc)
+				return bad_trace_arg(name, usage, "a value must follow", arg);
+			const char *value = argv[++i];
+			bool is_id = !strcmp(arg, id_flag);
+			if (is_id ? !bpflet_parse_u32(value, &out->id) : !bpflet_parse_secs(value, &out->duration)) {
+				char what[64];
+				snprintf(what, sizeof(what), "bad %s", arg);
+				return bad_trace_arg(name, usage, what, value);
+			}
+			out->has_duration |= !is_id;
+		} else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			fputs(usage, stdout);
+			return 1;
+		} else {
+			return bad_trace_arg(name, usage, "unknown argument", arg);
+		}
+	}
+	return 0;
+}
