@@ -12,13 +12,22 @@ use anyhow::Context;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-/// `$BPFLET_CACHE_DIR`, else `$XDG_CACHE_HOME/bpflet/components`, else
-/// `~/.cache/bpflet/components`; for root whose home directory is another
-/// user's (`sudo` keeping `HOME`), who could change what root runs,
-/// `/var/cache/bpflet/components` instead.
-fn cache_dir() -> Option<PathBuf> {
+/// The cache directory, if one may be trusted ([`distrust`], judged once
+/// per start): `$BPFLET_CACHE_DIR`, else `$XDG_CACHE_HOME/bpflet/components`,
+/// else `~/.cache/bpflet/components`; for root whose home directory is
+/// another user's (`sudo` keeping `HOME`), who could change what root
+/// runs, `/var/cache/bpflet/components` instead. A directory refused is
+/// said on stderr.
+fn trusted_cache_dir() -> Option<PathBuf> {
+    let judged = |dir: PathBuf| match distrust(&dir) {
+        None => Some(dir),
+        Some(why) => {
+            eprintln!("bpflet: not using the compiled cache {}: {why}; compiling in memory", dir.display());
+            None
+        }
+    };
     if let Some(dir) = std::env::var_os("BPFLET_CACHE_DIR") {
-        return Some(dir.into());
+        return judged(dir.into());
     }
     // A relative XDG_CACHE_HOME is to be ignored (the XDG spec).
     let home = std::env::var_os("XDG_CACHE_HOME")
@@ -28,10 +37,15 @@ fn cache_dir() -> Option<PathBuf> {
         .map(|base| base.join("bpflet").join("components"));
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
+    let system = || judged(PathBuf::from("/var/cache/bpflet/components"));
     match home {
-        Some(dir) if root && distrust(&dir).is_some() => Some(PathBuf::from("/var/cache/bpflet/components")),
-        None if root => Some(PathBuf::from("/var/cache/bpflet/components")),
-        home => home,
+        Some(dir) if root => match distrust(&dir) {
+            None => Some(dir),
+            Some(_) => system(),
+        },
+        Some(dir) => judged(dir),
+        None if root => system(),
+        None => None,
     }
 }
 
@@ -143,13 +157,7 @@ pub fn load_component(
     use_cache: bool,
     make: impl FnOnce() -> anyhow::Result<(Vec<u8>, Vec<String>)>,
 ) -> anyhow::Result<Loaded> {
-    let dir = use_cache.then(cache_dir).flatten().filter(|dir| match distrust(dir) {
-        None => true,
-        Some(why) => {
-            eprintln!("bpflet: not using the compiled cache {}: {why}; compiling in memory", dir.display());
-            false
-        }
-    });
+    let dir = use_cache.then(trusted_cache_dir).flatten();
     let cached = dir.map(|dir| dir.join(key.0.finalize().to_hex().as_str()));
     if let Some(base) = &cached {
         let code = base.with_extension("cwasm");
