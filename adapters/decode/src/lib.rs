@@ -6,6 +6,7 @@
 pub mod btf;
 #[doc(hidden)]
 pub mod testing;
+pub mod text;
 pub mod value;
 
 pub use btf::Types;

@@ -18,6 +18,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value as Json;
 
 use crate::btf::{int_is_signed, Types};
+use crate::text::{push_hex, push_i64, push_u64, push_u8_list};
 
 /// The element type of [`Value::Ints`] (compared by its fields).
 #[derive(Clone, Copy, Debug)]
@@ -233,62 +234,6 @@ fn decode_int<'t>(int: &IntType, bytes: &'t [u8]) -> Value<'t> {
     }
 }
 
-/// Appends `n` in decimal. Digit by digit: small copies cost a call each
-/// in wasm (`memory.copy`), and this runs for every number printed. In
-/// 32 bits when it fits: wasm has no 64-bit multiply-high, so a 64-bit
-/// division by 10 is a real division, many times slower.
-fn push_u64(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut push_digit = |d: u8| {
-        start -= 1;
-        digits[start] = b'0' + d;
-    };
-    let mut low = match u32::try_from(n) {
-        Ok(n) => n,
-        Err(_) => {
-            // The low 9 digits of a larger number, then the rest.
-            let (mut high, mut low) = (n / 1_000_000_000, (n % 1_000_000_000) as u32);
-            for _ in 0..9 {
-                push_digit((low % 10) as u8);
-                low /= 10;
-            }
-            while high > u64::from(u32::MAX) {
-                push_digit((high % 10) as u8);
-                high /= 10;
-            }
-            high as u32
-        }
-    };
-    loop {
-        push_digit((low % 10) as u8);
-        low /= 10;
-        if low == 0 {
-            break;
-        }
-    }
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
-}
-
-fn push_u8(out: &mut String, b: u8) {
-    if b >= 100 {
-        out.push(char::from(b'0' + b / 100));
-    }
-    if b >= 10 {
-        out.push(char::from(b'0' + b / 10 % 10));
-    }
-    out.push(char::from(b'0' + b % 10));
-}
-
-fn push_i64(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    push_u64(out, n.unsigned_abs());
-}
-
 fn enumerator(values: &[bpflet_sdk::bindings::bpflet::ebpf::btf::Enumerator], value: i64) -> Value<'_> {
     Value::Enum { name: values.iter().find(|e| e.value == value).map(|e| e.name.as_str()), value }
 }
@@ -301,7 +246,8 @@ fn mask(bits: u32) -> u64 {
     }
 }
 
-fn sign_extend(raw: u64, bits: u32) -> i64 {
+/// `raw`'s low `bits` bits as a two's complement number.
+pub fn sign_extend(raw: u64, bits: u32) -> i64 {
     if bits == 0 || bits >= 64 {
         return raw as i64;
     }
@@ -312,7 +258,14 @@ fn sign_extend(raw: u64, bits: u32) -> i64 {
 /// A little-endian unsigned integer of `size` (at most 8) bytes.
 pub fn read_uint(bytes: &[u8], size: usize) -> Option<u64> {
     let b = bytes.get(..size).filter(|_| size <= 8)?;
-    Some(b.iter().rev().fold(0u64, |acc, &byte| (acc << 8) | u64::from(byte)))
+    // One load for the common sizes.
+    Some(match size {
+        1 => u64::from(b[0]),
+        2 => u64::from(u16::from_le_bytes([b[0], b[1]])),
+        4 => u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        8 => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        _ => b.iter().rev().fold(0u64, |acc, &byte| (acc << 8) | u64::from(byte)),
+    })
 }
 
 /// `width` bits (at most 64) starting `offset` bits into `bytes`.
@@ -394,14 +347,6 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-}
-
 /// The name members without one print under (padding bitfields).
 const UNNAMED: &str = "_";
 
@@ -469,35 +414,22 @@ impl<'t> Value<'t> {
                 // As `ints()` reads them, without making a value of each;
                 // the common case, whole unsigned bytes, in a loop of its own.
                 let IntType { size, encoding, bits, bit_offset } = *int.0;
-                out.push('[');
                 if size == 1 && encoding == IntEncoding::Unsigned && bit_offset == 0 && matches!(bits, 0 | 8) {
-                    let count = *count as usize;
-                    for (i, &b) in bytes.iter().take(count).enumerate() {
-                        if i > 0 {
-                            out.push(',');
-                        }
-                        push_u8(out, b);
+                    push_u8_list(out, bytes, *count as usize);
+                    return;
+                }
+                out.push('[');
+                let size = size.max(1) as usize;
+                for i in 0..*count as usize {
+                    if i > 0 {
+                        out.push(',');
                     }
-                    for i in bytes.len().min(count)..count {
-                        out.push_str(if i > 0 { ",-" } else { "-" });
-                    }
-                } else {
-                    let size = size.max(1) as usize;
-                    for i in 0..*count as usize {
-                        if i > 0 {
-                            out.push(',');
-                        }
-                        match bytes
-                            .get(i * size..)
-                            .filter(|rest| !rest.is_empty())
-                            .and_then(|rest| read_int(int.0, rest))
-                        {
-                            Some(Number::Bool(b)) => out.push_str(if b { "true" } else { "false" }),
-                            Some(Number::Unsigned(n)) => push_u64(out, n),
-                            Some(Number::Signed(n)) => push_i64(out, n),
-                            Some(Number::Wide(b)) => push_hex(out, b),
-                            None => out.push('-'),
-                        }
+                    match bytes.get(i * size..).filter(|rest| !rest.is_empty()).and_then(|rest| read_int(int.0, rest)) {
+                        Some(Number::Bool(b)) => out.push_str(if b { "true" } else { "false" }),
+                        Some(Number::Unsigned(n)) => push_u64(out, n),
+                        Some(Number::Signed(n)) => push_i64(out, n),
+                        Some(Number::Wide(b)) => push_hex(out, b),
+                        None => out.push('-'),
                     }
                 }
                 out.push(']');
@@ -681,26 +613,6 @@ mod tests {
             Value::Fields(vec![("a", Value::Unsigned(1)), ("b", Value::List(vec![Value::Signed(-1)]))]).to_text(),
             "{a=1 b=[-1]}"
         );
-    }
-
-    #[test]
-    fn numbers_print_as_rust_prints_them() {
-        let unsigned = [0, 7, 10, 99, 4_294_967_295, 4_294_967_296, 1_000_000_000, 1_000_000_007, 99_999_999_999];
-        for n in unsigned.into_iter().chain([u64::MAX, u64::MAX - 1, 1 << 63, 10_000_000_000_000_000_000]) {
-            let mut out = String::new();
-            push_u64(&mut out, n);
-            assert_eq!(out, n.to_string());
-        }
-        for n in [0, -1, 1, i64::MIN, i64::MAX, -4_294_967_296, -1_000_000_000] {
-            let mut out = String::new();
-            push_i64(&mut out, n);
-            assert_eq!(out, n.to_string());
-        }
-        for b in 0..=u8::MAX {
-            let mut out = String::new();
-            push_u8(&mut out, b);
-            assert_eq!(out, b.to_string());
-        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::rc::Rc;
 use bpflet_decode::btf::Types;
 use bpflet_decode::value::{decode_or_guess, Value};
 
-use crate::bindings::exports::bpflet::ebpf::render::{self, BtfType, Entry, Error, Field, Format, MapContents, TypeId};
+use crate::bindings::exports::bpflet::ebpf::render::{
+    self, BtfType, Entry, Error, Field, Format, MapContents, Span, TypeId,
+};
 
 mod bindings {
     wit_bindgen::generate!({
@@ -120,13 +122,38 @@ impl render::GuestRecords for RecordsResource {
         }
     }
 
-    fn rows(&self, records: Vec<Vec<u8>>, time: u64) -> String {
+    fn rows(&self, data: Vec<u8>, records: Vec<Span>, time: u64) -> String {
         let clock = if self.json { String::new() } else { bpflet_decode::clock(time) };
         let (mut text, mut scratch) = (String::new(), String::new());
-        for record in &records {
+        for span in &records {
+            let record = spanned(&data, span);
             self.format.write_record(&self.types, record, self.json, &clock, &mut text, &mut scratch);
         }
         text
+    }
+}
+
+/// The bytes of `data` that `span` covers, cut where `data` ends (as
+/// `records.rows` says).
+fn spanned<'d>(data: &'d [u8], span: &Span) -> &'d [u8] {
+    let start = (span.offset as usize).min(data.len());
+    let end = start.saturating_add(span.len as usize).min(data.len());
+    &data[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_cut_where_the_data_ends() {
+        let data = [1u8, 2, 3, 4];
+        let cut = |offset, len| spanned(&data, &Span { offset, len }).to_vec();
+        assert_eq!(cut(1, 2), [2, 3]);
+        assert_eq!(cut(2, 9), [3, 4]);
+        assert_eq!(cut(4, 1), [0u8; 0]);
+        assert_eq!(cut(u32::MAX, u32::MAX), [0u8; 0]);
+        assert_eq!(cut(0, u32::MAX), data);
     }
 }
 

@@ -1,9 +1,10 @@
 //! Records of ring and perf buffers as table rows (columns sized from the
 //! record's type, so rows align before any record arrives) or JSON lines.
 
-use bpflet_decode::value::{decode, decode_field, hex};
+use bpflet_decode::text::push_u8_list;
+use bpflet_decode::value::{decode, decode_field, hex, read_uint, sign_extend};
 use bpflet_decode::Types;
-use bpflet_sdk::bindings::bpflet::ebpf::btf::{Kind, Member};
+use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, IntType, Kind, Member};
 use serde_json::json;
 
 use crate::table::{self, Column, RowWriter};
@@ -14,8 +15,79 @@ pub struct Format {
     pub record: Option<u32>,
     pub columns: Vec<Column>,
     /// The members of a struct or union record, one per column after
-    /// TIME: a row decodes them one by one into its cells.
-    members: Option<Vec<Member>>,
+    /// TIME, each with how its cell prints.
+    members: Option<Vec<(Member, Cell)>>,
+    /// A record at least this long prints its [`Cell::Direct`] members
+    /// straight from its bytes; a shorter one decodes them all.
+    direct_len: usize,
+}
+
+/// How a member of a record prints in a table row.
+enum Cell {
+    /// Read where it lies: the common leaves, which print as
+    /// [`decode_field`] would print them, without decoding a value.
+    Direct(Leaf),
+    /// Decoded by [`decode_field`].
+    Decoded,
+}
+
+#[derive(Clone, Copy)]
+enum Leaf {
+    /// A whole integer of 1, 2, 4 or 8 bytes, `offset` bytes in.
+    Int { offset: usize, size: usize, signed: bool },
+    /// An array of `count` whole unsigned bytes (not `char`s).
+    Bytes { offset: usize, count: usize },
+}
+
+impl Leaf {
+    /// The leaf `member` (its type resolved) is, if it is one.
+    fn of(types: &Types, member: &Member) -> Option<Self> {
+        if member.bitfield_size != 0 || !member.bit_offset.is_multiple_of(8) {
+            return None;
+        }
+        let offset = member.bit_offset as usize / 8;
+        let whole = |int: &IntType| int.bit_offset == 0 && (int.bits == 0 || int.bits == int.size * 8);
+        match types.kind(member.type_)? {
+            Kind::Int(int) if matches!(int.size, 1 | 2 | 4 | 8) && whole(int) => {
+                let signed = match int.encoding {
+                    IntEncoding::Unsigned => false,
+                    IntEncoding::Signed | IntEncoding::Char => true,
+                    IntEncoding::Bool => return None,
+                };
+                Some(Leaf::Int { offset, size: int.size as usize, signed })
+            }
+            Kind::Array(a) if !types.is_char(a.element) => match types.kind(a.element)? {
+                Kind::Int(int) if int.size == 1 && int.encoding == IntEncoding::Unsigned && whole(int) => {
+                    Some(Leaf::Bytes { offset, count: a.count as usize })
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Bytes a record needs for this leaf to print from them.
+    fn end(self) -> usize {
+        match self {
+            Leaf::Int { offset, size, .. } => offset.saturating_add(size),
+            Leaf::Bytes { offset, count } => offset.saturating_add(count),
+        }
+    }
+
+    /// The next cell of `row`, from a record at least [`Leaf::end`] long.
+    fn write(self, bytes: &[u8], row: &mut RowWriter<'_>) {
+        match self {
+            Leaf::Int { offset, size, signed } => {
+                let raw = read_uint(&bytes[offset..], size).unwrap_or_default();
+                if signed {
+                    row.int(sign_extend(raw, 8 * size as u32));
+                } else {
+                    row.uint(raw);
+                }
+            }
+            Leaf::Bytes { offset, count } => row.cell(|out| push_u8_list(out, &bytes[offset..], count)),
+        }
+    }
 }
 
 impl Format {
@@ -24,16 +96,29 @@ impl Format {
             Some(id) => table::record_columns(types, id),
             None => table::hex_columns(),
         };
-        let members =
+        let members: Option<Vec<(Member, Cell)>> =
             record.filter(|&id| matches!(types.kind(id), Some(Kind::StructType(_) | Kind::UnionType(_)))).map(|id| {
                 // Typedefs and modifiers followed once, not at every record.
-                let mut members = types.fields(id);
-                for member in &mut members {
-                    member.type_ = types.resolve(member.type_);
-                }
-                members
+                types
+                    .fields(id)
+                    .into_iter()
+                    .map(|mut member| {
+                        member.type_ = types.resolve(member.type_);
+                        let cell = Leaf::of(types, &member).map_or(Cell::Decoded, Cell::Direct);
+                        (member, cell)
+                    })
+                    .collect()
             });
-        Self { record, columns, members }
+        let direct_len = members
+            .iter()
+            .flatten()
+            .filter_map(|(_, cell)| match cell {
+                Cell::Direct(leaf) => Some(leaf.end()),
+                Cell::Decoded => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Self { record, columns, members, direct_len }
     }
 
     pub fn header(&self) -> String {
@@ -60,11 +145,15 @@ impl Format {
             }
             (Some(id), false) => {
                 let mut row = RowWriter::new(out, &self.columns, scratch);
-                row.cell(|out| out.push_str(clock));
+                row.str(clock);
                 match &self.members {
                     Some(members) => {
-                        for member in members {
-                            row.cell(|out| decode_field(types, member, bytes).write_text(out));
+                        let direct = bytes.len() >= self.direct_len;
+                        for (member, cell) in members {
+                            match cell {
+                                Cell::Direct(leaf) if direct => leaf.write(bytes, &mut row),
+                                _ => row.cell(|out| decode_field(types, member, bytes).write_text(out)),
+                            }
                         }
                     }
                     None => row.cell(|out| decode(types, id, bytes).write_text(out)),
@@ -74,7 +163,7 @@ impl Format {
             (None, true) => out.push_str(&json!({"size": bytes.len(), "data": hex(bytes)}).to_string()),
             (None, false) => {
                 let mut row = RowWriter::new(out, &self.columns, scratch);
-                row.cell(|out| out.push_str(clock));
+                row.str(clock);
                 row.cell(|out| out.push_str(&hex(bytes)));
                 row.finish();
             }
@@ -155,6 +244,58 @@ mod tests {
         assert_eq!(
             format.record(&types, &padded, true, ""),
             r#"{"pid":4242,"ppid":1,"uid":0,"flagged":true,"comm":"env","filename":"/usr/bin/env"}"#
+        );
+    }
+
+    /// Every kind of direct leaf, signed and unsigned, at every size,
+    /// beside members that decode.
+    #[test]
+    fn direct_cells_print_as_decoded_ones() {
+        let mut b = Builder::new();
+        let mut members = Vec::new();
+        let mut offset = 0;
+        for (size, name) in [(1, "u8"), (2, "u16"), (4, "u32"), (8, "u64")] {
+            let unsigned = b.int(&format!("unsigned {name}"), size, IntEncoding::Unsigned);
+            let signed = b.int(&format!("signed {name}"), size, IntEncoding::Signed);
+            members.push((format!("u{size}"), unsigned, offset));
+            members.push((format!("s{size}"), signed, offset + size));
+            offset += 2 * size;
+        }
+        let byte = b.int("unsigned char", 1, IntEncoding::Unsigned);
+        let ch = b.int("char", 1, IntEncoding::Signed);
+        let boolean = b.int("_Bool", 1, IntEncoding::Bool);
+        let bytes = b.array(byte, 5);
+        let comm = b.array(ch, 4);
+        members.push(("flag".into(), boolean, offset));
+        members.push(("c".into(), ch, offset + 1));
+        members.push(("comm".into(), comm, offset + 2));
+        members.push(("bytes".into(), bytes, offset + 6));
+        let size = offset + 11;
+        let named: Vec<(&str, u32, u32)> = members.iter().map(|(n, t, o)| (n.as_str(), *t, *o)).collect();
+        let record = b.structure("mixed", size, &named);
+        let types = b.build();
+        let direct = Format::new(&types, Some(record));
+        assert!(direct.direct_len > 0, "no member printed directly");
+        let mut decoded = Format::new(&types, Some(record));
+        for (_, cell) in decoded.members.iter_mut().flatten() {
+            *cell = Cell::Decoded;
+        }
+        for fill in [0u8, 0x7f, 0x80, 0xff, 0x35] {
+            let mut bytes: Vec<u8> = (0..size as u8).map(|i| fill.wrapping_add(i.wrapping_mul(37))).collect();
+            bytes[size as usize - 7] = b'x';
+            // Whole, padded and cut short (the last member, then more).
+            for len in [size as usize, size as usize + 4, size as usize - 2, 9, 0] {
+                let mut record = bytes.clone();
+                record.resize(len, 0xee);
+                let text = direct.record(&types, &record, false, "00:00:00");
+                assert_eq!(text, decoded.record(&types, &record, false, "00:00:00"), "{record:?}");
+            }
+        }
+        let ones = vec![0xffu8; size as usize];
+        let row = direct.record(&types, &ones, false, "00:00:00");
+        assert!(
+            row.contains("18446744073709551615") && row.contains("-1  ") && row.contains("[255,255,255,255,255]"),
+            "{row}"
         );
     }
 

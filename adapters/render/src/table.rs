@@ -5,6 +5,7 @@
 use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, Kind};
 
 use bpflet_decode::btf::{int_is_signed, Types};
+use bpflet_decode::text::{append, decimal_len, Cursor};
 
 /// Columns are this far apart.
 const GAP: &str = "  ";
@@ -125,6 +126,49 @@ impl<'a> RowWriter<'a> {
                 pad(self.out, column.width.saturating_sub(self.out[before..].chars().count()));
             }
         }
+    }
+
+    /// The next cell: the integer `n` in decimal, as `cell` would print
+    /// it, written where it belongs without a detour through `scratch`.
+    pub fn uint(&mut self, n: u64) {
+        self.text(decimal_len(n), |c| c.u64(n));
+    }
+
+    /// Like [`RowWriter::uint`], for a signed integer.
+    pub fn int(&mut self, n: i64) {
+        self.text(decimal_len(n.unsigned_abs()) + usize::from(n < 0), |c| c.i64(n));
+    }
+
+    /// The next cell: `s`, as `cell` would print it.
+    pub fn str(&mut self, s: &str) {
+        let chars = if s.is_ascii() { s.len() } else { s.chars().count() };
+        self.text(chars, |c| c.str(s));
+    }
+
+    /// The next cell, `chars` characters that `write` appends.
+    fn text(&mut self, chars: usize, write: impl FnOnce(&mut Cursor<'_>)) {
+        let Some(column) = self.columns.get(self.next) else {
+            return;
+        };
+        let gap = self.next > 0;
+        self.next += 1;
+        let last = self.next == self.columns.len();
+        let pad = column.width.saturating_sub(chars);
+        // At most 4 bytes a character.
+        append(self.out, GAP.len() + pad + 4 * chars, |c| {
+            if gap {
+                c.str(GAP);
+            }
+            if column.right {
+                c.spaces(pad);
+                write(c);
+            } else {
+                write(c);
+                if !last {
+                    c.spaces(pad);
+                }
+            }
+        });
     }
 
     /// Ends the line (without a newline).

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bpflet_decode::btf::{GlobalRef, Types};
 use bpflet_sdk::io::{self, Pollable};
-use bpflet_sdk::plugins::render::{self, Format};
+use bpflet_sdk::plugins::render::{self, Format, Span};
 use bpflet_sdk::{packaged_objects, signals, LoadOptions, OpenObject};
 
 use crate::events::Source;
@@ -300,8 +300,8 @@ impl Output<'_> {
             text += &source.records.header();
             self.header_of = Some(index);
         }
-        let records: Vec<&[u8]> = batch.iter().collect();
-        text += &source.records.rows(&records, now());
+        let spans: Vec<Span> = batch.spans().map(|(offset, len)| Span { offset, len }).collect();
+        text += &source.records.rows(batch.data(), &spans, now());
         self.write(&text)?;
         Ok(batch.len())
     }

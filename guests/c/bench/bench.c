@@ -3,7 +3,7 @@
  * guests/rust/bench with the same command line and output lines, so that the
  * harness can drive either one.
  *
- * `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2]`
+ * `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2|3]`
  *
  * Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
  * then for each of W + R bursts (the harness triggers them one at a time
@@ -14,11 +14,13 @@
  *
  * `rep I records=N ns=T sum=S dropped=D`   (warm-up reps have negative I)
  *
- * `--render 1|2` (C and Go only: the guests that print through plug-ins)
+ * `--render 1|2|3` (C and Go only: the guests that print through plug-ins)
  * also prints every record drained from the ring, as the
  * table `bpflet run burst.bpf.o` prints (`struct burst_record` by its BTF),
  * to stdout, a batch at a time: through the render plug-in (1), or by the
- * hand-written renderer below (2), which prints the same bytes. The lines
+ * hand-written renderer below (2), which prints the same bytes; 3 is 1 with
+ * each record copied apart first (the SDK then packs them for the call: the
+ * tests check that path prints the same). The lines
  * above then go to stderr, and the harness sends stdout to /dev/null.
  *
  * `bench check` exits at once (the harness fills bpflet's compiled cache).
@@ -66,7 +68,7 @@ struct record_head {
 
 static const char usage[] =
 	"usage: bench events --trigger-pid PID [--size 64|512] [--count N] [--reps R] "
-	"[--warmup W] [--batch M] [--poll 1] [--render 1|2] | bench maps [--ops N] [--reps R] | bench check";
+	"[--warmup W] [--batch M] [--poll 1] [--render 1|2|3] | bench maps [--ops N] [--reps R] | bench check";
 
 /* Where the lines for the harness go: stdout, or stderr when stdout
  * carries rendered records. */
@@ -202,7 +204,7 @@ static bool drain_ring(bpflet_ring_t *ring, uint64_t produced, uint32_t max, uin
 
 /* ---- events --render ------------------------------------------------------ */
 
-enum render { RENDER_NONE, RENDER_PLUGIN, RENDER_HAND };
+enum render { RENDER_NONE, RENDER_PLUGIN, RENDER_HAND, RENDER_COPIES };
 
 /* Appends `value` in decimal, right-aligned in `width` columns. */
 static char *put_u64(char *out, uint64_t value, int width)
@@ -279,6 +281,29 @@ static void write_rows_by_hand(const program_list_u8_t *records, size_t count, u
 	fwrite(*buf, 1, (size_t)(out - *buf), f);
 }
 
+/* `bpflet_records_write` of copies of the records, 32 bytes apart in
+ * `*buf` (grown as needed): too far for it to pass them in place. */
+static void write_copies(bpflet_record_printer_t printer, program_list_u8_t *views, size_t count, uint64_t unix_time,
+			 char **buf, size_t *cap)
+{
+	enum { GAP = 32 };
+	size_t total = 0;
+	for (size_t i = 0; i < count; i++)
+		total += views[i].len + GAP;
+	if (total > *cap) {
+		char *grown = realloc(*buf, total);
+		if (!grown)
+			abort();
+		*buf = grown;
+		*cap = total;
+	}
+	for (size_t i = 0, at = 0; i < count; at += views[i].len + GAP, i++) {
+		memcpy(*buf + at, views[i].ptr, views[i].len);
+		views[i] = bpflet_bytes((const uint8_t *)*buf + at, views[i].len);
+	}
+	bpflet_records_write(printer, views, count, unix_time, stdout);
+}
+
 /* Drains `produced` records in place, at most `max` (0: 512) a batch, and
  * prints each batch (`render`) before releasing it. */
 static bool drain_render(bpflet_ring_t *ring, uint64_t produced, uint32_t max, enum render render,
@@ -309,6 +334,8 @@ static bool drain_render(bpflet_ring_t *ring, uint64_t produced, uint32_t max, e
 		uint64_t now = (uint64_t)time(NULL);
 		if (render == RENDER_PLUGIN)
 			bpflet_records_write(printer, views, n, now, stdout);
+		else if (render == RENDER_COPIES)
+			write_copies(printer, views, n, now, &buf, &cap);
 		else
 			write_rows_by_hand(views, n, now, &buf, &cap, stdout);
 		bpflet_ring_release(ring);
@@ -376,7 +403,7 @@ static int events(uint64_t size, uint32_t trigger_pid, uint32_t count, uint32_t 
 	    !(poll ? bpflet_events_open(map, &buffer, &err) : bpflet_ring_open(map, &ring, &err)) ||
 	    !bpflet_object_attach_all(obj, &links, &err))
 		goto fail;
-	if (render == RENDER_PLUGIN) {
+	if (render == RENDER_PLUGIN || render == RENDER_COPIES) {
 		bpflet_printer_open(obj, &printer);
 		if (!bpflet_printer_records(printer, "burst_record", false, &record_printer, &err))
 			goto fail;
@@ -574,8 +601,8 @@ static int bench_main(int argc, char **argv)
 		    !opt(&opts, "warmup", false, 1, &warmup) || !opt(&opts, "batch", false, 0, &batch) ||
 		    !opt(&opts, "poll", false, 0, &poll) || !opt(&opts, "render", false, 0, &render))
 			return 1;
-		if (render > RENDER_HAND)
-			return fail_msg("--render takes 1 (the plug-in) or 2 (by hand), not %llu",
+		if (render > RENDER_COPIES)
+			return fail_msg("--render takes 1 (the plug-in), 2 (by hand) or 3 (the plug-in, from copies), not %llu",
 					(unsigned long long)render);
 		if (render && poll)
 			return fail_msg("--render reads the ring in place: not with --poll");

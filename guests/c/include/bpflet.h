@@ -683,8 +683,11 @@ void bpflet_records_write_header(bpflet_record_printer_t printer, FILE *f);
 /* Writes `count` records to `f`, one line each; `unix_time` fills the
  * table's TIME column. `records` holds views (`bpflet_bytes`) of records
  * wherever they lie: in a ring mapped with `bpflet_ring_open` (before
- * `bpflet_ring_release`), in a batch, in the program's own memory. The
- * call copies each record once, into the plug-in. */
+ * `bpflet_ring_release`), in a batch, in the program's own memory. Each
+ * record is copied once: records in order and at most a ring header apart
+ * (a ring, a batch) go to the plug-in as the stretch of memory that holds
+ * them, copied by the call; others are packed first, and that copy is the
+ * one. */
 void bpflet_records_write(bpflet_record_printer_t printer, const program_list_u8_t *records, size_t count,
 			  uint64_t unix_time, FILE *f);
 

@@ -37,17 +37,64 @@ void bpflet_records_write_header(bpflet_record_printer_t printer, FILE *f)
 	write_string(&header, f);
 }
 
+/* The call itself: `data` in, one span per record into it. */
+static void write_rows(bpflet_record_printer_t printer, const uint8_t *data, size_t len,
+		       bpflet_ebpf_render_span_t *spans, size_t count, uint64_t unix_time, FILE *f)
+{
+	/* The generated binding takes the lists as mutable; it only reads them. */
+	program_list_u8_t bytes = bpflet_bytes(data, len);
+	bpflet_ebpf_render_list_span_t list = { .ptr = spans, .len = count };
+	program_string_t rows;
+	bpflet_ebpf_render_method_records_rows(bpflet_ebpf_render_borrow_records(printer.handle), &bytes, &list,
+					       unix_time, &rows);
+	write_string(&rows, f);
+}
+
+/* Records further apart than this are not sent as one stretch of memory:
+ * a mapped ring puts an 8-byte header and at most 7 bytes of padding
+ * between two records, a batch nothing. */
+#define MAX_GAP 16
+
+/* Spans are 32-bit, as all of wasm32's memory is. */
+_Static_assert(SIZE_MAX <= UINT32_MAX, "bpflet guests are wasm32");
+
 void bpflet_records_write(bpflet_record_printer_t printer, const program_list_u8_t *records, size_t count,
 			  uint64_t unix_time, FILE *f)
 {
 	if (count == 0)
 		return;
-	/* The generated binding takes the list as mutable; it only reads it. */
-	program_list_list_u8_t list = { .ptr = (program_list_u8_t *)records, .len = count };
-	program_string_t rows;
-	bpflet_ebpf_render_method_records_rows(bpflet_ebpf_render_borrow_records(printer.handle), &list, unix_time,
-					       &rows);
-	write_string(&rows, f);
+	bpflet_ebpf_render_span_t *spans = malloc(count * sizeof(*spans));
+	if (!spans)
+		abort();
+	/* In place when the records lie in order, a few bytes apart at most
+	 * (a ring, a batch): the plug-in gets that stretch of memory. */
+	const uint8_t *base = records[0].ptr, *end = base;
+	bool in_place = true;
+	for (size_t i = 0; i < count && in_place; i++) {
+		const uint8_t *at = records[i].ptr;
+		in_place = at >= end && (size_t)(at - end) <= MAX_GAP;
+		spans[i] = (bpflet_ebpf_render_span_t){ (uint32_t)(at - base), (uint32_t)records[i].len };
+		end = at + records[i].len;
+	}
+	if (in_place) {
+		write_rows(printer, base, (size_t)(end - base), spans, count, unix_time, f);
+		free(spans);
+		return;
+	}
+	/* Else packed back to back: the one copy is this one. */
+	size_t total = 0;
+	for (size_t i = 0; i < count; i++)
+		total += records[i].len;
+	uint8_t *packed = malloc(total ? total : 1);
+	if (!packed)
+		abort();
+	for (size_t i = 0, at = 0; i < count; at += records[i].len, i++) {
+		memcpy(packed + at, records[i].ptr, records[i].len);
+		spans[i] = (bpflet_ebpf_render_span_t){ (uint32_t)at, (uint32_t)records[i].len };
+	}
+	write_rows(printer, packed, total, spans, count, unix_time, f);
+	free(packed);
+	free(spans);
 }
 
 void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_batch_t *batch, uint64_t unix_time,
@@ -56,17 +103,17 @@ void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_ba
 	size_t count = bpflet_batch_len(batch);
 	if (count == 0)
 		return;
-	/* One view per record, pointing into the batch: no copy here. */
-	program_list_u8_t *views = malloc(count * sizeof(*views));
-	if (!views)
+	/* The batch as it is: its data, a span per offset. */
+	bpflet_ebpf_render_span_t *spans = malloc(count * sizeof(*spans));
+	if (!spans)
 		abort();
 	for (size_t i = 0; i < count; i++) {
 		size_t len;
 		const uint8_t *record = bpflet_batch_at(batch, i, &len);
-		views[i] = bpflet_bytes(record, len);
+		spans[i] = (bpflet_ebpf_render_span_t){ (uint32_t)(record - batch->raw.data.ptr), (uint32_t)len };
 	}
-	bpflet_records_write(printer, views, count, unix_time, f);
-	free(views);
+	write_rows(printer, batch->raw.data.ptr, batch->raw.data.len, spans, count, unix_time, f);
+	free(spans);
 }
 
 void bpflet_printer_drop(bpflet_printer_t *printer)

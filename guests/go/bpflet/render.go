@@ -2,6 +2,7 @@ package bpflet
 
 import (
 	"encoding/json"
+	"unsafe"
 
 	histogram "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_histogram"
 	render "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_render"
@@ -52,27 +53,71 @@ func (p *Printer) Records(typeName string, json bool) (*RecordPrinter, error) {
 func (r *RecordPrinter) Header() string { return hostCall(r.records.Header) }
 
 // Rows prints every record of batch, one line each; unixTime fills the
-// table's TIME column. The records go to the plug-in straight from the
-// batch, copied once by the call.
+// table's TIME column. The batch goes to the plug-in as it is, copied once
+// by the call.
 func (r *RecordPrinter) Rows(batch *Batch, unixTime uint64) string {
-	if batch.Len() == 0 {
+	n := batch.Len()
+	if n == 0 {
 		return ""
 	}
-	views := make([][]byte, 0, batch.Len())
-	for record := range batch.Records() {
-		views = append(views, record)
+	spans := make([]render.Span, n)
+	for i, offset := range batch.offsets {
+		end := uint32(len(batch.data))
+		if i+1 < n {
+			end = batch.offsets[i+1]
+		}
+		spans[i] = render.Span{Offset: offset, Len: end - offset}
 	}
-	return r.RowsOf(views, unixTime)
+	return r.rows(batch.data, spans, unixTime)
 }
 
+// maxGap is how far apart RowsOf still takes records to lie in one
+// stretch of memory: a mapped ring puts an 8-byte header and at most 7
+// bytes of padding between two records.
+const maxGap = 16
+
 // RowsOf prints records wherever they lie (in a ring a RingReader mapped,
-// before Release; in the program's own memory), one line each, copied once
-// by the call into the plug-in.
+// before Release; in the program's own memory), one line each. Records in
+// order and at most a ring header apart (a ring, a batch) go to the
+// plug-in as the stretch of memory that holds them, copied once by the
+// call; others are packed first, and that copy is the one.
 func (r *RecordPrinter) RowsOf(records [][]byte, unixTime uint64) string {
 	if len(records) == 0 {
 		return ""
 	}
-	return hostCall(func() string { return r.records.Rows(records, unixTime) })
+	spans := make([]render.Span, len(records))
+	if stretch, ok := inPlace(records, spans); ok {
+		return r.rows(stretch, spans, unixTime)
+	}
+	var packed []byte
+	for i, record := range records {
+		spans[i] = render.Span{Offset: uint32(len(packed)), Len: uint32(len(record))}
+		packed = append(packed, record...)
+	}
+	return r.rows(packed, spans, unixTime)
+}
+
+// inPlace fills spans and returns the memory from the first record to the
+// end of the last when the records lie in order, at most maxGap bytes
+// apart.
+func inPlace(records [][]byte, spans []render.Span) ([]byte, bool) {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(records[0])))
+	end := base
+	for i, record := range records {
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(record)))
+		if at < end || at-end > maxGap {
+			return nil, false
+		}
+		spans[i] = render.Span{Offset: uint32(at - base), Len: uint32(len(record))}
+		end = at + uintptr(len(record))
+	}
+	// The records and the gaps between them: memory of the same ring or
+	// batch, which stays alive while records does.
+	return unsafe.Slice(unsafe.SliceData(records[0]), end-base), true
+}
+
+func (r *RecordPrinter) rows(data []byte, spans []render.Span, unixTime uint64) string {
+	return hostCall(func() string { return r.records.Rows(data, spans, unixTime) })
 }
 
 // Close drops the printer in the plug-in.

@@ -3,7 +3,7 @@
 // boundaries, so the harness runs either and compares both with native
 // libbpf-rs line for line.
 //
-//	bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2]
+//	bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2|3]
 //
 // Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
 // then for each of W + R bursts (the harness triggers them one at a time
@@ -14,11 +14,13 @@
 //
 //	rep I records=N ns=T sum=S dropped=D   (warm-up reps have negative I)
 //
-// `--render 1|2` (C and Go only: the guests that print through plug-ins)
+// `--render 1|2|3` (C and Go only: the guests that print through plug-ins)
 // also prints every record drained from the ring, as the
 // table `bpflet run burst.bpf.o` prints (struct burst_record by its BTF),
 // to stdout, a batch at a time: through the render plug-in (1), or by the
-// hand-written renderer below (2), which prints the same bytes. The lines
+// hand-written renderer below (2), which prints the same bytes; 3 is 1 with
+// each record copied apart first (the SDK then packs them for the call: the
+// tests check that path prints the same). The lines
 // above then go to stderr, and the harness sends stdout to /dev/null.
 //
 // `bench check` exits at once (the harness fills bpflet's compiled cache).
@@ -80,13 +82,14 @@ const recordHeadSize = int(unsafe.Sizeof(recordHead{}))
 const valueXor = 0x5bd1_e995_5bd1_e995
 
 const usage = "usage: bench events --trigger-pid PID [--size 64|512] [--count N] [--reps R] " +
-	"[--warmup W] [--batch M] [--poll 1] [--render 1|2] | bench maps [--ops N] [--reps R] | bench check"
+	"[--warmup W] [--batch M] [--poll 1] [--render 1|2|3] | bench maps [--ops N] [--reps R] | bench check"
 
 // How `--render` prints the records it drains.
 const (
 	renderNone   = 0
 	renderPlugin = 1
 	renderHand   = 2
+	renderCopies = 3
 )
 
 // report is where the lines for the harness go: stdout, or stderr when
@@ -151,8 +154,8 @@ func run(args []string) error {
 			return missing
 		}
 		switch {
-		case render > renderHand:
-			return fmt.Errorf("--render takes 1 (the plug-in) or 2 (by hand), not %d", render)
+		case render > renderCopies:
+			return fmt.Errorf("--render takes 1 (the plug-in), 2 (by hand) or 3 (the plug-in, from copies), not %d", render)
 		case render != renderNone && poll:
 			return errors.New("--render reads the ring in place: not with --poll")
 		case render != renderNone:
@@ -227,7 +230,7 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 	defer links.Close()
 	var printer *bpflet.RecordPrinter
 	switch render {
-	case renderPlugin:
+	case renderPlugin, renderCopies:
 		types := obj.Printer()
 		defer types.Close()
 		if printer, err = types.Records("burst_record", false); err != nil {
@@ -265,7 +268,7 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 		start := bpflet.Now()
 		var records, sum uint64
 		if render != renderNone {
-			records, sum, err = drainRender(ring, produced, batchMax, printer)
+			records, sum, err = drainRender(ring, produced, batchMax, printer, render == renderCopies)
 		} else if poll {
 			records, sum, err = drainPoll(buffer, &batch, produced, batchMax)
 		} else {
@@ -357,8 +360,9 @@ func appendRowsByHand(out []byte, records [][]byte, unixTime uint64) []byte {
 
 // drainRender reads produced records in place, at most max (0: 512) a
 // batch, and prints each batch to stdout, through printer (the render
-// plug-in) or, when it is nil, by hand, before releasing it.
-func drainRender(ring *bpflet.RingReader, produced uint64, max uint32, printer *bpflet.RecordPrinter) (records, sum uint64, err error) {
+// plug-in; from copies made apart when copies is set) or, when it is nil,
+// by hand, before releasing it.
+func drainRender(ring *bpflet.RingReader, produced uint64, max uint32, printer *bpflet.RecordPrinter, copies bool) (records, sum uint64, err error) {
 	if max == 0 {
 		max = 512
 	}
@@ -379,9 +383,12 @@ func drainRender(ring *bpflet.RingReader, produced uint64, max uint32, printer *
 			views = append(views, record)
 		}
 		now := uint64(time.Now().Unix())
-		if printer != nil {
+		switch {
+		case printer != nil && copies:
+			os.Stdout.WriteString(printer.RowsOf(apart(views), now))
+		case printer != nil:
 			os.Stdout.WriteString(printer.RowsOf(views, now))
-		} else {
+		default:
 			text = appendRowsByHand(text[:0], views, now)
 			os.Stdout.Write(text)
 		}
@@ -389,6 +396,25 @@ func drainRender(ring *bpflet.RingReader, produced uint64, max uint32, printer *
 		records += uint64(len(views))
 	}
 	return records, sum, nil
+}
+
+// apart copies records into one buffer, 32 bytes apart: too far for
+// RecordPrinter.RowsOf to pass them in place.
+func apart(records [][]byte) [][]byte {
+	const gap = 32
+	total := 0
+	for _, record := range records {
+		total += len(record) + gap
+	}
+	buf := make([]byte, total)
+	copies := make([][]byte, len(records))
+	at := 0
+	for i, record := range records {
+		copies[i] = buf[at : at+len(record)]
+		copy(copies[i], record)
+		at += len(record) + gap
+	}
+	return copies
 }
 
 // drainPoll reads produced records in batches of at most max, polled into

@@ -123,6 +123,21 @@ impl Batch {
         Some(&self.raw.data[start..end])
     }
 
+    /// All the records' bytes, back to back ([`Batch::spans`] says where
+    /// each lies).
+    pub fn data(&self) -> &[u8] {
+        &self.raw.data
+    }
+
+    /// Where each record lies in [`Batch::data`], as (offset, length), in
+    /// the order the kernel produced them.
+    pub fn spans(&self) -> impl ExactSizeIterator<Item = (u32, u32)> + '_ {
+        let offsets = &self.raw.offsets;
+        let len = self.raw.data.len() as u32;
+        // `new` checked that the offsets rise and stay within the data.
+        (0..offsets.len()).map(move |i| (offsets[i], offsets.get(i + 1).copied().unwrap_or(len) - offsets[i]))
+    }
+
     /// The records as bytes, in the order the kernel produced them.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         // `new` checked the offsets, so every index is in range.
