@@ -301,7 +301,7 @@ impl Output<'_> {
             self.header_of = Some(index);
         }
         let spans: Vec<Span> = batch.spans().map(|(offset, len)| Span { offset, len }).collect();
-        text += &source.records.rows(batch.data(), &spans, now());
+        text += &source.records.rows(batch.as_parts().0, &spans, now());
         self.write(&text)?;
         Ok(batch.len())
     }

@@ -123,14 +123,8 @@ impl Batch {
         Some(&self.raw.data[start..end])
     }
 
-    /// All the records' bytes, back to back ([`Batch::spans`] says where
-    /// each lies).
-    pub fn data(&self) -> &[u8] {
-        &self.raw.data
-    }
-
-    /// Where each record lies in [`Batch::data`], as (offset, length), in
-    /// the order the kernel produced them.
+    /// Where each record lies in the packed bytes ([`Batch::as_parts`]),
+    /// as (offset, length), in the order the kernel produced them.
     pub fn spans(&self) -> impl ExactSizeIterator<Item = (u32, u32)> + '_ {
         let offsets = &self.raw.offsets;
         let len = self.raw.data.len() as u32;
