@@ -96,12 +96,12 @@ fn guest_trap_exits_nonzero_and_leaves_nothing() {
 }
 
 /// A guest that writes into the ring buffer pages `map-ring` mapped
-/// read-only into its memory traps like any bad memory access.
+/// read-only into its memory (granted) traps like any bad memory access.
 #[test]
 fn writing_to_a_mapped_ring_traps_and_leaves_nothing() {
     let _serial = serial();
     let before = KernelObjects::now();
-    let mut run = spawn(&guest("rust-faults"), &["ring-write"]);
+    let mut run = spawn_with(&["--allow", "map-ring"], &guest("rust-faults"), &["ring-write"]);
     run.wait_for(Duration::from_secs(60), |l| l == "attached");
     let (status, stdout, stderr) = run.finish_all(Duration::from_secs(15));
     before.assert_nothing_new_left();

@@ -1,6 +1,7 @@
 //! The benchmark guests (`make bench`) of every language read correctly:
 //! a burst of ring buffer records arrives whole and exactly once, read in
-//! place (`map-ring`: the SDKs' ring readers) and with poll batches; map
+//! place (`map-ring` granted: the SDKs' ring readers), by the ring readers
+//! without the grant (they poll) and with poll batches; map
 //! operations return what was stored (each guest checks every value and
 //! fails on a wrong one). Speed is measured by `make bench`, not here.
 
@@ -12,17 +13,35 @@ use common::*;
 
 const COUNT: u64 = 50_000;
 
-fn events_in(lang: &str, size: u32, poll: bool) {
+/// How a bench guest reads the burst.
+#[derive(Clone, Copy)]
+enum How {
+    /// The SDK's ring reader, `map-ring` granted: in place.
+    InPlace,
+    /// The SDK's ring reader without the grant: it polls.
+    RingPolled,
+    /// `--poll 1`: the poll API itself.
+    Poll,
+}
+
+fn events_in(lang: &str, size: u32, how: How) {
     let _serial = serial();
     let before = KernelObjects::now();
     let me = std::process::id().to_string();
     let (size, count) = (size.to_string(), COUNT.to_string());
     let mut args = vec!["events", "--size", &size, "--trigger-pid", &me, "--count", &count];
     args.extend(["--reps", "2", "--warmup", "0", "--batch", "512"]);
-    if poll {
-        args.extend(["--poll", "1"]);
-    }
-    let mut run = spawn(&guest(&format!("{lang}-bench")), &args);
+    let (options, reader): (&[&str], _) = match how {
+        How::InPlace => (&["--allow", "map-ring"], "reader in-place"),
+        How::RingPolled => (&[], "reader polled"),
+        How::Poll => {
+            args.extend(["--poll", "1"]);
+            (&[], "reader poll")
+        }
+    };
+    let mut run = spawn_with(options, &guest(&format!("{lang}-bench")), &args);
+    let line = run.wait_for(Duration::from_secs(60), |l| l.starts_with("reader "));
+    assert_eq!(line, reader, "{lang}");
     run.wait_for(Duration::from_secs(60), |l| l == "ready");
     for rep in 0..2 {
         // One burst of COUNT records with seq 0..COUNT per getppid().
@@ -41,17 +60,23 @@ fn events_in(lang: &str, size: u32, poll: bool) {
 
 #[test]
 fn ring_records_read_in_place_arrive_once_each() {
-    for_each_language(|lang| events_in(lang, 64, false));
+    for_each_language(|lang| events_in(lang, 64, How::InPlace));
 }
 
 #[test]
 fn ring_records_read_in_place_arrive_once_each_512_bytes() {
-    for_each_language(|lang| events_in(lang, 512, false));
+    for_each_language(|lang| events_in(lang, 512, How::InPlace));
+}
+
+/// Without `--allow map-ring` the SDKs' ring readers poll instead.
+#[test]
+fn ring_readers_without_the_grant_poll_and_records_arrive_once_each() {
+    for_each_language(|lang| events_in(lang, 64, How::RingPolled));
 }
 
 #[test]
 fn ring_records_polled_in_batches_arrive_once_each() {
-    for_each_language(|lang| events_in(lang, 64, true));
+    for_each_language(|lang| events_in(lang, 64, How::Poll));
 }
 
 #[test]
@@ -83,7 +108,9 @@ fn rendered(lang: &str, mode: &str, count: u64) -> Vec<String> {
     let before = KernelObjects::now();
     let (me, count_s) = (std::process::id().to_string(), count.to_string());
     let args = ["events", "--trigger-pid", &me, "--count", &count_s, "--reps", "2", "--warmup", "0"];
-    let mut run = spawn(&guest(&format!("{lang}-bench")), &[&args[..], &["--batch", "100", "--render", mode]].concat());
+    // In place, as `make bench` runs them: the SDKs pass the ring's stretch.
+    let args = [&args[..], &["--batch", "100", "--render", mode]].concat();
+    let mut run = spawn_with(&["--allow", "map-ring"], &guest(&format!("{lang}-bench")), &args);
     // The report goes to stderr when stdout carries the rows.
     run.wait_for_stderr(Duration::from_secs(60), |l| l == "ready");
     for _ in 0..2 {
@@ -164,6 +191,7 @@ fn a_go_program_printing_through_a_plug_in_survives_its_garbage_collector() {
         seen.push(line.clone());
         line
     };
+    assert_eq!(next(&mut seen), "reader polled");
     assert_eq!(next(&mut seen), "ready");
     for rep in 0..4 {
         getppid();

@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use common::*;
 
-fn burst(buffer: &str) {
+/// The burst through `--buffer buffer`, read as `reads` says (the burst
+/// guest's `buffer=` field).
+fn burst(buffer: &str, options: &[&str], reads: &str) {
     let _serial = serial();
     let before = KernelObjects::now();
     let me = std::process::id().to_string();
-    let mut run = spawn(&guest("rust-burst"), &["--trigger-pid", &me, "--buffer", buffer, "--count", "100000"]);
+    let args = ["--trigger-pid", &me, "--buffer", buffer, "--count", "100000"];
+    let mut run = spawn_with(options, &guest("rust-burst"), &args);
     run.wait_for(Duration::from_secs(60), |l| l == "ready");
     // The first getppid() makes the burst; later ones make one flush record
     // each, which lets a perf buffer report what it dropped.
@@ -34,6 +37,7 @@ fn burst(buffer: &str) {
     let result =
         lines.iter().find(|l| l.starts_with("burst ")).unwrap_or_else(|| panic!("no result:\n{}", lines.join("\n")));
     let (produced, lost, received) = (field(result, "produced"), field(result, "lost"), field(result, "received"));
+    assert!(result.starts_with(&format!("burst buffer={reads} ")), "{result}");
     assert_eq!(produced + lost, 100_000, "{result}");
     assert_eq!(received, produced, "{result}");
     assert_eq!(field(result, "out_of_order"), 0, "{result}");
@@ -44,16 +48,22 @@ fn burst(buffer: &str) {
 
 #[test]
 fn ring_buffer_burst_is_fully_accounted() {
-    burst("ring");
+    burst("ring", &[], "ring");
 }
 
 #[test]
 fn perf_buffer_burst_is_fully_accounted() {
-    burst("perf");
+    burst("perf", &[], "perf");
 }
 
-/// The same burst read in place (`map-ring`, the SDK's RingReader).
+/// The same burst read in place (`map-ring` granted, the SDK's RingReader).
 #[test]
 fn mapped_ring_burst_is_fully_accounted() {
-    burst("mapped");
+    burst("mapped", &["--allow", "map-ring"], "mapped");
+}
+
+/// The SDK's RingReader without the grant: it polls, behind the same calls.
+#[test]
+fn ring_reader_burst_without_the_grant_is_fully_accounted() {
+    burst("mapped", &[], "ring-reader-polled");
 }

@@ -1,5 +1,5 @@
-//! Host policy on `bpflet run`: attachment kinds (`--allow-attach`) and
-//! guest memory (`--max-memory`). A denial reaches the guest as
+//! Host policy on `bpflet run`: attachment kinds (`--allow-attach`),
+//! grants (`--allow`) and guest memory (`--max-memory`). A denial reaches the guest as
 //! `permission-denied` or a refused allocation, bpflet says what to allow,
 //! exits non-zero, and nothing stays loaded.
 
@@ -81,4 +81,25 @@ fn bad_policy_values_are_refused_with_the_choices() {
     let out = bpflet_to_end(&["run", "--max-memory", "lots", faults.to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("not a size"), "{}", out.stderr);
+}
+
+/// `map-ring` puts kernel pages into guest memory, where a host write
+/// through a hostile allocator would kill bpflet: it needs `--allow
+/// map-ring`, and without it the guest gets permission-denied saying so.
+#[test]
+fn map_ring_needs_its_grant() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let (code, stdout, stderr) = run(&[], &guest("rust-faults"), &["ring-write"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("writing to the ring"), "{stdout}");
+    assert!(
+        stderr.contains("PermissionDenied") && stderr.contains("bpflet run --allow map-ring"),
+        "says what to allow: {stderr}"
+    );
+    before.assert_nothing_new_left();
+    // A grant that does not exist is the CLI's error, before anything runs.
+    let (code, _, stderr) = run(&["--allow", "map-everything"], &guest("rust-faults"), &["ok"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("map-everything") && stderr.contains("map-ring"), "{stderr}");
 }

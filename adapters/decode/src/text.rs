@@ -59,20 +59,22 @@ impl Cursor<'_> {
         self.len += 1;
     }
 
-    /// Appends `s` whole (so the text stays UTF-8).
+    /// Appends `s` whole (so the text stays UTF-8): the room for all of it
+    /// is claimed first, so a string never ends up half written.
     pub fn str(&mut self, s: &str) {
+        let room = &mut self.buf[self.len..self.len + s.len()];
         // Eight bytes a store, then the rest one by one.
-        let chunks = s.as_bytes().chunks_exact(8);
-        let rest = chunks.remainder();
-        for chunk in chunks {
-            for (slot, &b) in self.buf[self.len..self.len + 8].iter_mut().zip(chunk) {
+        let mut chunks = room.chunks_exact_mut(8);
+        let mut bytes = s.as_bytes().chunks_exact(8);
+        for (to, from) in (&mut chunks).zip(&mut bytes) {
+            for (slot, &b) in to.iter_mut().zip(from) {
                 slot.write(b);
             }
-            self.len += 8;
         }
-        for &b in rest {
-            self.put(b);
+        for (slot, &b) in chunks.into_remainder().iter_mut().zip(bytes.remainder()) {
+            slot.write(b);
         }
+        self.len += s.len();
     }
 
     pub fn spaces(&mut self, n: usize) {
@@ -81,14 +83,12 @@ impl Cursor<'_> {
         }
     }
 
-    /// Appends `n` in decimal, right-aligned in `width` columns.
+    /// Appends `n` in decimal.
     ///
     /// In 32 bits when it fits: wasm has no 64-bit multiply-high, so a
     /// 64-bit division by 10 is a real division, many times slower.
-    pub fn u64_in(&mut self, n: u64, width: usize) {
-        let digits = decimal_len(n);
-        self.spaces(width.saturating_sub(digits));
-        let end = self.len + digits;
+    pub fn u64(&mut self, n: u64) {
+        let end = self.len + decimal_len(n);
         // Claims the digits' bytes first (the check panics past the
         // reservation), then fills them from the last.
         let slots = &mut self.buf[self.len..end];
@@ -119,35 +119,12 @@ impl Cursor<'_> {
         self.len = end;
     }
 
-    pub fn u64(&mut self, n: u64) {
-        self.u64_in(n, 0);
-    }
-
-    /// Appends `n` in decimal, right-aligned in `width` columns.
-    pub fn i64_in(&mut self, n: i64, width: usize) {
-        if n < 0 {
-            self.spaces(width.saturating_sub(decimal_len(n.unsigned_abs()) + 1));
-            self.put(b'-');
-            self.u64(n.unsigned_abs());
-        } else {
-            self.u64_in(n as u64, width);
-        }
-    }
-
+    /// Appends `n` in decimal.
     pub fn i64(&mut self, n: i64) {
-        self.i64_in(n, 0);
-    }
-
-    /// Appends a byte in decimal.
-    #[inline]
-    pub fn u8(&mut self, b: u8) {
-        if b >= 100 {
-            self.put(b'0' + b / 100);
+        if n < 0 {
+            self.put(b'-');
         }
-        if b >= 10 {
-            self.put(b'0' + b / 10 % 10);
-        }
-        self.put(b'0' + b % 10);
+        self.u64(n.unsigned_abs());
     }
 
     /// Appends bytes as two lowercase hex digits each.
@@ -207,7 +184,8 @@ pub fn push_u8_list(out: &mut String, bytes: &[u8], count: usize) {
     let present = bytes.len().min(count);
     // Four bytes stored a byte present (its digits and a comma, padded),
     // two ("-,") one missing, and the brackets.
-    append(out, 2 + 4 * present + 2 * (count - present), |c| {
+    let room = present.saturating_mul(4).saturating_add((count - present).saturating_mul(2)).saturating_add(2);
+    append(out, room, |c| {
         c.put(b'[');
         // Four bytes a round (one check of the room for all four).
         let quads = bytes[..present].chunks_exact(4);
@@ -277,9 +255,6 @@ mod tests {
             let mut out = String::new();
             push_u64(&mut out, n);
             assert_eq!(out, n.to_string());
-            let mut padded = String::new();
-            append(&mut padded, 30, |c| c.u64_in(n, 22));
-            assert_eq!(padded, format!("{n:>22}"));
             assert_eq!(decimal_len(n), n.to_string().len());
         }
         for power in 0..20 {
@@ -290,14 +265,6 @@ mod tests {
             let mut out = String::new();
             push_i64(&mut out, n);
             assert_eq!(out, n.to_string());
-            let mut padded = String::new();
-            append(&mut padded, 30, |c| c.i64_in(n, 22));
-            assert_eq!(padded, format!("{n:>22}"));
-        }
-        for b in 0..=u8::MAX {
-            let mut out = String::new();
-            append(&mut out, 3, |c| c.u8(b));
-            assert_eq!(out, b.to_string());
         }
     }
 
@@ -343,6 +310,19 @@ mod tests {
     #[should_panic(expected = "not ASCII")]
     fn only_ascii_bytes() {
         append(&mut String::new(), 1, |c| c.byte(0xc3));
+    }
+
+    /// Room for a whole string or none of it: a string cut at the end of
+    /// the reservation (a caught panic, in native tests) leaves nothing.
+    #[test]
+    fn strings_go_in_whole_or_not_at_all() {
+        let mut out = String::new();
+        append(&mut out, 12, |c| {
+            c.str("ab");
+            let cut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.str("aaaaaaaé0123456")));
+            assert!(cut.is_err());
+        });
+        assert_eq!(out, "ab");
     }
 
     #[test]

@@ -110,9 +110,9 @@ fn decode_at_depth<'t>(types: &'t Types, id: u32, bytes: &'t [u8], depth: u32) -
             match types.kind(a.element) {
                 // Integers (histogram slots, byte arrays): read where they
                 // lie when printed, the element type resolved once.
-                Some(Kind::Int(int)) => Value::Ints { int: Int(int), count: a.count, bytes },
+                Some(Kind::Int(int)) => Value::Ints { int: Int(int), count: listed(a.count), bytes },
                 _ => Value::List(
-                    (0..a.count as usize)
+                    (0..listed(a.count) as usize)
                         .map(|i| match bytes.get(i * size..) {
                             Some(rest) if !rest.is_empty() => decode_at_depth(types, a.element, rest, depth + 1),
                             _ => Value::Missing,
@@ -253,6 +253,22 @@ pub fn sign_extend(raw: u64, bits: u32) -> i64 {
     }
     let shift = 64 - bits;
     ((raw << shift) as i64) >> shift
+}
+
+/// Most elements of an array that decode and print: an object's BTF may
+/// declare any count (up to 2^32), and a cell of billions of elements
+/// would exhaust the printer's memory first.
+pub const MAX_ELEMENTS: u32 = 1 << 16;
+
+/// The elements of an array of `count` that are decoded and printed.
+pub fn listed(count: u32) -> u32 {
+    count.min(MAX_ELEMENTS)
+}
+
+/// Whether `int` is a whole unsigned byte (not a bitfield): what byte
+/// arrays print as, through [`push_u8_list`].
+pub fn whole_unsigned_byte(int: &IntType) -> bool {
+    int.size == 1 && int.encoding == IntEncoding::Unsigned && int.bit_offset == 0 && matches!(int.bits, 0 | 8)
 }
 
 /// A little-endian unsigned integer of `size` (at most 8) bytes.
@@ -413,13 +429,12 @@ impl<'t> Value<'t> {
             Value::Ints { int, count, bytes } => {
                 // As `ints()` reads them, without making a value of each;
                 // the common case, whole unsigned bytes, in a loop of its own.
-                let IntType { size, encoding, bits, bit_offset } = *int.0;
-                if size == 1 && encoding == IntEncoding::Unsigned && bit_offset == 0 && matches!(bits, 0 | 8) {
+                if whole_unsigned_byte(int.0) {
                     push_u8_list(out, bytes, *count as usize);
                     return;
                 }
                 out.push('[');
-                let size = size.max(1) as usize;
+                let size = int.0.size.max(1) as usize;
                 for i in 0..*count as usize {
                     if i > 0 {
                         out.push(',');

@@ -2,7 +2,7 @@
 //! record's type, so rows align before any record arrives) or JSON lines.
 
 use bpflet_decode::text::push_u8_list;
-use bpflet_decode::value::{decode, decode_field, hex, read_uint, sign_extend};
+use bpflet_decode::value::{decode, decode_field, hex, listed, read_uint, sign_extend, whole_unsigned_byte};
 use bpflet_decode::Types;
 use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, IntType, Kind, Member};
 use serde_json::json;
@@ -17,15 +17,13 @@ pub struct Format {
     /// The members of a struct or union record, one per column after
     /// TIME, each with how its cell prints.
     members: Option<Vec<(Member, Cell)>>,
-    /// A record at least this long prints its [`Cell::Direct`] members
-    /// straight from its bytes; a shorter one decodes them all.
-    direct_len: usize,
 }
 
 /// How a member of a record prints in a table row.
 enum Cell {
-    /// Read where it lies: the common leaves, which print as
-    /// [`decode_field`] would print them, without decoding a value.
+    /// Read where it lies, in a record long enough for it ([`Leaf::end`]):
+    /// the common leaves, which print as [`decode_field`] would print them,
+    /// without decoding a value.
     Direct(Leaf),
     /// Decoded by [`decode_field`].
     Decoded,
@@ -57,8 +55,8 @@ impl Leaf {
                 Some(Leaf::Int { offset, size: int.size as usize, signed })
             }
             Kind::Array(a) if !types.is_char(a.element) => match types.kind(a.element)? {
-                Kind::Int(int) if int.size == 1 && int.encoding == IntEncoding::Unsigned && whole(int) => {
-                    Some(Leaf::Bytes { offset, count: a.count as usize })
+                Kind::Int(int) if whole_unsigned_byte(int) => {
+                    Some(Leaf::Bytes { offset, count: listed(a.count) as usize })
                 }
                 _ => None,
             },
@@ -70,7 +68,9 @@ impl Leaf {
     fn end(self) -> usize {
         match self {
             Leaf::Int { offset, size, .. } => offset.saturating_add(size),
-            Leaf::Bytes { offset, count } => offset.saturating_add(count),
+            // A record that ends where an empty array starts prints it as
+            // missing (`-`), as decoding does: one byte past it is needed.
+            Leaf::Bytes { offset, count } => offset.saturating_add(count.max(1)),
         }
     }
 
@@ -109,16 +109,7 @@ impl Format {
                     })
                     .collect()
             });
-        let direct_len = members
-            .iter()
-            .flatten()
-            .filter_map(|(_, cell)| match cell {
-                Cell::Direct(leaf) => Some(leaf.end()),
-                Cell::Decoded => None,
-            })
-            .max()
-            .unwrap_or(0);
-        Self { record, columns, members, direct_len }
+        Self { record, columns, members }
     }
 
     pub fn header(&self) -> String {
@@ -148,10 +139,9 @@ impl Format {
                 row.str(clock);
                 match &self.members {
                     Some(members) => {
-                        let direct = bytes.len() >= self.direct_len;
                         for (member, cell) in members {
                             match cell {
-                                Cell::Direct(leaf) if direct => leaf.write(bytes, &mut row),
+                                Cell::Direct(leaf) if bytes.len() >= leaf.end() => leaf.write(bytes, &mut row),
                                 _ => row.cell(|out| decode_field(types, member, bytes).write_text(out)),
                             }
                         }
@@ -270,12 +260,21 @@ mod tests {
         members.push(("c".into(), ch, offset + 1));
         members.push(("comm".into(), comm, offset + 2));
         members.push(("bytes".into(), bytes, offset + 6));
-        let size = offset + 11;
+        // A char of the C encoding, and an empty array at the very end (a
+        // flexible array member): `-` when the record stops there.
+        let wide = b.int("char8_t", 1, IntEncoding::Char);
+        let empty = b.array(byte, 0);
+        members.push(("wide".into(), wide, offset + 11));
+        members.push(("empty".into(), empty, offset + 12));
+        let size = offset + 12;
         let named: Vec<(&str, u32, u32)> = members.iter().map(|(n, t, o)| (n.as_str(), *t, *o)).collect();
         let record = b.structure("mixed", size, &named);
         let types = b.build();
         let direct = Format::new(&types, Some(record));
-        assert!(direct.direct_len > 0, "no member printed directly");
+        assert!(
+            direct.members.iter().flatten().filter(|(_, cell)| matches!(cell, Cell::Direct(_))).count() == 12,
+            "ten integers and the two byte arrays print directly"
+        );
         let mut decoded = Format::new(&types, Some(record));
         for (_, cell) in decoded.members.iter_mut().flatten() {
             *cell = Cell::Decoded;

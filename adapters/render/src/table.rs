@@ -181,13 +181,8 @@ impl<'a> RowWriter<'a> {
     }
 }
 
-fn pad(out: &mut String, mut spaces: usize) {
-    const SPACES: &str = "                                ";
-    while spaces > 0 {
-        let n = spaces.min(SPACES.len());
-        out.push_str(&SPACES[..n]);
-        spaces -= n;
-    }
+fn pad(out: &mut String, spaces: usize) {
+    append(out, spaces, |c| c.spaces(spaces));
 }
 
 /// One line of a table, as [`RowWriter`] writes it.

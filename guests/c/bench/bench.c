@@ -5,7 +5,9 @@
  *
  * `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2|3]`
  *
- * Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
+ * Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints how it
+ * reads (`reader in-place`, `reader polled`: the ring reader without the
+ * map-ring grant, `reader poll`: `--poll 1`), then `ready`,
  * then for each of W + R bursts (the harness triggers them one at a time
  * with getppid()): waits until the program has produced or dropped the
  * whole burst, then times draining it, reading each record's `seq`, at
@@ -411,6 +413,7 @@ static int events(uint64_t size, uint32_t trigger_pid, uint32_t count, uint32_t 
 	} else if (render == RENDER_HAND) {
 		write_header(stdout);
 	}
+	LINE("reader %s", poll ? "poll" : bpflet_ring_in_place(&ring) ? "in-place" : "polled");
 	LINE("ready");
 
 	uint64_t produced_before = 0, dropped_before = 0;

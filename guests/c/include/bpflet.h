@@ -508,14 +508,39 @@ typedef struct bpflet_ring {
 	const volatile uint64_t *producer;
 	const uint8_t *data;
 	uint64_t mask;
-	/* The next record to read, and the producer position last seen. */
+	/* The next record to read, and the producer position last seen. When
+	 * polling: the next record's index in `polled`, and 0. */
 	uint64_t pos;
 	uint64_t end;
+	/* Not NULL when `map-ring` was not granted: the batch being read
+	 * (owned), polled by the first `bpflet_ring_next` after a release that
+	 * finished the last one (`held` says whether one is). */
+	bpflet_batch_t *polled;
+	bool held;
 } bpflet_ring_t;
 
-/* Opens the ring buffer `map` and maps it into guest memory. A perf buffer
- * is `unsupported` (read it with `bpflet_events_poll`). */
+/* Records a ring reader asks for per poll when `map-ring` is not granted. */
+#define BPFLET_RING_POLL_BATCH 4096
+
+/* Opens the ring buffer `map` and maps it into guest memory (`map-ring`).
+ * `map-ring` is a grant (`bpflet run --allow map-ring`): without it the
+ * ring is polled instead, up to BPFLET_RING_POLL_BATCH records at a time,
+ * behind the same calls (`bpflet_ring_in_place` says which; polling,
+ * `bpflet_ring_next` returns NULL at the end of a batch until
+ * `bpflet_ring_release`). A perf buffer is `unsupported` (read it with
+ * `bpflet_events_poll`). */
 bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err);
+
+/* Whether records are read in place (`map-ring` granted), not polled. */
+static inline bool bpflet_ring_in_place(const bpflet_ring_t *ring)
+{
+	return !ring->polled;
+}
+
+/* The polling side of the calls below (not granted `map-ring`). */
+const uint8_t *bpflet_ring_next_polled_(bpflet_ring_t *ring, size_t *len);
+void bpflet_ring_release_polled_(bpflet_ring_t *ring);
+bool bpflet_ring_ready_polled_(const bpflet_ring_t *ring);
 
 /* The header bits of a ring buffer record (the kernel's uapi linux/bpf.h). */
 #define BPFLET_RINGBUF_BUSY_BIT (UINT32_C(1) << 31)
@@ -533,6 +558,15 @@ static inline const uint8_t *bpflet_ring_next(bpflet_ring_t *ring, size_t *len)
 	const uint8_t *data = ring->data;
 	for (;;) {
 		if (pos >= end) {
+			/* Polling, pos >= end always: every call lands here, and
+			 * takes the held batch's next record without a call. */
+			if (ring->polled) {
+				if (ring->held && pos < bpflet_batch_len(ring->polled)) {
+					ring->pos = pos + 1;
+					return bpflet_batch_at(ring->polled, (size_t)pos, len);
+				}
+				return bpflet_ring_next_polled_(ring, len);
+			}
 			ring->end = end = __atomic_load_n(ring->producer, __ATOMIC_ACQUIRE);
 			if (pos >= end)
 				return NULL;
@@ -556,7 +590,10 @@ static inline const uint8_t *bpflet_ring_next(bpflet_ring_t *ring, size_t *len)
  * kernel; those records are no longer to be read. */
 static inline void bpflet_ring_release(bpflet_ring_t *ring)
 {
-	__atomic_store_n(ring->consumer, ring->pos, __ATOMIC_RELEASE);
+	if (ring->polled)
+		bpflet_ring_release_polled_(ring);
+	else
+		__atomic_store_n(ring->consumer, ring->pos, __ATOMIC_RELEASE);
 }
 
 /* What `bpflet_ring_consume` calls with each record: its payload, `len`
@@ -591,14 +628,16 @@ static inline size_t bpflet_ring_consume(bpflet_ring_t *ring, size_t max, bpflet
 		count++;
 	}
 	bpflet_ring_release(&reader);
-	ring->pos = reader.pos;
-	ring->end = reader.end;
+	/* Polling, the reader's batch state changed too. */
+	*ring = reader;
 	return count;
 }
 
 /* Whether a record is ready for `bpflet_ring_next`. */
 static inline bool bpflet_ring_ready(const bpflet_ring_t *ring)
 {
+	if (ring->polled)
+		return bpflet_ring_ready_polled_(ring);
 	uint64_t pos = ring->pos;
 	return pos < __atomic_load_n(ring->producer, __ATOMIC_ACQUIRE) &&
 	       !(__atomic_load_n((const volatile uint32_t *)(ring->data + (pos & ring->mask)), __ATOMIC_ACQUIRE) &
@@ -683,15 +722,16 @@ void bpflet_records_write_header(bpflet_record_printer_t printer, FILE *f);
 /* Writes `count` records to `f`, one line each; `unix_time` fills the
  * table's TIME column. `records` holds views (`bpflet_bytes`) of records
  * wherever they lie: in a ring mapped with `bpflet_ring_open` (before
- * `bpflet_ring_release`), in a batch, in the program's own memory. Each
- * record is copied once: records in order and at most a ring header apart
- * (a ring, a batch) go to the plug-in as the stretch of memory that holds
- * them, copied by the call; others are packed first, and that copy is the
- * one. */
+ * `bpflet_ring_release`), in a batch, in the program's own memory. Records
+ * in order and at most a ring header (16 bytes) apart, as in a ring or a
+ * batch, go to the plug-in as the stretch of memory that holds them,
+ * copied once by the call (the few bytes between them too); others are
+ * packed first, a copy of their own. */
 void bpflet_records_write(bpflet_record_printer_t printer, const program_list_u8_t *records, size_t count,
 			  uint64_t unix_time, FILE *f);
 
-/* `bpflet_records_write` of every record of `batch`. */
+/* Writes every record of `batch` to `f`, as `bpflet_records_write` does:
+ * the batch goes to the plug-in as it is. */
 void bpflet_records_write_batch(bpflet_record_printer_t printer, const bpflet_batch_t *batch, uint64_t unix_time,
 				FILE *f);
 

@@ -667,7 +667,7 @@ void bpflet_batch_free(bpflet_batch_t *batch)
 	*batch = (bpflet_batch_t){ 0 };
 }
 
-/* ---- Ring buffers read in place ---------------------------------------- */
+/* ---- Ring buffers read in place (or polled) ---------------------------- */
 
 bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
 {
@@ -677,6 +677,15 @@ bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
 	if (!bpflet_events_open(map, &out->buffer, err))
 		return false;
 	if (!bpflet_ebpf_events_method_event_buffer_map_ring(borrow_events(out->buffer), &pages, err)) {
+		/* Not granted: polled instead, behind the same calls. */
+		if (err->tag == BPFLET_EBPF_TYPES_ERROR_PERMISSION_DENIED &&
+		    bpflet_ebpf_events_method_event_buffer_kind(borrow_events(out->buffer)) == BPFLET_EBPF_EVENTS_BUFFER_KIND_RING) {
+			bpflet_error_free(err);
+			out->polled = calloc(1, sizeof(*out->polled));
+			if (!out->polled)
+				abort();
+			return true;
+		}
 		bpflet_events_drop(&out->buffer);
 		return false;
 	}
@@ -704,6 +713,43 @@ bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
 	return true;
 }
 
+const uint8_t *bpflet_ring_next_polled_(bpflet_ring_t *ring, size_t *len)
+{
+	if (!ring->held) {
+		bpflet_error_t err = { 0 };
+		/* A failed poll is no record now, as an empty one. */
+		if (!bpflet_events_poll(ring->buffer, 0, BPFLET_RING_POLL_BATCH, ring->polled, &err))
+			bpflet_error_free(&err);
+		ring->held = true;
+		ring->pos = 0;
+	}
+	if (ring->pos >= bpflet_batch_len(ring->polled))
+		return NULL;
+	return bpflet_batch_at(ring->polled, ring->pos++, len);
+}
+
+void bpflet_ring_release_polled_(bpflet_ring_t *ring)
+{
+	/* A batch goes once all of it was read: the records past `pos` are
+	 * the next calls'. */
+	if (ring->held && ring->pos >= bpflet_batch_len(ring->polled)) {
+		bpflet_batch_free(ring->polled);
+		ring->held = false;
+		ring->pos = 0;
+	}
+}
+
+bool bpflet_ring_ready_polled_(const bpflet_ring_t *ring)
+{
+	if (ring->held && ring->pos < bpflet_batch_len(ring->polled))
+		return true;
+	wasi_io_poll_own_pollable_t records =
+		bpflet_ebpf_events_method_event_buffer_subscribe(borrow_events(ring->buffer));
+	bool ready = wasi_io_poll_method_pollable_ready(wasi_io_poll_borrow_pollable(records));
+	wasi_io_poll_pollable_drop_own(records);
+	return ready;
+}
+
 bool bpflet_ring_wait(bpflet_ring_t *ring, uint32_t timeout_ms)
 {
 	if (bpflet_ring_ready(ring))
@@ -729,6 +775,10 @@ void bpflet_ring_drop(bpflet_ring_t *ring)
 	 * region, which may only then go back to malloc. */
 	bpflet_events_drop(&ring->buffer);
 	program_list_u8_free(&ring->region);
+	if (ring->polled) {
+		bpflet_batch_free(ring->polled);
+		free(ring->polled);
+	}
 	*ring = (bpflet_ring_t){ 0 };
 }
 

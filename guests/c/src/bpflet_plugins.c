@@ -67,24 +67,29 @@ void bpflet_records_write(bpflet_record_printer_t printer, const program_list_u8
 	if (!spans)
 		abort();
 	/* In place when the records lie in order, a few bytes apart at most
-	 * (a ring, a batch): the plug-in gets that stretch of memory. */
-	const uint8_t *base = records[0].ptr, *end = base;
+	 * (a ring, a batch): the plug-in gets that stretch of memory, the
+	 * bytes between records included. Addresses compared as numbers. */
+	uintptr_t base = (uintptr_t)records[0].ptr, end = base;
 	bool in_place = true;
 	for (size_t i = 0; i < count && in_place; i++) {
-		const uint8_t *at = records[i].ptr;
-		in_place = at >= end && (size_t)(at - end) <= MAX_GAP;
+		uintptr_t at = (uintptr_t)records[i].ptr;
+		in_place = at >= end && at - end <= MAX_GAP && records[i].len <= UINTPTR_MAX - at;
 		spans[i] = (bpflet_ebpf_render_span_t){ (uint32_t)(at - base), (uint32_t)records[i].len };
 		end = at + records[i].len;
 	}
 	if (in_place) {
-		write_rows(printer, base, (size_t)(end - base), spans, count, unix_time, f);
+		write_rows(printer, records[0].ptr, (size_t)(end - base), spans, count, unix_time, f);
 		free(spans);
 		return;
 	}
-	/* Else packed back to back: the one copy is this one. */
+	/* Else packed back to back first (a copy of their own). */
 	size_t total = 0;
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
+		/* Views may repeat: more than memory holds is a bug of the caller. */
+		if (records[i].len > SIZE_MAX - total)
+			abort();
 		total += records[i].len;
+	}
 	uint8_t *packed = malloc(total ? total : 1);
 	if (!packed)
 		abort();

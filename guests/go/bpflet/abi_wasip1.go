@@ -54,3 +54,10 @@ func clockPaused(paused bool)
 func cabiImportRealloc(old unsafe.Pointer, oldSize, align, newSize uint32) unsafe.Pointer {
 	return importRealloc(old, oldSize, align, newSize)
 }
+
+// recordsWaiting reports whether the buffer has records, without waiting.
+func recordsWaiting(b *EventBuffer) bool {
+	p := b.Subscribe()
+	defer p.Drop()
+	return p.Ready()
+}

@@ -77,17 +77,20 @@ func (r *RecordPrinter) Rows(batch *Batch, unixTime uint64) string {
 const maxGap = 16
 
 // RowsOf prints records wherever they lie (in a ring a RingReader mapped,
-// before Release; in the program's own memory), one line each. Records in
-// order and at most a ring header apart (a ring, a batch) go to the
-// plug-in as the stretch of memory that holds them, copied once by the
-// call; others are packed first, and that copy is the one.
+// before Release; in the program's own memory), one line each. Records
+// that lie in order in the memory of one open RingReader (its mapped
+// ring, or the batch it polled), at most a ring header apart, go to the
+// plug-in as the stretch of that memory that holds them, copied once by
+// the call; others are packed first (a copy of their own).
 func (r *RecordPrinter) RowsOf(records [][]byte, unixTime uint64) string {
 	if len(records) == 0 {
 		return ""
 	}
 	spans := make([]render.Span, len(records))
-	if stretch, ok := inPlace(records, spans); ok {
-		return r.rows(stretch, spans, unixTime)
+	for ring := range openRings {
+		if stretch, ok := inPlace(ring.memory(), records, spans); ok {
+			return r.rows(stretch, spans, unixTime)
+		}
 	}
 	var packed []byte
 	for i, record := range records {
@@ -97,23 +100,27 @@ func (r *RecordPrinter) RowsOf(records [][]byte, unixTime uint64) string {
 	return r.rows(packed, spans, unixTime)
 }
 
-// inPlace fills spans and returns the memory from the first record to the
-// end of the last when the records lie in order, at most maxGap bytes
-// apart.
-func inPlace(records [][]byte, spans []render.Span) ([]byte, bool) {
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(records[0])))
-	end := base
+// inPlace fills spans and returns the part of mem from the first record to
+// the end of the last when every record lies inside mem, in order, at most
+// maxGap bytes apart.
+func inPlace(mem []byte, records [][]byte, spans []render.Span) ([]byte, bool) {
+	if len(mem) == 0 {
+		return nil, false
+	}
+	// Addresses compared as numbers only: the stretch is a slice of mem.
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
+	hi := lo + uintptr(len(mem))
+	first := uintptr(unsafe.Pointer(unsafe.SliceData(records[0])))
+	end := first
 	for i, record := range records {
 		at := uintptr(unsafe.Pointer(unsafe.SliceData(record)))
-		if at < end || at-end > maxGap {
+		if at < lo || at+uintptr(len(record)) > hi || at < end || at-end > maxGap {
 			return nil, false
 		}
-		spans[i] = render.Span{Offset: uint32(at - base), Len: uint32(len(record))}
+		spans[i] = render.Span{Offset: uint32(at - first), Len: uint32(len(record))}
 		end = at + uintptr(len(record))
 	}
-	// The records and the gaps between them: memory of the same ring or
-	// batch, which stays alive while records does.
-	return unsafe.Slice(unsafe.SliceData(records[0]), end-base), true
+	return mem[first-lo : end-lo], true
 }
 
 func (r *RecordPrinter) rows(data []byte, spans []render.Span, unixTime uint64) string {

@@ -1,6 +1,7 @@
 package bpflet
 
 import (
+	"errors"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -28,6 +29,11 @@ import (
 // ring full. A record's bytes are the ring's read-only pages: writing to
 // them traps. Payloads are 8-byte aligned.
 //
+// map-ring is a grant (bpflet run --allow map-ring): without it the reader
+// polls instead, up to RingPollBatch records at a time, behind the same
+// calls (InPlace says which); Next then returns nil at the end of a batch
+// until Release.
+//
 // The positions are read and written as libbpf does: the producer position
 // with an acquire load, the consumer position with a release store
 // (sync/atomic), so a record's space is handed back only once it was read.
@@ -39,15 +45,25 @@ import (
 // said the kernel committed it.
 type RingReader struct {
 	buffer *EventBuffer
-	// The guest memory the ring is mapped over (see mappedRings).
+	// The guest memory the ring is mapped over (see openRings).
 	region   []byte
 	consumer *uint64
 	producer *uint64
 	data     unsafe.Pointer
 	mask     uint64
-	// The next record to read, and the producer position last seen.
+	// The next record to read, and the producer position last seen. When
+	// polling: the next record's index in polled, and 0.
 	pos, end uint64
+	// Not nil when map-ring was not granted: the batch being read, polled
+	// by the first Next after a Release that finished the last one (held
+	// says whether one is).
+	polled *Batch
+	held   bool
 }
+
+// RingPollBatch is how many records a RingReader asks for per poll when
+// map-ring is not granted.
+const RingPollBatch = 4096
 
 // The header of a ring buffer record (the kernel's uapi linux/bpf.h).
 const (
@@ -56,12 +72,22 @@ const (
 	ringHeaderLen  = 8
 )
 
-// mappedRings holds every open RingReader until Close. Its region is Go
-// heap memory with the ring's pages mapped over it, which the garbage
-// collector must not free (and hand out again) while they are there: only
-// dropping the event buffer puts ordinary memory back. A reader that is
-// never closed stays mapped until the program ends.
-var mappedRings = map[*RingReader]struct{}{}
+// openRings holds every open RingReader until Close. A mapped reader's
+// region is Go heap memory with the ring's pages mapped over it, which the
+// garbage collector must not free (and hand out again) while they are
+// there: only dropping the event buffer puts ordinary memory back. A reader
+// that is never closed stays mapped until the program ends. RowsOf looks
+// here for the memory records lie in.
+var openRings = map[*RingReader]struct{}{}
+
+// memory is where the reader's records lie: its mapped region, or the
+// batch it polled.
+func (r *RingReader) memory() []byte {
+	if r.polled != nil {
+		return r.polled.data
+	}
+	return r.region
+}
 
 // OpenRingReader opens the ring buffer m and maps it into guest memory. A
 // perf buffer is unsupported (Poll it).
@@ -71,6 +97,12 @@ func OpenRingReader(m *Map) (*RingReader, error) {
 		return nil, err
 	}
 	pages, err := result(hostCall(buffer.raw.MapRing))
+	if errors.Is(err, ErrPermissionDenied) && buffer.Kind() == RingBuffer {
+		// Not granted: polled instead, behind the same calls.
+		r := &RingReader{buffer: buffer, polled: new(Batch)}
+		openRings[r] = struct{}{}
+		return r, nil
+	}
 	if err != nil {
 		buffer.Close()
 		return nil, err
@@ -103,7 +135,7 @@ func OpenRingReader(m *Map) (*RingReader, error) {
 	}
 	r.pos = atomic.LoadUint64(r.consumer)
 	r.end = r.pos
-	mappedRings[r] = struct{}{}
+	openRings[r] = struct{}{}
 	return r, nil
 }
 
@@ -117,6 +149,15 @@ func OpenRingReader(m *Map) (*RingReader, error) {
 func (r *RingReader) Next() []byte {
 	for {
 		if r.pos >= r.end {
+			// Polling, pos >= end always: every call lands here, and
+			// takes the held batch's next record without another call.
+			if b := r.polled; b != nil {
+				if i := r.pos; r.held && i < uint64(len(b.offsets)) {
+					r.pos++
+					return b.Record(int(i))
+				}
+				return r.nextPolled()
+			}
 			if r.end = atomic.LoadUint64(r.producer); r.pos >= r.end {
 				return nil
 			}
@@ -139,7 +180,35 @@ func (r *RingReader) Next() []byte {
 // Release hands the space of every record Next returned back to the
 // kernel; those records are no longer to be read.
 func (r *RingReader) Release() {
+	if r.polled != nil {
+		// A batch goes once all of it was read: the records past pos are
+		// the next calls'.
+		if r.held && r.pos >= uint64(r.polled.Len()) {
+			r.held, r.pos = false, 0
+		}
+		return
+	}
 	atomic.StoreUint64(r.consumer, r.pos)
+}
+
+// nextPolled is Next when polling.
+func (r *RingReader) nextPolled() []byte {
+	if !r.held {
+		// A failed poll leaves the batch empty: no record now.
+		r.buffer.PollInto(r.polled, 0, RingPollBatch)
+		r.held, r.pos = true, 0
+	}
+	if r.pos >= uint64(r.polled.Len()) {
+		return nil
+	}
+	r.pos++
+	return r.polled.Record(int(r.pos - 1))
+}
+
+// InPlace reports whether records are read in place (map-ring granted)
+// rather than polled.
+func (r *RingReader) InPlace() bool {
+	return r.polled == nil
 }
 
 // Consume calls f with each waiting record, at most max of them (0: all
@@ -191,6 +260,12 @@ func ConsumeRecords[T any](r *RingReader, max int, f func(T)) (int, error) {
 
 // Ready reports whether a record is waiting for Next.
 func (r *RingReader) Ready() bool {
+	if r.polled != nil {
+		if r.held && r.pos < uint64(r.polled.Len()) {
+			return true
+		}
+		return recordsWaiting(r.buffer)
+	}
 	pos := r.pos
 	return pos < atomic.LoadUint64(r.producer) &&
 		*(*uint32)(unsafe.Add(r.data, pos&r.mask))&ringBusyBit == 0
@@ -233,5 +308,6 @@ func (r *RingReader) Close() {
 func (r *RingReader) detach() {
 	r.consumer, r.producer, r.data = &r.pos, &r.pos, unsafe.Pointer(&r.pos)
 	r.mask, r.end = 0, r.pos
-	delete(mappedRings, r)
+	r.polled, r.held = nil, false
+	delete(openRings, r)
 }

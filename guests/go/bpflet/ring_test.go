@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"unsafe"
+
+	render "bpflet.dev/guests/go/bindings/imports/bpflet_ebpf_render"
 )
 
 // fakeRing lays out records in a ring reader over Go memory, as the kernel
@@ -100,9 +102,35 @@ func TestRingClosed(t *testing.T) {
 	f := &fakeRing{words: make([]uint64, 16)}
 	r := f.reader()
 	f.push(u64(1), 0)
-	mappedRings[r] = struct{}{}
+	openRings[r] = struct{}{}
 	r.detach()
-	if _, ok := mappedRings[r]; ok || r.Next() != nil || r.Ready() {
+	if _, ok := openRings[r]; ok || r.Next() != nil || r.Ready() {
 		t.Fatal("a closed reader has records")
+	}
+}
+
+// RowsOf hands the plug-in one stretch of a reader's memory only for
+// records inside it, in order and at most a ring header apart.
+func TestRecordsInPlace(t *testing.T) {
+	mem := make([]byte, 256)
+	spans := make([]render.Span, 3)
+	at := func(offset, size int) []byte { return mem[offset : offset+size] }
+	stretch, ok := inPlace(mem, [][]byte{at(8, 10), at(24, 10), at(50, 4)}, spans)
+	if !ok || len(stretch) != 54-8 || &stretch[0] != &mem[8] ||
+		spans[1] != (render.Span{Offset: 16, Len: 10}) || spans[2] != (render.Span{Offset: 42, Len: 4}) {
+		t.Fatalf("in order, 6 and 16 bytes apart: %v %d %v", ok, len(stretch), spans)
+	}
+	for name, records := range map[string][][]byte{
+		"17 bytes apart":   {at(8, 10), at(35, 10)},
+		"out of order":     {at(24, 10), at(8, 10)},
+		"overlapping":      {at(8, 10), at(12, 10)},
+		"outside the ring": {at(8, 10), make([]byte, 4)},
+	} {
+		if _, ok := inPlace(mem, records, spans); ok {
+			t.Errorf("%s: passed in place", name)
+		}
+	}
+	if _, ok := inPlace(mem[:200], [][]byte{at(190, 20)}, spans); ok {
+		t.Error("a record running past the memory passed in place")
 	}
 }

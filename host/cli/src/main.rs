@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bpflet_runtime::{AttachKind, Policy};
+use bpflet_runtime::{AttachKind, Grant, Policy};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
@@ -111,6 +111,10 @@ enum Command {
         /// kind its section names (SEC("tp/...") is a tracepoint).
         #[arg(long = "allow-attach", value_name = "KIND,...", value_delimiter = ',', value_parser = attach_kinds())]
         allow_attach: Option<Vec<AttachKind>>,
+        /// Grant the guest what it may not do by default (comma-separated;
+        /// repeatable). Without a grant the call is permission-denied.
+        #[arg(long = "allow", value_name = "GRANT,...", value_delimiter = ',', value_parser = grants())]
+        allow: Vec<Grant>,
         /// Limit each linear memory of the guest to SIZE (bytes, or with a
         /// K, M or G suffix). Growth beyond it is refused; a ring mapped
         /// with map-ring counts (twice its size).
@@ -252,6 +256,11 @@ fn attach_kinds() -> impl TypedValueParser<Value = AttachKind> {
     PossibleValuesParser::new(kinds).try_map(|name| name.parse::<AttachKind>())
 }
 
+fn grants() -> impl TypedValueParser<Value = Grant> {
+    let grants = Grant::ALL.map(|grant| PossibleValue::new(grant.name()).help(grant.description()));
+    PossibleValuesParser::new(grants).try_map(|name| name.parse::<Grant>())
+}
+
 fn parse_env(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -343,12 +352,13 @@ fn main() -> ExitCode {
             verbose,
             objects,
             allow_attach,
+            allow,
             max_memory,
             plain_http,
             plugs,
             plug_allow,
         } => Program::resolve(&component, &objects, plain_http).and_then(|program| {
-            let policy = Policy { attach: allow_attach, max_memory };
+            let policy = Policy { attach: allow_attach, max_memory, grants: allow };
             let options = RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http };
             run::run(program, options)
         }),

@@ -82,7 +82,7 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime::{Config, Store, UpdateDeadline};
 
 pub use error::{Context, Error, HostError, HostResult, LoadFailure, OsError};
-pub use policy::{AttachKind, MemoryLimiter, Policy};
+pub use policy::{AttachKind, Grant, MemoryLimiter, Policy};
 pub use stop::{Stop, Stopping};
 
 /// Bindings for the `bpflet:ebpf` interfaces, generated from `wit/`.
@@ -132,7 +132,8 @@ pub struct BpfCtx {
 }
 
 impl BpfCtx {
-    /// A context that allows everything and offers no packaged objects.
+    /// A context with the default policy (every attachment, no grants)
+    /// that offers no packaged objects.
     pub fn new(stop: Stop) -> Self {
         BpfCtx { packaged: Vec::new(), policy: Policy::default(), stop, word_maps: Vec::new() }
     }

@@ -1,10 +1,12 @@
 //! What a guest may do beyond what WASI grants it: which kinds of
-//! attachment it may make ([`Policy`], in its store's `BpfCtx`), and how
-//! much memory it may use ([`MemoryLimiter`], the store's limiter). A
+//! attachment it may make and what the user granted it ([`Policy`], in its
+//! store's `BpfCtx`; [`Grant`]), and how much memory it may use
+//! ([`MemoryLimiter`], the store's limiter). A
 //! denied attach is the WIT error `permission-denied`, which the guest sees
 //! and reports; memory over the limit is refused to the guest's allocator,
 //! and the limiter remembers it so the embedder can say why the guest
-//! failed. (The CLI's options: `bpflet run --allow-attach`, `--max-memory`.)
+//! failed. (The CLI's options: `bpflet run --allow-attach`, `--allow`,
+//! `--max-memory`.)
 
 use std::fmt;
 use std::str::FromStr;
@@ -148,14 +150,64 @@ impl FromStr for AttachKind {
     }
 }
 
-/// A guest's policy. The default allows everything (root running its own
-/// tools).
+/// What a guest may do only when the user grants it (`bpflet run
+/// --allow`), by the names `name()` gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Grant {
+    /// `event-buffer.map-ring`: the kernel's ring pages in guest memory.
+    MapRing,
+}
+
+impl Grant {
+    pub const ALL: [Grant; 1] = [Grant::MapRing];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::MapRing => "map-ring",
+        }
+    }
+
+    /// One line for `--help`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Grant::MapRing => {
+                "`event-buffer.map-ring`: the guest reads ring buffers in place, in the kernel's pages mapped \
+                 read-only into its memory (the fastest way to drain a busy ring). Those pages are part of \
+                 the guest's memory while mapped, and a host call whose result the guest's allocator places \
+                 there kills bpflet (SIGSEGV) instead of trapping the guest: grant it to programs you trust. \
+                 Without it, map-ring is permission-denied and the SDKs' ring readers poll instead"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Grant {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        Grant::ALL.into_iter().find(|grant| grant.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Grant::ALL.iter().map(|grant| grant.name()).collect();
+            Error::invalid_argument(format!("{name:?} is not a grant (one of: {})", names.join(", ")))
+        })
+    }
+}
+
+/// A guest's policy. The default allows every attachment (root running
+/// its own tools) and grants nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
     /// The attachment kinds allowed; None allows every kind.
     pub attach: Option<Vec<AttachKind>>,
     /// The most bytes one linear memory of the guest may grow to.
     pub max_memory: Option<u64>,
+    /// What the user granted beyond the default.
+    pub grants: Vec<Grant>,
 }
 
 impl Policy {
@@ -175,6 +227,18 @@ impl Policy {
              (bpflet run --allow-attach {}; allowed: {})",
             if allowed.is_empty() { kind.name().to_string() } else { format!("{},{kind}", allowed.join(",")) },
             if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") },
+        )))
+    }
+}
+
+impl Policy {
+    /// Whether `grant` was given; the error says how to give it.
+    pub fn check_grant(&self, grant: Grant, what: &str) -> Result<(), Error> {
+        if self.grants.contains(&grant) {
+            return Ok(());
+        }
+        Err(Error::permission_denied(format!(
+            "{what} needs a grant this run does not have (bpflet run --allow {grant})"
         )))
     }
 }
@@ -237,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_denied_attach_says_what_to_allow() {
-        let policy = Policy { attach: Some(vec![AttachKind::Xdp]), max_memory: None };
+        let policy = Policy { attach: Some(vec![AttachKind::Xdp]), ..Policy::default() };
         let target = AttachTarget::Auto;
         let err = policy.check_attach("handle_exec", "tp/sched/sched_process_exec", &target).unwrap_err();
         let Error::PermissionDenied(err) = err else { panic!("{err:?} is not permission-denied") };

@@ -5,7 +5,9 @@
 //
 //	bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1] [--render 1|2|3]
 //
-// Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
+// Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints how it
+// reads (`reader in-place`, `reader polled`: the ring reader without the
+// map-ring grant, `reader poll`: `--poll 1`), then `ready`,
 // then for each of W + R bursts (the harness triggers them one at a time
 // with getppid()): waits until the program has produced or dropped the
 // whole burst, then times draining it, reading each record's seq, at most
@@ -240,6 +242,14 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 		os.Stdout.WriteString(printer.Header())
 	case renderHand:
 		os.Stdout.WriteString(header())
+	}
+	switch {
+	case poll:
+		fmt.Fprintln(report, "reader poll")
+	case ring.InPlace():
+		fmt.Fprintln(report, "reader in-place")
+	default:
+		fmt.Fprintln(report, "reader polled")
 	}
 	fmt.Fprintln(report, "ready")
 

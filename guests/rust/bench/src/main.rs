@@ -4,7 +4,9 @@
 //!
 //! `bench events --size 64|512 --trigger-pid PID --count N --reps R --warmup W [--batch M] [--poll 1]`
 //!
-//! Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints `ready`,
+//! Loads burst.bpf.o (64-byte records) or burst512.bpf.o, prints how it
+//! reads (`reader in-place`, `reader polled`: the ring reader without the
+//! map-ring grant, `reader poll`: `--poll 1`), then `ready`,
 //! then for each of W + R bursts (the harness triggers them one at a time
 //! with getppid()): waits until the program has produced or dropped the
 //! whole burst, then times draining it, reading each record's `seq`, at
@@ -103,6 +105,10 @@ fn events(
     let mut reader =
         if poll { Reader::Poll(EventBuffer::open(&records)?) } else { Reader::Ring(RingReader::open(&records)?) };
     let _links = obj.attach_all()?;
+    match &reader {
+        Reader::Ring(ring) => println!("reader {}", if ring.in_place() { "in-place" } else { "polled" }),
+        Reader::Poll(_) => println!("reader poll"),
+    }
     println!("ready");
 
     let (mut produced_before, mut dropped_before) = (0u64, 0u64);

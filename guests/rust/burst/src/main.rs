@@ -136,12 +136,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let Tally { received, out_of_order, .. } = tally;
         let accounted = received >= produced && received + lost >= u64::from(args.count);
         if (burst_done && accounted) || idle_since.elapsed() > Duration::from_secs(10) {
-            let kind = if args.perf {
-                "perf"
-            } else if args.mapped {
-                "mapped"
-            } else {
-                "ring"
+            let kind = match &ring {
+                _ if args.perf => "perf",
+                Some(ring) if ring.in_place() => "mapped",
+                // The ring reader without the map-ring grant.
+                Some(_) => "ring-reader-polled",
+                None => "ring",
             };
             println!(
                 "burst buffer={kind} produced={produced} lost={lost} received={received} out_of_order={out_of_order} bpf_failed={failed}"

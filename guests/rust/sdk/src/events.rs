@@ -1,6 +1,6 @@
 //! Ring buffers and perf buffers.
 
-use core::cell::Cell;
+use core::cell::{Cell, OnceCell};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -98,6 +98,11 @@ impl Batch {
             shortest = shortest.min(len - previous);
         }
         Ok(Self { raw, shortest })
+    }
+
+    /// A batch of no records.
+    fn empty() -> Self {
+        Self { raw: wit::Batch { data: Vec::new(), offsets: Vec::new(), lost: 0 }, shortest: usize::MAX }
     }
 
     /// Number of records.
@@ -204,6 +209,10 @@ impl<T: AnyBitPattern> ExactSizeIterator for Records<'_, T> {}
 /// This is the fastest way to drain a busy ring buffer;
 /// [`EventBuffer::poll`] is the simple one, and works for perf buffers too.
 ///
+/// `map-ring` is a grant (`bpflet run --allow map-ring`): without it the
+/// reader polls instead, up to [`POLL_BATCH`](Self::POLL_BATCH) records at
+/// a time, behind the same calls ([`in_place`](Self::in_place) says which).
+///
 /// Read records one at a time with [`next`](Self::next), then hand their
 /// space back to the kernel with [`release`](Self::release):
 ///
@@ -232,21 +241,34 @@ impl<T: AnyBitPattern> ExactSizeIterator for Records<'_, T> {}
 /// Records stay where they are, and valid, until `release`: release after
 /// each batch, or the producer finds the ring full. The borrow checker
 /// holds you to it, since `next` borrows the reader and `release` takes it
-/// mutably. A record is the ring's read-only memory, and its payload is
-/// 8-byte aligned.
+/// mutably. In place, a record is the ring's read-only memory, and its
+/// payload is 8-byte aligned. Polling, `next` returns `None` at the end of
+/// a batch until `release`, after which the next call polls again.
 ///
-/// The producer position and each record's header are read with acquire
-/// loads and the consumer position is written with a release store, as
-/// libbpf does, so a record's bytes are complete once its header says so.
+/// In place, the producer position and each record's header are read with
+/// acquire loads and the consumer position is written with a release
+/// store, as libbpf does, so a record's bytes are complete once its header
+/// says so.
 pub struct RingReader {
     // Dropped first: dropping the buffer puts ordinary memory back under
-    // `region`, which may only be freed after that.
+    // a mapped ring's region, which may only be freed after that.
     buffer: EventBuffer,
-    #[allow(dead_code, reason = "owns the guest memory the ring is mapped into")]
-    region: Vec<u8>,
-    /// The consumer page's position, the only one this side writes.
-    consumer: NonNull<AtomicU64>,
-    cursor: Cell<Cursor>,
+    source: Source,
+}
+
+/// Where a [`RingReader`] reads.
+enum Source {
+    /// The ring's pages in guest memory.
+    Mapped {
+        #[allow(dead_code, reason = "owns the guest memory the ring is mapped into")]
+        region: Vec<u8>,
+        /// The consumer page's position, the only one this side writes.
+        consumer: NonNull<AtomicU64>,
+        cursor: Cell<Cursor>,
+    },
+    /// `map-ring` not granted: one polled batch at a time, polled by the
+    /// first `next` after a `release` that finished the last one.
+    Polled { batch: OnceCell<Batch>, next: Cell<usize> },
 }
 
 /// Header bits of a ring buffer record (the kernel's uapi linux/bpf.h).
@@ -323,11 +345,22 @@ impl Cursor {
 }
 
 impl RingReader {
-    /// Opens the ring buffer `map` and maps it into guest memory. A perf
-    /// buffer is `unsupported` (read it with [`EventBuffer::poll`]).
+    /// Records the reader asks for per poll when `map-ring` is not granted.
+    pub const POLL_BATCH: u32 = 4096;
+
+    /// Opens the ring buffer `map` and maps it into guest memory, or, where
+    /// `map-ring` is not granted, opens it to be polled. A perf buffer is
+    /// `unsupported` (read it with [`EventBuffer::poll`]).
     pub fn open(map: &BpfMap) -> Result<Self> {
         let buffer = EventBuffer::open(map)?;
-        let pages = buffer.raw.map_ring()?;
+        let pages = match buffer.raw.map_ring() {
+            Ok(pages) => pages,
+            Err(Error::PermissionDenied(_)) if buffer.kind() == BufferKind::Ring => {
+                let source = Source::Polled { batch: OnceCell::new(), next: Cell::new(0) };
+                return Ok(Self { buffer, source });
+            }
+            Err(error) => return Err(error),
+        };
         let (page, size) = (pages.page_size as usize, pages.size as usize);
         let mut region = pages.region;
         let base = region.as_mut_ptr();
@@ -352,33 +385,63 @@ impl RingReader {
         // SAFETY: checked above; `region` keeps the memory alive.
         let start = unsafe { consumer.as_ref() }.load(Ordering::Relaxed);
         let cursor = Cursor { producer, data, mask: size as u64 - 1, pos: start, end: start };
-        Ok(Self { buffer, region, consumer, cursor: Cell::new(cursor) })
+        Ok(Self { buffer, source: Source::Mapped { region, consumer, cursor: Cell::new(cursor) } })
+    }
+
+    /// Whether records are read in place (`map-ring` granted) rather than
+    /// polled.
+    pub fn in_place(&self) -> bool {
+        matches!(self.source, Source::Mapped { .. })
     }
 
     /// The next submitted record (its payload), or `None` when there is
     /// none yet: nothing written, or the next record not yet submitted.
-    /// Discarded records are skipped. The slice is the ring's memory, valid
-    /// until [`release`](Self::release). Inline: a few loads per record.
+    /// Discarded records are skipped. The slice is valid until
+    /// [`release`](Self::release). Inline: a few loads per record in place.
     #[inline]
     pub fn next(&self) -> Option<&[u8]> {
-        let mut cursor = self.cursor.get();
-        let record = cursor.next();
-        self.cursor.set(cursor);
-        // SAFETY: the kernel keeps a record within the ring's size and the
-        // data area is mapped twice in a row, so the payload never runs past
-        // it. The kernel leaves it alone until `release` hands its space
-        // back, which takes `&mut self` and so cannot happen while this
-        // borrow lives; `region` keeps the memory alive as long as `self`.
-        record.map(|(payload, len)| unsafe { core::slice::from_raw_parts(payload, len) })
+        match &self.source {
+            Source::Mapped { cursor, .. } => {
+                let mut reading = cursor.get();
+                let record = reading.next();
+                cursor.set(reading);
+                // SAFETY: the kernel keeps a record within the ring's size
+                // and the data area is mapped twice in a row, so the payload
+                // never runs past it. The kernel leaves it alone until
+                // `release` hands its space back, which takes `&mut self` and
+                // so cannot happen while this borrow lives; `region` keeps
+                // the memory alive as long as `self`.
+                record.map(|(payload, len)| unsafe { core::slice::from_raw_parts(payload, len) })
+            }
+            Source::Polled { batch, next } => {
+                // An empty batch stands for a failed poll: no record now.
+                let batch =
+                    batch.get_or_init(|| self.buffer.poll(0, Self::POLL_BATCH).unwrap_or_else(|_| Batch::empty()));
+                let record = batch.get(next.get())?;
+                next.set(next.get() + 1);
+                Some(record)
+            }
+        }
     }
 
     /// Hands the space of every record [`next`](Self::next) returned back
-    /// to the kernel.
+    /// to the kernel (polling: lets the next call poll once the batch is
+    /// read).
     #[inline]
     pub fn release(&mut self) {
-        // SAFETY: in bounds and aligned (checked by `open`), and the one
-        // position this side writes.
-        unsafe { self.consumer.as_ref() }.store(self.cursor.get().pos, Ordering::Release);
+        match &mut self.source {
+            Source::Mapped { consumer, cursor, .. } => {
+                // SAFETY: in bounds and aligned (checked by `open`), and the
+                // one position this side writes.
+                unsafe { consumer.as_ref() }.store(cursor.get().pos, Ordering::Release);
+            }
+            Source::Polled { batch, next } => {
+                if batch.get().is_some_and(|batch| next.get() >= batch.len()) {
+                    batch.take();
+                    next.set(0);
+                }
+            }
+        }
     }
 
     /// Calls `f` with each waiting record, at most `max` (0: all that are
@@ -423,32 +486,54 @@ impl RingReader {
     /// [`next`](Self::next) until there is no record, `max` records were
     /// read (0: no limit) or `f` says false (that record is left for later),
     /// then [`release`](Self::release); returns how many records `f` took.
-    /// The cursor lives in a local meanwhile (see [`Cursor`]).
+    /// In place, the cursor lives in a local meanwhile (see [`Cursor`]).
     #[inline]
     fn consume_while(&mut self, max: usize, mut f: impl FnMut(&[u8]) -> bool) -> usize {
         let limit = if max == 0 { usize::MAX } else { max };
-        let mut cursor = self.cursor.get();
         let mut count = 0;
-        while count < limit {
-            let pos = cursor.pos;
-            let Some((payload, len)) = cursor.next() else {
-                break;
-            };
-            // SAFETY: as in `next`; the slice does not outlive the call.
-            if !f(unsafe { core::slice::from_raw_parts(payload, len) }) {
-                cursor.pos = pos;
-                break;
+        match &self.source {
+            Source::Mapped { cursor, .. } => {
+                let mut reading = cursor.get();
+                while count < limit {
+                    let pos = reading.pos;
+                    let Some((payload, len)) = reading.next() else {
+                        break;
+                    };
+                    // SAFETY: as in `next`; the slice does not outlive the call.
+                    if !f(unsafe { core::slice::from_raw_parts(payload, len) }) {
+                        reading.pos = pos;
+                        break;
+                    }
+                    count += 1;
+                }
+                cursor.set(reading);
             }
-            count += 1;
+            Source::Polled { next, .. } => {
+                while count < limit {
+                    let at = next.get();
+                    let Some(record) = self.next() else {
+                        break;
+                    };
+                    if !f(record) {
+                        next.set(at);
+                        break;
+                    }
+                    count += 1;
+                }
+            }
         }
-        self.cursor.set(cursor);
         self.release();
         count
     }
 
     /// Whether a record is waiting for [`next`](Self::next).
     pub fn ready(&self) -> bool {
-        self.cursor.get().ready()
+        match &self.source {
+            Source::Mapped { cursor, .. } => cursor.get().ready(),
+            Source::Polled { batch, next } => {
+                batch.get().is_some_and(|batch| next.get() < batch.len()) || self.buffer.subscribe().ready()
+            }
+        }
     }
 
     /// Waits up to `timeout_ms` for a record; true if one is waiting.

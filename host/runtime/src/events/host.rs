@@ -15,7 +15,7 @@ use crate::abi::List;
 use crate::bindings::events::BufferKind;
 use crate::error::Returns;
 use crate::maps::BpfMap;
-use crate::{BpfView, HostError};
+use crate::{BpfView, Grant, HostError};
 
 /// Links `events.event-buffer`.
 pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
@@ -60,6 +60,7 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
         |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> Returns<LoweredRingPages> {
             let view = store.data_mut().bpf();
             HostError::returns((|| {
+                view.ctx.policy.check_grant(Grant::MapRing, "mapping a ring buffer into guest memory (map-ring)")?;
                 let ring = view.table.get_mut(&buffer)?.ring_to_share()?;
                 Ok(LoweredRingPages {
                     page_size: ring.page as u32,

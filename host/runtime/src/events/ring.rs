@@ -25,6 +25,8 @@ type Result<T> = std::result::Result<T, Error>;
 const BUSY_BIT: u32 = 1 << 31;
 const DISCARD_BIT: u32 = 1 << 30;
 const HEADER_LEN: u64 = 8;
+/// How far ahead of the record it reads `Ring::scan` fetches the ring.
+const PREFETCH_AHEAD: u64 = 2048;
 
 /// Where the ring's pages are mapped.
 enum Pages {
@@ -137,6 +139,26 @@ impl Ring {
         unsafe { &*producer.add(self.page + offset).cast::<AtomicU32>() }.load(Ordering::Acquire)
     }
 
+    /// Asks the CPU for the cache line of the ring at position `pos` (a
+    /// hint: it never faults). Each header says where the next record is,
+    /// so a ring walk waits out one memory latency per record, a cache line
+    /// the producer's CPU wrote; fetching ahead overlaps them.
+    #[inline(always)]
+    fn prefetch(&self, producer: *const u8, pos: u64) {
+        // Inside the data area, as a header's offset.
+        let offset = (pos & (self.size as u64 - 1)) as usize;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch reads nothing the program can see, and the
+        // address is inside the mapping (see above).
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                producer.add(self.page + offset).cast(),
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (producer, offset);
+    }
+
     /// Whether the consumer position `pos` can be read from, given the
     /// producer position `end`: a guest that mapped the ring writes the
     /// consumer position, and the host reads headers where it points.
@@ -168,6 +190,7 @@ impl Ring {
         }
         let mask = self.size as u64 - 1;
         while pos < end && (max == 0 || self.spans.len() < max as usize) {
+            self.prefetch(producer, pos + PREFETCH_AHEAD);
             let header = self.header(producer, pos);
             if header & BUSY_BIT != 0 {
                 break;
