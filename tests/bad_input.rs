@@ -122,6 +122,36 @@ fn sigint_stops_a_guest_blocked_in_a_host_call() {
     assert_eq!(fault(&["block"], Some(SIGINT)), Some(130));
 }
 
+/// `--timeout` stops a guest as SIGTERM would: a spinning guest and one
+/// blocked in a host call are interrupted, a guest that handles the stop
+/// finishes by itself, a bare
+/// object's runner stops; bpflet says so and exits 124, nothing left.
+#[test]
+fn a_run_stops_at_its_timeout() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    for (file, args, clean) in [
+        (guest("rust-faults"), &["spin"][..], false),
+        (guest("rust-faults"), &["block"][..], false),
+        (guest("rust-faults"), &["graceful"][..], true),
+        (object("exectrace"), &[][..], false),
+    ] {
+        let run = spawn_with(&["--timeout", "1500ms"], &file, args);
+        let (status, stdout, stderr) = run.finish_all(Duration::from_secs(30));
+        let output = [stdout.clone(), stderr.clone()].concat().join("\n");
+        assert_eq!(status.code(), Some(124), "{}: {output}", file.display());
+        assert!(
+            stderr.iter().any(|l| l == "bpflet: the run reached its --timeout of 1500ms; the guest was stopped"),
+            "{output}"
+        );
+        assert_eq!(stdout.iter().any(|l| l == "stopping cleanly"), clean, "{output}");
+    }
+    before.assert_nothing_new_left();
+    let out = bpflet_to_end(&["run", "--timeout", "1d", guest("rust-faults").to_str().unwrap()]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("unknown unit (use ms, s, m or h)"), "{}", out.stderr);
+}
+
 #[test]
 fn a_guest_that_handles_the_stop_finishes_cleanly() {
     let _serial = serial();

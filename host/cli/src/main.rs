@@ -6,6 +6,7 @@
 mod builtin;
 mod cache;
 mod compile;
+mod duration;
 mod oci;
 mod plugins;
 mod program;
@@ -75,7 +76,7 @@ enum Command {
     /// Guest stdout and stderr go to the terminal; the exit status is the
     /// guest's: 0 on success, 1 on error or a non-zero exit (WASI 0.2 exit
     /// carries only success or failure; exit-with-code gives the exact
-    /// code), 130/143 on SIGINT/SIGTERM. Every program, link and map the guest created is gone when
+    /// code), 130/143 on SIGINT/SIGTERM, 124 when --timeout stopped it. Every program, link and map the guest created is gone when
     /// bpflet returns.
     #[command(
         after_help = "Examples:\n  bpflet run target/guests/rust-execsnoop.wasm\n  bpflet run target/guests/rust-syscount.wasm -- --top 5 --interval 2"
@@ -120,6 +121,11 @@ enum Command {
         /// with map-ring counts (twice its size).
         #[arg(long = "max-memory", value_name = "SIZE", value_parser = size::parse)]
         max_memory: Option<u64>,
+        /// Stop the guest after DURATION (30s, 1.5m, 500ms, 2h; seconds
+        /// without a unit), as SIGTERM would: a guest that handles stops
+        /// gets to finish. bpflet then says so and exits with 124.
+        #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+        timeout: Option<std::time::Duration>,
         /// Talk plain HTTP to the registry of an oci:// program (a
         /// registry on localhost gets it without asking).
         #[arg(long)]
@@ -354,12 +360,14 @@ fn main() -> ExitCode {
             allow_attach,
             allow,
             max_memory,
+            timeout,
             plain_http,
             plugs,
             plug_allow,
         } => Program::resolve(&component, &objects, plain_http).and_then(|program| {
             let policy = Policy { attach: allow_attach, max_memory, grants: allow };
-            let options = RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http };
+            let options =
+                RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http, timeout };
             run::run(program, options)
         }),
     };
