@@ -123,7 +123,7 @@ pub fn render(slots: &[u64], scale: Scale, unit: &str) -> String {
 pub fn to_json(first: Vec<(String, Json)>, slots: &[u64], scale: Scale, unit: &str) -> Json {
     let buckets: Vec<Json> = buckets(slots, scale)
         .into_iter()
-        .map(|(low, high, count)| json!({"low": low as i64, "high": high as i64, "count": count}))
+        .map(|(low, high, count)| json!({"low": low, "high": high, "count": count}))
         .collect();
     let total: u64 = slots.iter().fold(0u64, |a, &c| a.saturating_add(c));
     let mut object: serde_json::Map<String, Json> = first.into_iter().collect();

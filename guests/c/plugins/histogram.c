@@ -300,11 +300,11 @@ bool exports_bpflet_ebpf_histogram_json(exports_bpflet_ebpf_histogram_list_label
 			for (size_t i = first; i <= last; i++) {
 				i128 low, high;
 				bucket(scale, i, &low, &high);
-				/* As Rust's `as i64`: the low 64 bits. */
+				/* Exact, past 64 bits too. */
 				puts_(&t, i > first ? ",{\"low\":" : "{\"low\":");
-				dec(&t, (int64_t)(uint64_t)low);
+				number(&t, low, 0, false);
 				puts_(&t, ",\"high\":");
-				dec(&t, (int64_t)(uint64_t)high);
+				number(&t, high, 0, false);
 				puts_(&t, ",\"count\":");
 				dec(&t, slots->ptr[i]);
 				puts_(&t, "}");

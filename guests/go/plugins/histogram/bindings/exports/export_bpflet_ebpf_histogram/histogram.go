@@ -177,12 +177,6 @@ func jsonString(out *strings.Builder, s string) {
 	out.Write(bytes.TrimSuffix(line, []byte("\n")))
 }
 
-// low64 is the low 64 bits of n as an int64 (Rust's `as i64`).
-func low64(n *big.Int) string {
-	mask := new(big.Int).SetUint64(^uint64(0))
-	return strconv.FormatInt(int64(new(big.Int).And(n, mask).Uint64()), 10)
-}
-
 // Json is the histogram as one JSON object: the labels (their values JSON
 // text as the caller gives them), unit, scale, the filled range of buckets
 // and the total of every slot (saturating).
@@ -222,7 +216,7 @@ func Json(labels []histogram.Label, slots []uint64, scale histogram.Scale, unit 
 			if i > first {
 				out.WriteByte(',')
 			}
-			out.WriteString(`{"low":` + low64(low) + `,"high":` + low64(high) +
+			out.WriteString(`{"low":` + low.String() + `,"high":` + high.String() +
 				`,"count":` + strconv.FormatUint(slots[i], 10) + `}`)
 		}
 	}
