@@ -146,6 +146,15 @@ fn a_run_stops_at_its_timeout() {
         );
         assert_eq!(stdout.iter().any(|l| l == "stopping cleanly"), clean, "{output}");
     }
+    // A signal first: the guest finishes as the signal asked, and the
+    // timeout that comes after does not count (exit 0, no timeout).
+    let mut run = spawn_with(&["--timeout", "2s"], &guest("rust-faults"), &["graceful"]);
+    run.wait_for(Duration::from_secs(60), |l| l == "waiting for a stop signal");
+    run.signal(SIGINT);
+    std::thread::sleep(Duration::from_millis(2500));
+    let (status, stdout, stderr) = run.finish_all(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{stdout:?} {stderr:?}");
+    assert!(!stderr.iter().any(|l| l.contains("--timeout")), "{stderr:?}");
     before.assert_nothing_new_left();
     let out = bpflet_to_end(&["run", "--timeout", "1d", guest("rust-faults").to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);

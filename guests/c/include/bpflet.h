@@ -489,7 +489,8 @@ void bpflet_batch_free(bpflet_batch_t *batch);
  *
  * Records stay where they are (and valid) until `bpflet_ring_release` hands
  * their space back to the kernel: release after each batch, or the
- * producer finds the ring full. Payloads are 8-byte aligned.
+ * producer finds the ring full. In place, payloads are 8-byte aligned;
+ * polled records are packed by their length (copy, or check).
  *
  * Positions are read as libbpf reads them: the producer position and each
  * record's header with acquire loads, the consumer position written with a

@@ -717,9 +717,14 @@ const uint8_t *bpflet_ring_next_polled_(bpflet_ring_t *ring, size_t *len)
 {
 	if (!ring->held) {
 		bpflet_error_t err = { 0 };
-		/* A failed poll is no record now, as an empty one. */
+		/* Held only when it has records: an empty (or failed) poll is no
+		 * record now, and the next call polls again. */
 		if (!bpflet_events_poll(ring->buffer, 0, BPFLET_RING_POLL_BATCH, ring->polled, &err))
 			bpflet_error_free(&err);
+		if (bpflet_batch_len(ring->polled) == 0) {
+			bpflet_batch_free(ring->polled);
+			return NULL;
+		}
 		ring->held = true;
 		ring->pos = 0;
 	}
@@ -741,8 +746,9 @@ void bpflet_ring_release_polled_(bpflet_ring_t *ring)
 
 bool bpflet_ring_ready_polled_(const bpflet_ring_t *ring)
 {
-	if (ring->held && ring->pos < bpflet_batch_len(ring->polled))
-		return true;
+	/* A held batch: exactly whether `bpflet_ring_next` has a record. */
+	if (ring->held)
+		return ring->pos < bpflet_batch_len(ring->polled);
 	wasi_io_poll_own_pollable_t records =
 		bpflet_ebpf_events_method_event_buffer_subscribe(borrow_events(ring->buffer));
 	bool ready = wasi_io_poll_method_pollable_ready(wasi_io_poll_borrow_pollable(records));

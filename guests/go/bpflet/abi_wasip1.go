@@ -55,9 +55,8 @@ func cabiImportRealloc(old unsafe.Pointer, oldSize, align, newSize uint32) unsaf
 	return importRealloc(old, oldSize, align, newSize)
 }
 
-// recordsWaiting reports whether the buffer has records, without waiting.
+// recordsWaiting reports whether the buffer has records, without waiting
+// (on the buffer's own pollable, which it keeps).
 func recordsWaiting(b *EventBuffer) bool {
-	p := b.Subscribe()
-	defer p.Drop()
-	return p.Ready()
+	return b.Subscribe().Ready()
 }

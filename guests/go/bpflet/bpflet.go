@@ -15,8 +15,10 @@
 //     as bytes ([Batch.Records]) or decoded ([Decode], [RecordsOf]);
 //     [EventBuffer.PollInto] reuses one batch's memory from poll to poll.
 //   - [RingReader]: a ring buffer read in place, mapped into guest memory,
-//     with no copy and no host call per record or batch: Next and Release,
-//     or a callback per record with Consume and ConsumeRecords.
+//     with no copy and no host call per record or batch (with the map-ring
+//     grant, bpflet run --allow map-ring; polled behind the same calls
+//     without it): Next and Release, or a callback per record with Consume
+//     and ConsumeRecords.
 //   - [Timer], [Wait], [Sleep], [Now]: timers and waiting on several sources
 //     at once with wasi:io/poll and the monotonic clock.
 //   - [StopRequested], [SubscribeStop]: stopping cleanly on SIGINT/SIGTERM.
@@ -79,7 +81,7 @@
 // when done: besides freeing them early, the deferred call keeps the Go
 // value reachable, because the garbage collector drops an unreachable handle
 // and with it the kernel object (an unreachable link detaches its program).
-// A [RingReader] is the exception: it stays mapped until closed.
+// A [RingReader] is the exception: it stays open (and mapped) until closed.
 package bpflet
 
 import (

@@ -27,7 +27,8 @@ import (
 // Records stay where they are (and valid) until Release hands their space
 // back to the kernel: release after each batch, or the producer finds the
 // ring full. A record's bytes are the ring's read-only pages: writing to
-// them traps. Payloads are 8-byte aligned.
+// them traps. In place, payloads are 8-byte aligned; polled records are
+// packed by their length (ConsumeRecords checks).
 //
 // map-ring is a grant (bpflet run --allow map-ring): without it the reader
 // polls instead, up to RingPollBatch records at a time, behind the same
@@ -194,8 +195,11 @@ func (r *RingReader) Release() {
 // nextPolled is Next when polling.
 func (r *RingReader) nextPolled() []byte {
 	if !r.held {
-		// A failed poll leaves the batch empty: no record now.
-		r.buffer.PollInto(r.polled, 0, RingPollBatch)
+		// Held only when it has records: an empty (or failed) poll is no
+		// record now, and the next call polls again.
+		if r.buffer.PollInto(r.polled, 0, RingPollBatch); r.polled.Len() == 0 {
+			return nil
+		}
 		r.held, r.pos = true, 0
 	}
 	if r.pos >= uint64(r.polled.Len()) {
@@ -247,7 +251,7 @@ func ConsumeRecords[T any](r *RingReader, max int, f func(T)) (int, error) {
 			r.Release()
 			return count, invalidArgument("record of %d bytes is shorter than %v (%d bytes)", len(record), l.typ, l.size)
 		}
-		// Payloads are 8-byte aligned: a plain T is a load.
+		// In place, payloads are 8-byte aligned: a plain T is a load.
 		if p := unsafe.Pointer(unsafe.SliceData(record)); l.direct(p) {
 			f(*(*T)(p))
 		} else {
@@ -261,8 +265,9 @@ func ConsumeRecords[T any](r *RingReader, max int, f func(T)) (int, error) {
 // Ready reports whether a record is waiting for Next.
 func (r *RingReader) Ready() bool {
 	if r.polled != nil {
-		if r.held && r.pos < uint64(r.polled.Len()) {
-			return true
+		// A held batch: exactly whether Next has a record for now.
+		if r.held {
+			return r.pos < uint64(r.polled.Len())
 		}
 		return recordsWaiting(r.buffer)
 	}

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-/// Parses a duration: a positive number with an optional unit, `ms`, `s`
-/// (the default), `m` or `h`; decimals allowed (`1.5m`).
+/// Parses a duration: a number with an optional unit, `ms`, `s` (the
+/// default), `m` or `h`; decimals allowed (`1.5m`); at least 1 ms.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -16,7 +16,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("{text:?} has an unknown unit (use ms, s, m or h)")),
     };
     match number.parse::<f64>().map(|n| n * scale) {
-        Ok(secs) if secs > 0.0 && secs < 1e9 => Ok(Duration::from_secs_f64(secs)),
+        Ok(secs) if (1e-3..1e9).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!("{text:?} is not a duration (e.g. 30s, 1.5m, 500ms, 2h)")),
     }
 }
@@ -46,7 +46,7 @@ mod tests {
         assert_eq!(parse("1.5m"), Ok(Duration::from_secs(90)));
         assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse("2h"), Ok(Duration::from_secs(7200)));
-        for bad in ["", "0", "-1", "1d", "s", "1e99", "1..2"] {
+        for bad in ["", "0", "-1", "1d", "s", "1e99", "1..2", "0.0001", "999999999999"] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse("1d").unwrap_err().contains("unknown unit"));

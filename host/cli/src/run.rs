@@ -12,7 +12,7 @@ use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::program::Program;
-use crate::{cache, duration, plugins, signals, size};
+use crate::{cache, plugins, signals, size};
 
 /// Store data: WASI and the bpflet interfaces, their resources in one
 /// table, so that dropping the store releases every kernel object the
@@ -74,12 +74,10 @@ fn memory_refused(refused: u64, max: Option<u64>) -> anyhow::Error {
     )
 }
 
-/// The exit status of a run a signal or the timeout stopped (saying so for
-/// the timeout); none when neither did.
-fn stopped(signals: &signals::Signals, timeout: Option<Duration>) -> Option<i32> {
+/// The exit status of a run a signal or the timeout stopped; none when
+/// neither did.
+fn stopped(signals: &signals::Signals) -> Option<i32> {
     if signals.timed_out() {
-        let timeout = timeout.map_or_else(String::new, |t| format!(" of {}", duration::show(t)));
-        eprintln!("bpflet: the run reached its --timeout{timeout}; the guest was stopped");
         return Some(signals::TIMED_OUT);
     }
     signals.received().map(|signal| 128 + signal)
@@ -91,7 +89,7 @@ pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
     bpflet_runtime::kernel::echo_libbpf_log(options.verbose);
     let engine = engine()?;
     let stop = Stop::new(&engine);
-    let signals = signals::watch(stop.clone(), options.timeout)?;
+    let signals = signals::watch(stop.clone())?;
     // Assembled with its plug-ins (the first time), compiled (the first
     // time), cached under the content of every part.
     let places = plugins::places(&options.plugs, true, options.plain_http)?;
@@ -144,19 +142,24 @@ pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
              and import only bpflet:ebpf and WASI 0.2 interfaces)",
         )
     })?;
-    // A signal or the timeout during start-up (a first compile takes
-    // seconds) stops the program before it runs.
-    if let Some(status) = stopped(&signals, options.timeout) {
+    // A signal during start-up (a first compile takes seconds) stops the
+    // program before it runs.
+    if let Some(status) = stopped(&signals) {
         return Ok(status);
     }
+    // The timeout counts the program's run, not its assembly or compile.
+    if let Some(timeout) = options.timeout {
+        signals.start_timeout(timeout, store.data().bpf.stop.clone());
+    }
     let result = command.wasi_cli_run().call_run(&mut store);
+    signals.finished();
     let refused = store.data().limiter.refused;
     // Dropping the store releases every link, map and object the guest held
     // before bpflet reports anything.
     drop(store);
     // A guest that wound down by itself on a timeout still timed out.
     if signals.timed_out() {
-        return Ok(stopped(&signals, options.timeout).unwrap_or(signals::TIMED_OUT));
+        return Ok(signals::TIMED_OUT);
     }
     match result {
         Ok(Ok(())) => Ok(0),
@@ -165,7 +168,7 @@ pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
             if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 return Ok(exit.0);
             }
-            if let Some(status) = stopped(&signals, options.timeout) {
+            if let Some(status) = stopped(&signals) {
                 return Ok(status);
             }
             let err = anyhow::Error::from(err).context("the guest trapped");

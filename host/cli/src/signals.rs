@@ -5,7 +5,7 @@
 //! that does not stop within the grace period is cut off by exiting, which
 //! closes every BPF fd and so detaches everything anyway.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -14,11 +14,20 @@ use bpflet_runtime::{Stop, Stopping};
 use crate::duration;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+/// What ended the run first: nothing yet, a signal, the timeout, or the
+/// guest returning by itself. Whatever comes later does not count.
+const RUNNING: u8 = 0;
+const SIGNALLED: u8 = 1;
+const TIMED_OUT_CAUSE: u8 = 2;
+const FINISHED: u8 = 3;
+
 /// The signal that stopped the guest, once one arrived, and whether the
-/// run's `--timeout` did.
+/// run's `--timeout` stopped it first.
 pub struct Signals {
     received: Arc<AtomicI32>,
-    timed_out: Arc<AtomicBool>,
+    cause: Arc<AtomicU8>,
+    /// The cut-off after a stop, armed once by whichever stop came first.
+    cut_off: Arc<Once>,
 }
 
 impl Signals {
@@ -26,8 +35,32 @@ impl Signals {
         Some(self.received.load(Ordering::SeqCst)).filter(|&signal| signal != 0)
     }
 
+    /// Whether the timeout stopped the guest (before any signal did, and
+    /// before the guest returned).
     pub fn timed_out(&self) -> bool {
-        self.timed_out.load(Ordering::SeqCst)
+        self.cause.load(Ordering::SeqCst) == TIMED_OUT_CAUSE
+    }
+
+    /// Stops the guest after `timeout` from now, as SIGTERM would, unless a
+    /// signal or the guest's own return comes first.
+    pub fn start_timeout(&self, timeout: Duration, stop: Stop) {
+        let (cause, cut_off) = (Arc::clone(&self.cause), Arc::clone(&self.cut_off));
+        std::thread::spawn(move || {
+            std::thread::sleep(timeout);
+            if cause.compare_exchange(RUNNING, TIMED_OUT_CAUSE, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+                return;
+            }
+            let shown = duration::show(timeout);
+            eprintln!("bpflet: the run reached its --timeout of {shown}; the guest was stopped");
+            let stopping = stop.request();
+            let why = format!("its --timeout of {shown}");
+            cut_off.call_once(|| cut_off_after_grace(stopping, why, TIMED_OUT));
+        });
+    }
+
+    /// The guest returned: a timeout from now on does not count.
+    pub fn finished(&self) {
+        let _ = self.cause.compare_exchange(RUNNING, FINISHED, Ordering::SeqCst, Ordering::SeqCst);
     }
 }
 
@@ -35,34 +68,22 @@ impl Signals {
 /// `timeout` has it).
 pub const TIMED_OUT: i32 = 124;
 
-/// Watches for SIGINT and SIGTERM on a thread of its own, and stops the
-/// guest after `timeout` too, as SIGTERM would.
-pub fn watch(stop: Stop, timeout: Option<Duration>) -> anyhow::Result<Signals> {
+/// Watches for SIGINT and SIGTERM on a thread of its own.
+pub fn watch(stop: Stop) -> anyhow::Result<Signals> {
     let received = Arc::new(AtomicI32::new(0));
-    let timed_out = Arc::new(AtomicBool::new(false));
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    let seen = Arc::clone(&received);
+    let cause = Arc::new(AtomicU8::new(RUNNING));
     let cut_off = Arc::new(Once::new());
-    let (stop_on_signal, cut_off_on_signal) = (stop.clone(), Arc::clone(&cut_off));
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let (seen, first, cut) = (Arc::clone(&received), Arc::clone(&cause), Arc::clone(&cut_off));
     std::thread::spawn(move || {
         for signal in signals.forever() {
             seen.store(signal, Ordering::SeqCst);
-            let stopping = stop_on_signal.request();
-            let why = format!("signal {signal}");
-            cut_off_on_signal.call_once(|| cut_off_after_grace(stopping, why, 128 + signal));
+            let _ = first.compare_exchange(RUNNING, SIGNALLED, Ordering::SeqCst, Ordering::SeqCst);
+            let stopping = stop.request();
+            cut.call_once(|| cut_off_after_grace(stopping, format!("signal {signal}"), 128 + signal));
         }
     });
-    if let Some(timeout) = timeout {
-        let flag = Arc::clone(&timed_out);
-        std::thread::spawn(move || {
-            std::thread::sleep(timeout);
-            flag.store(true, Ordering::SeqCst);
-            let stopping = stop.request();
-            let why = format!("its --timeout of {}", duration::show(timeout));
-            cut_off.call_once(|| cut_off_after_grace(stopping, why, TIMED_OUT));
-        });
-    }
-    Ok(Signals { received, timed_out })
+    Ok(Signals { received, cause, cut_off })
 }
 
 /// Exits with `status` unless the guest stops within its grace period: a

@@ -274,6 +274,11 @@ func events(size uint64, triggerPid, count, reps, warmup, batchMax uint32, poll 
 		}
 		producedBefore += produced
 		droppedBefore += dropped
+		// The reader sees the burst before the timing starts (in place or
+		// polled: Wait and Ready are part of what the tests check).
+		if ring != nil && produced > 0 && !ring.Wait(time.Second) {
+			return fmt.Errorf("%d records were produced, and the ring reader sees none", produced)
+		}
 
 		start := bpflet.Now()
 		var records, sum uint64

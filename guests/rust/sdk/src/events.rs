@@ -100,11 +100,6 @@ impl Batch {
         Ok(Self { raw, shortest })
     }
 
-    /// A batch of no records.
-    fn empty() -> Self {
-        Self { raw: wit::Batch { data: Vec::new(), offsets: Vec::new(), lost: 0 }, shortest: usize::MAX }
-    }
-
     /// Number of records.
     pub fn len(&self) -> usize {
         self.raw.offsets.len()
@@ -242,8 +237,10 @@ impl<T: AnyBitPattern> ExactSizeIterator for Records<'_, T> {}
 /// each batch, or the producer finds the ring full. The borrow checker
 /// holds you to it, since `next` borrows the reader and `release` takes it
 /// mutably. In place, a record is the ring's read-only memory, and its
-/// payload is 8-byte aligned. Polling, `next` returns `None` at the end of
-/// a batch until `release`, after which the next call polls again.
+/// payload is 8-byte aligned (polled ones are packed by their length).
+/// Polling, `next` and `consume` stop at the end of a batch (up to
+/// [`POLL_BATCH`](Self::POLL_BATCH) records) until `release`, after which
+/// the next call polls again.
 ///
 /// In place, the producer position and each record's header are read with
 /// acquire loads and the consumer position is written with a release
@@ -414,10 +411,14 @@ impl RingReader {
                 record.map(|(payload, len)| unsafe { core::slice::from_raw_parts(payload, len) })
             }
             Source::Polled { batch, next } => {
-                // An empty batch stands for a failed poll: no record now.
-                let batch =
-                    batch.get_or_init(|| self.buffer.poll(0, Self::POLL_BATCH).unwrap_or_else(|_| Batch::empty()));
-                let record = batch.get(next.get())?;
+                if batch.get().is_none() {
+                    // Held only when it has records: an empty (or failed)
+                    // poll is no record now, and the next call polls again.
+                    let polled = self.buffer.poll(0, Self::POLL_BATCH).ok().filter(|b| !b.is_empty())?;
+                    let _ = batch.set(polled);
+                    next.set(0);
+                }
+                let record = batch.get()?.get(next.get())?;
                 next.set(next.get() + 1);
                 Some(record)
             }
@@ -530,9 +531,11 @@ impl RingReader {
     pub fn ready(&self) -> bool {
         match &self.source {
             Source::Mapped { cursor, .. } => cursor.get().ready(),
-            Source::Polled { batch, next } => {
-                batch.get().is_some_and(|batch| next.get() < batch.len()) || self.buffer.subscribe().ready()
-            }
+            // A held batch: exactly whether `next` has a record for now.
+            Source::Polled { batch, next } => match batch.get() {
+                Some(batch) => next.get() < batch.len(),
+                None => self.buffer.subscribe().ready(),
+            },
         }
     }
 
@@ -547,7 +550,9 @@ impl RingReader {
         self.ready()
     }
 
-    /// Ready when records are waiting, for [`crate::io::poll`].
+    /// Ready when records are waiting, for [`crate::io::poll`]. Polling
+    /// (no `map-ring` grant), records of a batch already taken from the
+    /// ring do not count: read until `next` says none, then wait.
     pub fn subscribe(&self) -> Pollable {
         self.buffer.subscribe()
     }

@@ -12,7 +12,7 @@
 //!   real sizes and type when built.
 //! - [`EventBuffer`]: ring and perf buffers that deliver [`Batch`]es of
 //!   records, readable as bytes or as `T`; [`RingReader`]: a ring buffer
-//!   read in place.
+//!   read in place (with `bpflet run --allow map-ring`; polled without).
 //! - [`io`]: wait on several buffers and timers at once; [`signals`]: stop
 //!   cleanly on Ctrl-C.
 //! - [`Error`]: the WIT `error` variant, printable and usable with `?`.

@@ -60,8 +60,9 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
         |mut store: StoreContextMut<'_, T>, (buffer,): (Resource<EventBuffer>,)| -> Returns<LoweredRingPages> {
             let view = store.data_mut().bpf();
             HostError::returns((|| {
-                view.ctx.policy.check_grant(Grant::MapRing, "mapping a ring buffer into guest memory (map-ring)")?;
+                // A perf buffer is unsupported whatever the grants.
                 let ring = view.table.get_mut(&buffer)?.ring_to_share()?;
+                view.ctx.policy.check_grant(Grant::MapRing, "mapping a ring buffer into guest memory (map-ring)")?;
                 Ok(LoweredRingPages {
                     page_size: ring.page as u32,
                     size: ring.size as u32,
