@@ -4,6 +4,7 @@
 //! Built for wasm32-unknown-unknown, it imports nothing but the WIT types
 //! it uses: a plug-in with no capabilities at all.
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value as Json};
 
 use crate::bindings::exports::bpflet::ebpf::histogram::{self, Error, Label, LinearScale, Scale};
@@ -39,7 +40,7 @@ impl histogram::Guest for Provider {
                 .map_err(|e| Error::InvalidArgument(format!("label {name}: not JSON ({e}): {json}")))?;
             first.push((name, value));
         }
-        Ok(to_json(first, &slots, scale, &unit).to_string())
+        Ok(to_json(first, &slots, scale, &unit))
     }
 }
 
@@ -118,26 +119,73 @@ pub fn render(slots: &[u64], scale: Scale, unit: &str) -> String {
     out
 }
 
-/// The histogram as one JSON object: `first`, then unit, scale, the
-/// non-empty range of buckets and the total.
-pub fn to_json(first: Vec<(String, Json)>, slots: &[u64], scale: Scale, unit: &str) -> Json {
-    let buckets: Vec<Json> = buckets(slots, scale)
-        .into_iter()
-        .map(|(low, high, count)| json!({"low": low, "high": high, "count": count}))
-        .collect();
-    let total: u64 = slots.iter().fold(0u64, |a, &c| a.saturating_add(c));
-    let mut object: serde_json::Map<String, Json> = first.into_iter().collect();
-    object.insert("unit".into(), unit.into());
-    object.insert(
-        "scale".into(),
-        match scale {
-            Scale::Log2 => json!("log2"),
-            Scale::Linear(LinearScale { min, step }) => json!({"linear": {"min": min, "step": step}}),
-        },
-    );
-    object.insert("buckets".into(), buckets.into());
-    object.insert("total".into(), total.into());
-    Json::Object(object)
+/// The histogram as one JSON object, as text: `first`, then unit, scale,
+/// the non-empty range of buckets and the total. Bucket bounds are exact,
+/// past 64 bits too (serde_json writes an i128 as its digits).
+pub fn to_json(first: Vec<(String, Json)>, slots: &[u64], scale: Scale, unit: &str) -> String {
+    let histogram = Histogram { first, buckets: buckets(slots, scale), unit, scale, total: total(slots) };
+    // Serializing these types into a String cannot fail.
+    serde_json::to_string(&histogram).unwrap_or_default()
+}
+
+/// Every slot's count, added up without overflow (saturating).
+fn total(slots: &[u64]) -> u64 {
+    slots.iter().fold(0u64, |a, &c| a.saturating_add(c))
+}
+
+struct Histogram<'a> {
+    first: Vec<(String, Json)>,
+    buckets: Vec<(i128, i128, u64)>,
+    unit: &'a str,
+    scale: Scale,
+    total: u64,
+}
+
+impl Serialize for Histogram<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in &self.first {
+            map.serialize_entry(name, value)?;
+        }
+        map.serialize_entry("unit", self.unit)?;
+        match self.scale {
+            Scale::Log2 => map.serialize_entry("scale", "log2")?,
+            Scale::Linear(LinearScale { min, step }) => {
+                map.serialize_entry("scale", &json!({"linear": {"min": min, "step": step}}))?
+            }
+        }
+        map.serialize_entry("buckets", &Buckets(&self.buckets))?;
+        map.serialize_entry("total", &self.total)?;
+        map.end()
+    }
+}
+
+struct Buckets<'a>(&'a [(i128, i128, u64)]);
+
+impl Serialize for Buckets<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for &(low, high, count) in self.0 {
+            seq.serialize_element(&Bucket { low, high, count })?;
+        }
+        seq.end()
+    }
+}
+
+struct Bucket {
+    low: i128,
+    high: i128,
+    count: u64,
+}
+
+impl Serialize for Bucket {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("low", &self.low)?;
+        map.serialize_entry("high", &self.high)?;
+        map.serialize_entry("count", &self.count)?;
+        map.end()
+    }
 }
 
 #[cfg(test)]
@@ -196,7 +244,13 @@ mod tests {
         let text = render(&slots, Scale::Log2, "x");
         assert!(text.contains(&format!("{} -> {}", 1i128 << 126, i128::MAX)), "{text}");
         let j = to_json(Vec::new(), &slots, Scale::Linear(LinearScale { min: i64::MIN, step: i64::MAX }), "x");
-        assert_eq!(j["total"], u64::MAX);
+        assert!(j.ends_with(&format!(",\"total\":{}}}", u64::MAX)), "{j}");
+        // The last bucket's bounds, past 64 bits, exactly.
+        let low = i128::from(i64::MIN) + 199 * i128::from(i64::MAX);
+        assert!(
+            j.contains(&format!("{{\"low\":{low},\"high\":{},\"count\":1}}", low + i128::from(i64::MAX) - 1)),
+            "{j}"
+        );
     }
 
     #[test]
@@ -216,6 +270,7 @@ mod tests {
     #[test]
     fn json_labels_first_then_buckets_and_total() {
         let j = to_json(vec![("map".into(), json!("hist")), ("key".into(), json!(7))], &sizes(), Scale::Log2, "bytes");
+        let j: Json = serde_json::from_str(&j).unwrap();
         assert_eq!(j["total"], 35);
         assert_eq!(j["buckets"][0], json!({"low": 0, "high": 1, "count": 10}));
         assert_eq!(j["buckets"][16], json!({"low": 65536, "high": 131071, "count": 5}));
