@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bpflet_runtime::{AttachKind, Grant, Policy};
+use bpflet_runtime::{AttachKind, Grant, Named, Policy};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
@@ -110,11 +110,11 @@ enum Command {
         /// Any other attach fails with permission-denied. Without this
         /// option every kind is allowed. An `auto` attachment counts as the
         /// kind its section names (SEC("tp/...") is a tracepoint).
-        #[arg(long = "allow-attach", value_name = "KIND,...", value_delimiter = ',', value_parser = attach_kinds())]
+        #[arg(long = "allow-attach", value_name = "KIND,...", value_delimiter = ',', value_parser = choices::<AttachKind>())]
         allow_attach: Option<Vec<AttachKind>>,
         /// Grant the guest what it may not do by default (comma-separated;
         /// repeatable). Without a grant the call is permission-denied.
-        #[arg(long = "allow", value_name = "GRANT,...", value_delimiter = ',', value_parser = grants())]
+        #[arg(long = "allow", value_name = "GRANT,...", value_delimiter = ',', value_parser = choices::<Grant>())]
         allow: Vec<Grant>,
         /// Limit each linear memory of the guest to SIZE (bytes, or with a
         /// K, M or G suffix). Growth beyond it is refused; a ring mapped
@@ -257,14 +257,11 @@ enum Command {
 
 /// `--allow-attach` takes the runtime's attachment kinds, each listed with
 /// what it covers in `--help`.
-fn attach_kinds() -> impl TypedValueParser<Value = AttachKind> {
-    let kinds = AttachKind::ALL.map(|kind| PossibleValue::new(kind.name()).help(kind.description()));
-    PossibleValuesParser::new(kinds).try_map(|name| name.parse::<AttachKind>())
-}
-
-fn grants() -> impl TypedValueParser<Value = Grant> {
-    let grants = Grant::ALL.map(|grant| PossibleValue::new(grant.name()).help(grant.description()));
-    PossibleValuesParser::new(grants).try_map(|name| name.parse::<Grant>())
+/// A parser of `T`'s names, which `--help` lists with their help.
+fn choices<T: Named + std::str::FromStr<Err = bpflet_runtime::Error> + Send + Sync + Clone>(
+) -> impl TypedValueParser<Value = T> {
+    let values = T::ALL.iter().map(|value| PossibleValue::new(value.name()).help(value.description()));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {

@@ -14,6 +14,26 @@ use std::str::FromStr;
 use crate::bindings::ebpf_loader::AttachTarget;
 use crate::Error;
 
+/// A value of a policy that the command line names ([`AttachKind`],
+/// [`Grant`]): all of them, each one's name and a line of help for it.
+pub trait Named: Copy + Sized + 'static {
+    /// What a value is, for errors: "an attachment kind".
+    const WHAT: &'static str;
+    /// Every value, in the order `--help` lists them.
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+    /// One line for `--help`.
+    fn description(self) -> &'static str;
+}
+
+/// The value called `name`; the error lists the names there are.
+fn by_name<T: Named>(name: &str) -> Result<T, Error> {
+    T::ALL.iter().copied().find(|value| value.name() == name).ok_or_else(|| {
+        let names: Vec<&str> = T::ALL.iter().map(|value| value.name()).collect();
+        Error::invalid_argument(format!("{name:?} is not {} (one of: {})", T::WHAT, names.join(", ")))
+    })
+}
+
 /// The kinds of attachment a policy can allow, by the names `name()` gives
 /// (which the CLI's `--allow-attach` takes). `auto` attachments count as
 /// the kind their section names.
@@ -34,9 +54,11 @@ pub enum AttachKind {
     Other,
 }
 
-impl AttachKind {
+impl Named for AttachKind {
+    const WHAT: &'static str = "an attachment kind";
+
     /// Every kind, in the order `--help` lists them.
-    pub const ALL: [AttachKind; 13] = [
+    const ALL: &'static [AttachKind] = &[
         AttachKind::Tracepoint,
         AttachKind::RawTracepoint,
         AttachKind::TpBtf,
@@ -53,7 +75,7 @@ impl AttachKind {
     ];
 
     /// The kind's name, as `--allow-attach` takes it.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             AttachKind::Tracepoint => "tracepoint",
             AttachKind::RawTracepoint => "raw-tracepoint",
@@ -73,7 +95,7 @@ impl AttachKind {
 
     /// What the kind covers: attach targets and the sections that
     /// auto-attach as it.
-    pub fn description(self) -> &'static str {
+    fn description(self) -> &'static str {
         match self {
             AttachKind::Tracepoint => "`tracepoint`, and `tp/`/`tracepoint/` sections",
             AttachKind::RawTracepoint => "`raw-tracepoint`, and `raw_tp`/`raw_tracepoint` sections",
@@ -90,7 +112,9 @@ impl AttachKind {
             AttachKind::Other => "any section not named above (struct_ops, sk_lookup, netfilter, ...)",
         }
     }
+}
 
+impl AttachKind {
     /// The kind of an attachment to `target` of a program in `section`.
     pub fn of(target: &AttachTarget, section: &str) -> Self {
         match target {
@@ -143,10 +167,7 @@ impl FromStr for AttachKind {
     type Err = Error;
 
     fn from_str(name: &str) -> Result<Self, Error> {
-        AttachKind::ALL.into_iter().find(|kind| kind.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = AttachKind::ALL.iter().map(|kind| kind.name()).collect();
-            Error::invalid_argument(format!("{name:?} is not an attachment kind (one of: {})", names.join(", ")))
-        })
+        by_name(name)
     }
 }
 
@@ -158,17 +179,17 @@ pub enum Grant {
     MapRing,
 }
 
-impl Grant {
-    pub const ALL: [Grant; 1] = [Grant::MapRing];
+impl Named for Grant {
+    const WHAT: &'static str = "a grant";
+    const ALL: &'static [Grant] = &[Grant::MapRing];
 
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Grant::MapRing => "map-ring",
         }
     }
 
-    /// One line for `--help`.
-    pub fn description(self) -> &'static str {
+    fn description(self) -> &'static str {
         match self {
             Grant::MapRing => {
                 "`event-buffer.map-ring`: the guest reads ring buffers in place, in the kernel's pages mapped \
@@ -191,10 +212,7 @@ impl FromStr for Grant {
     type Err = Error;
 
     fn from_str(name: &str) -> Result<Self, Error> {
-        Grant::ALL.into_iter().find(|grant| grant.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = Grant::ALL.iter().map(|grant| grant.name()).collect();
-            Error::invalid_argument(format!("{name:?} is not a grant (one of: {})", names.join(", ")))
-        })
+        by_name(name)
     }
 }
 
@@ -313,7 +331,7 @@ mod tests {
 
     #[test]
     fn kinds_parse_by_name() {
-        for kind in AttachKind::ALL {
+        for &kind in AttachKind::ALL {
             assert_eq!(kind.name().parse::<AttachKind>().ok(), Some(kind));
         }
         assert!("kprobes".parse::<AttachKind>().unwrap_err().message().contains("one of: tracepoint"));
