@@ -539,7 +539,7 @@ static inline bool bpflet_ring_in_place(const bpflet_ring_t *ring)
 }
 
 /* The polling side of the calls below (not granted `map-ring`). */
-const uint8_t *bpflet_ring_next_polled_(bpflet_ring_t *ring, size_t *len);
+bool bpflet_ring_poll_(bpflet_ring_t *ring);
 void bpflet_ring_release_polled_(bpflet_ring_t *ring);
 bool bpflet_ring_ready_polled_(const bpflet_ring_t *ring);
 
@@ -560,13 +560,14 @@ static inline const uint8_t *bpflet_ring_next(bpflet_ring_t *ring, size_t *len)
 	for (;;) {
 		if (pos >= end) {
 			/* Polling, pos >= end always: every call lands here, and
-			 * takes the held batch's next record without a call. */
+			 * takes the held batch's next record without a call (a
+			 * call polls when no batch is held). */
 			if (ring->polled) {
-				if (ring->held && pos < bpflet_batch_len(ring->polled)) {
-					ring->pos = pos + 1;
-					return bpflet_batch_at(ring->polled, (size_t)pos, len);
-				}
-				return bpflet_ring_next_polled_(ring, len);
+				if (!ring->held && !bpflet_ring_poll_(ring))
+					return NULL;
+				if (ring->pos >= bpflet_batch_len(ring->polled))
+					return NULL;
+				return bpflet_batch_at(ring->polled, (size_t)ring->pos++, len);
 			}
 			ring->end = end = __atomic_load_n(ring->producer, __ATOMIC_ACQUIRE);
 			if (pos >= end)

@@ -713,24 +713,21 @@ bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
 	return true;
 }
 
-const uint8_t *bpflet_ring_next_polled_(bpflet_ring_t *ring, size_t *len)
+/* Polls the next batch; true when it has records (it is then held, read
+ * from its first). An empty (or failed) poll is no record now, and the
+ * next call polls again. */
+bool bpflet_ring_poll_(bpflet_ring_t *ring)
 {
-	if (!ring->held) {
-		bpflet_error_t err = { 0 };
-		/* Held only when it has records: an empty (or failed) poll is no
-		 * record now, and the next call polls again. */
-		if (!bpflet_events_poll(ring->buffer, 0, BPFLET_RING_POLL_BATCH, ring->polled, &err))
-			bpflet_error_free(&err);
-		if (bpflet_batch_len(ring->polled) == 0) {
-			bpflet_batch_free(ring->polled);
-			return NULL;
-		}
-		ring->held = true;
-		ring->pos = 0;
+	bpflet_error_t err = { 0 };
+	if (!bpflet_events_poll(ring->buffer, 0, BPFLET_RING_POLL_BATCH, ring->polled, &err))
+		bpflet_error_free(&err);
+	if (bpflet_batch_len(ring->polled) == 0) {
+		bpflet_batch_free(ring->polled);
+		return false;
 	}
-	if (ring->pos >= bpflet_batch_len(ring->polled))
-		return NULL;
-	return bpflet_batch_at(ring->polled, ring->pos++, len);
+	ring->held = true;
+	ring->pos = 0;
+	return true;
 }
 
 void bpflet_ring_release_polled_(bpflet_ring_t *ring)

@@ -151,13 +151,18 @@ func (r *RingReader) Next() []byte {
 	for {
 		if r.pos >= r.end {
 			// Polling, pos >= end always: every call lands here, and
-			// takes the held batch's next record without another call.
+			// takes the held batch's next record without another call
+			// (poll is one when no batch is held).
 			if b := r.polled; b != nil {
-				if i := r.pos; r.held && i < uint64(len(b.offsets)) {
-					r.pos++
-					return b.Record(int(i))
+				if !r.held && !r.poll() {
+					return nil
 				}
-				return r.nextPolled()
+				i := r.pos
+				if i >= uint64(len(b.offsets)) {
+					return nil
+				}
+				r.pos++
+				return b.Record(int(i))
 			}
 			if r.end = atomic.LoadUint64(r.producer); r.pos >= r.end {
 				return nil
@@ -192,21 +197,15 @@ func (r *RingReader) Release() {
 	atomic.StoreUint64(r.consumer, r.pos)
 }
 
-// nextPolled is Next when polling.
-func (r *RingReader) nextPolled() []byte {
-	if !r.held {
-		// Held only when it has records: an empty (or failed) poll is no
-		// record now, and the next call polls again.
-		if r.buffer.PollInto(r.polled, 0, RingPollBatch); r.polled.Len() == 0 {
-			return nil
-		}
-		r.held, r.pos = true, 0
+// poll polls the next batch; true when it has records (it is then held,
+// read from its first). An empty (or failed) poll is no record now, and
+// the next call polls again.
+func (r *RingReader) poll() bool {
+	if r.buffer.PollInto(r.polled, 0, RingPollBatch); r.polled.Len() == 0 {
+		return false
 	}
-	if r.pos >= uint64(r.polled.Len()) {
-		return nil
-	}
-	r.pos++
-	return r.polled.Record(int(r.pos - 1))
+	r.held, r.pos = true, 0
+	return true
 }
 
 // InPlace reports whether records are read in place (map-ring granted)
