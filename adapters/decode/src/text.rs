@@ -37,15 +37,6 @@ pub fn append(out: &mut String, max: usize, write: impl FnOnce(&mut Cursor<'_>))
 }
 
 impl Cursor<'_> {
-    /// Bytes written so far.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Appends one ASCII byte; panics on any other.
     #[inline]
     pub fn byte(&mut self, b: u8) {

@@ -265,10 +265,16 @@ pub fn listed(count: u32) -> u32 {
     count.min(MAX_ELEMENTS)
 }
 
-/// Whether `int` is a whole unsigned byte (not a bitfield): what byte
-/// arrays print as, through [`push_u8_list`].
+/// Whether `int` is whole: all of its bytes, not a bitfield encoded in the
+/// int type itself.
+pub fn whole_int(int: &IntType) -> bool {
+    int.bit_offset == 0 && (int.bits == 0 || int.bits == int.size * 8)
+}
+
+/// Whether `int` is a whole unsigned byte: what byte arrays print as,
+/// through [`push_u8_list`].
 pub fn whole_unsigned_byte(int: &IntType) -> bool {
-    int.size == 1 && int.encoding == IntEncoding::Unsigned && int.bit_offset == 0 && matches!(int.bits, 0 | 8)
+    int.size == 1 && int.encoding == IntEncoding::Unsigned && whole_int(int)
 }
 
 /// A little-endian unsigned integer of `size` (at most 8) bytes.

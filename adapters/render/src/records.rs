@@ -2,9 +2,9 @@
 //! record's type, so rows align before any record arrives) or JSON lines.
 
 use bpflet_decode::text::push_u8_list;
-use bpflet_decode::value::{decode, decode_field, hex, listed, read_uint, sign_extend, whole_unsigned_byte};
+use bpflet_decode::value::{decode, decode_field, hex, listed, read_uint, sign_extend, whole_int, whole_unsigned_byte};
 use bpflet_decode::Types;
-use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, IntType, Kind, Member};
+use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, Kind, Member};
 use serde_json::json;
 
 use crate::table::{self, Column, RowWriter};
@@ -44,9 +44,8 @@ impl Leaf {
             return None;
         }
         let offset = member.bit_offset as usize / 8;
-        let whole = |int: &IntType| int.bit_offset == 0 && (int.bits == 0 || int.bits == int.size * 8);
         match types.kind(member.type_)? {
-            Kind::Int(int) if matches!(int.size, 1 | 2 | 4 | 8) && whole(int) => {
+            Kind::Int(int) if matches!(int.size, 1 | 2 | 4 | 8) && whole_int(int) => {
                 let signed = match int.encoding {
                     IntEncoding::Unsigned => false,
                     IntEncoding::Signed | IntEncoding::Char => true,
