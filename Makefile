@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/bpflet/target
 CARGO ?= cargo
 BPFLET := $(CARGO_TARGET_DIR)/debug/bpflet
 GUEST_OUT := $(ROOT)/target/guests
-RUST_GUESTS := execsnoop syscount conformance burst faults bench histcheck
+RUST_GUESTS := execsnoop syscount conformance burst hostile bench histcheck
 
 HOST_TARGET = $$(rustc -vV | sed -n 's/^host: //p')
 GO_ENV = GOTOOLCHAIN=$$(awk '$$1 == "toolchain" { print $$2 }' go.mod) GOWORK=$(ROOT)/guests/go/go.work

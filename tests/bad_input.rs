@@ -38,11 +38,11 @@ fn malformed_files_are_refused_with_a_reason() {
     assert!(stderr.contains("cannot read /nonexistent/guest.wasm"), "{stderr}");
 }
 
-/// Runs the faults guest with `how`, returning its exit code.
+/// Runs the hostile guest with `how`, returning its exit code.
 fn fault(how: &[&str], stop_with: Option<i32>) -> Option<i32> {
     let _serial = serial();
     let before = KernelObjects::now();
-    let mut run = spawn(&guest("rust-faults"), how);
+    let mut run = spawn(&guest("rust-hostile"), how);
     run.wait_for(Duration::from_secs(60), |l| l == "attached");
     if let Some(signal) = stop_with {
         std::thread::sleep(Duration::from_millis(300));
@@ -51,24 +51,6 @@ fn fault(how: &[&str], stop_with: Option<i32>) -> Option<i32> {
     let (status, _) = run.finish(Duration::from_secs(15));
     before.assert_nothing_new_left();
     status.code()
-}
-
-/// A guest cannot register struct_ops by updating their map: the
-/// registration would outlive the program (a TCP congestion control left
-/// in the kernel). The update is refused; nothing is registered or left.
-#[test]
-fn a_struct_ops_map_cannot_be_updated_into_a_registration() {
-    let _serial = serial();
-    let before = KernelObjects::now();
-    let object = object("structops");
-    let run = spawn_with(&["--object", object.to_str().unwrap()], &guest("rust-faults"), &["struct-ops"]);
-    let (status, lines) = run.finish(Duration::from_secs(60));
-    assert!(status.success(), "{status}: {lines:?}");
-    let refused = lines.iter().find(|l| l.starts_with("refused: ")).unwrap_or_else(|| panic!("{lines:?}"));
-    assert!(refused.contains("struct_ops map \"bpflet_ops\""), "{refused}");
-    let registered = std::process::Command::new("bpftool").args(["struct_ops", "list"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&registered.stdout).contains("bpflet_ops"), "registered");
-    before.assert_nothing_new_left();
 }
 
 #[test]
@@ -101,7 +83,7 @@ fn guest_trap_exits_nonzero_and_leaves_nothing() {
 fn writing_to_a_mapped_ring_traps_and_leaves_nothing() {
     let _serial = serial();
     let before = KernelObjects::now();
-    let mut run = spawn_with(&["--allow", "map-ring"], &guest("rust-faults"), &["ring-write"]);
+    let mut run = spawn_with(&["--allow", "map-ring"], &guest("rust-hostile"), &["ring-write"]);
     run.wait_for(Duration::from_secs(60), |l| l == "attached");
     let (status, stdout, stderr) = run.finish_all(Duration::from_secs(15));
     before.assert_nothing_new_left();
@@ -131,9 +113,9 @@ fn a_run_stops_at_its_timeout() {
     let _serial = serial();
     let before = KernelObjects::now();
     for (file, args, clean) in [
-        (guest("rust-faults"), &["spin"][..], false),
-        (guest("rust-faults"), &["block"][..], false),
-        (guest("rust-faults"), &["graceful"][..], true),
+        (guest("rust-hostile"), &["spin"][..], false),
+        (guest("rust-hostile"), &["block"][..], false),
+        (guest("rust-hostile"), &["graceful"][..], true),
         (object("exectrace"), &[][..], false),
     ] {
         let run = spawn_with(&["--timeout", "1500ms"], &file, args);
@@ -148,7 +130,7 @@ fn a_run_stops_at_its_timeout() {
     }
     // A signal first: the guest finishes as the signal asked, and the
     // timeout that comes after does not count (exit 0, no timeout).
-    let mut run = spawn_with(&["--timeout", "2s"], &guest("rust-faults"), &["graceful"]);
+    let mut run = spawn_with(&["--timeout", "2s"], &guest("rust-hostile"), &["graceful"]);
     run.wait_for(Duration::from_secs(60), |l| l == "waiting for a stop signal");
     run.signal(SIGINT);
     std::thread::sleep(Duration::from_millis(2500));
@@ -156,7 +138,7 @@ fn a_run_stops_at_its_timeout() {
     assert_eq!(status.code(), Some(0), "{stdout:?} {stderr:?}");
     assert!(!stderr.iter().any(|l| l.contains("--timeout")), "{stderr:?}");
     before.assert_nothing_new_left();
-    let out = bpflet_to_end(&["run", "--timeout", "1d", guest("rust-faults").to_str().unwrap()]);
+    let out = bpflet_to_end(&["run", "--timeout", "1d", guest("rust-hostile").to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("unknown unit (use ms, s, m or h)"), "{}", out.stderr);
 }
@@ -165,7 +147,7 @@ fn a_run_stops_at_its_timeout() {
 fn a_guest_that_handles_the_stop_finishes_cleanly() {
     let _serial = serial();
     let before = KernelObjects::now();
-    let mut run = spawn(&guest("rust-faults"), &["graceful"]);
+    let mut run = spawn(&guest("rust-hostile"), &["graceful"]);
     run.wait_for(Duration::from_secs(60), |l| l == "waiting for a stop signal");
     run.signal(SIGINT);
     run.wait_for(Duration::from_secs(5), |l| l == "stopping cleanly");

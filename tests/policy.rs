@@ -22,8 +22,8 @@ fn run(options: &[&str], file: &std::path::Path, args: &[&str]) -> (Option<i32>,
 fn attach_kinds_outside_the_policy_are_denied() {
     let _serial = serial();
     let before = KernelObjects::now();
-    // The faults guest attaches execsnoop.bpf.o: one tracepoint program.
-    let (code, stdout, stderr) = run(&["--allow-attach", "xdp,tc"], &guest("rust-faults"), &["ok"]);
+    // The hostile guest attaches execsnoop.bpf.o: one tracepoint program.
+    let (code, stdout, stderr) = run(&["--allow-attach", "xdp,tc"], &guest("rust-hostile"), &["ok"]);
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(!stdout.contains("attached"), "{stdout}");
     // The guest prints the error (Rust's `Error: PermissionDenied(...)`).
@@ -44,7 +44,7 @@ fn attach_kinds_inside_the_policy_attach() {
     let _serial = serial();
     let before = KernelObjects::now();
     let (code, stdout, stderr) =
-        run(&["--allow-attach", "xdp", "--allow-attach", "tracepoint"], &guest("rust-faults"), &["ok"]);
+        run(&["--allow-attach", "xdp", "--allow-attach", "tracepoint"], &guest("rust-hostile"), &["ok"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("attached"), "{stdout}");
     before.assert_nothing_new_left();
@@ -54,19 +54,19 @@ fn attach_kinds_inside_the_policy_attach() {
 fn memory_beyond_the_limit_is_refused_and_reported() {
     let _serial = serial();
     let before = KernelObjects::now();
-    let (code, stdout, stderr) = run(&["--max-memory", "32M"], &guest("rust-faults"), &["alloc", "64"]);
+    let (code, stdout, stderr) = run(&["--max-memory", "32M"], &guest("rust-hostile"), &["alloc", "64"]);
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(!stdout.contains("allocated"), "{stdout}");
     assert!(stderr.contains("the guest ran out of memory"), "{stderr}");
     assert!(stderr.contains("--max-memory allows 32 MiB"), "{stderr}");
     before.assert_nothing_new_left();
 
-    let (code, stdout, stderr) = run(&["--max-memory", "32M"], &guest("rust-faults"), &["alloc", "8"]);
+    let (code, stdout, stderr) = run(&["--max-memory", "32M"], &guest("rust-hostile"), &["alloc", "8"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("allocated 8 MiB"), "{stdout}");
 
     // Too little for the guest to start at all.
-    let (code, _, stderr) = run(&["--max-memory", "64K"], &guest("rust-faults"), &["ok"]);
+    let (code, _, stderr) = run(&["--max-memory", "64K"], &guest("rust-hostile"), &["ok"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("--max-memory allows 64 KiB"), "{stderr}");
     before.assert_nothing_new_left();
@@ -74,11 +74,11 @@ fn memory_beyond_the_limit_is_refused_and_reported() {
 
 #[test]
 fn bad_policy_values_are_refused_with_the_choices() {
-    let faults = guest("rust-faults");
-    let out = bpflet_to_end(&["run", "--allow-attach", "everything", faults.to_str().unwrap()]);
+    let hostile = guest("rust-hostile");
+    let out = bpflet_to_end(&["run", "--allow-attach", "everything", hostile.to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("possible values") && out.stderr.contains("socket-filter"), "{}", out.stderr);
-    let out = bpflet_to_end(&["run", "--max-memory", "lots", faults.to_str().unwrap()]);
+    let out = bpflet_to_end(&["run", "--max-memory", "lots", hostile.to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("not a size"), "{}", out.stderr);
 }
@@ -90,7 +90,7 @@ fn bad_policy_values_are_refused_with_the_choices() {
 fn map_ring_needs_its_grant() {
     let _serial = serial();
     let before = KernelObjects::now();
-    let (code, stdout, stderr) = run(&[], &guest("rust-faults"), &["ring-write"]);
+    let (code, stdout, stderr) = run(&[], &guest("rust-hostile"), &["ring-write"]);
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(!stdout.contains("writing to the ring"), "{stdout}");
     assert!(
@@ -99,7 +99,7 @@ fn map_ring_needs_its_grant() {
     );
     before.assert_nothing_new_left();
     // A grant that does not exist is the CLI's error, before anything runs.
-    let (code, _, stderr) = run(&["--allow", "map-everything"], &guest("rust-faults"), &["ok"]);
+    let (code, _, stderr) = run(&["--allow", "map-everything"], &guest("rust-hostile"), &["ok"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("map-everything") && stderr.contains("map-ring"), "{stderr}");
 }

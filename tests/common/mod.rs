@@ -110,11 +110,16 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Ids of the BPF programs and maps loaded right now.
+/// What a run could leave behind: the ids of the BPF programs, maps and
+/// links loaded right now, what is pinned under /sys/fs/bpf (if bpffs is
+/// mounted there) and the mount table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelObjects {
     pub progs: BTreeSet<u64>,
     pub maps: BTreeSet<u64>,
+    pub links: BTreeSet<u64>,
+    pub pins: BTreeSet<PathBuf>,
+    pub mounts: BTreeSet<String>,
 }
 
 fn bpftool_ids(kind: &str) -> BTreeSet<u64> {
@@ -124,25 +129,64 @@ fn bpftool_ids(kind: &str) -> BTreeSet<u64> {
     json.as_array().expect("a JSON array").iter().filter_map(|o| o["id"].as_u64()).collect()
 }
 
+/// Every path under `dir`, recursively (none if it cannot be read).
+fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
+    let mut found = BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            found.extend(files_under(&path));
+        }
+        found.insert(path);
+    }
+    found
+}
+
+/// The mount table as (mount point, file system type) lines.
+fn mounts() -> BTreeSet<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("/proc/self/mountinfo")
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let fs = line.split(" - ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or("");
+            format!("{} {fs}", fields.get(4).copied().unwrap_or(""))
+        })
+        .collect()
+}
+
 impl KernelObjects {
     pub fn now() -> Self {
-        KernelObjects { progs: bpftool_ids("prog"), maps: bpftool_ids("map") }
+        KernelObjects {
+            progs: bpftool_ids("prog"),
+            maps: bpftool_ids("map"),
+            links: bpftool_ids("link"),
+            pins: files_under(Path::new("/sys/fs/bpf")),
+            mounts: mounts(),
+        }
     }
 
-    /// Fails unless every program and map loaded since `self` is gone again.
-    /// The kernel frees them shortly after the last fd closes, so allow a
-    /// moment.
+    /// Fails unless every program, map, link, pin and mount that appeared
+    /// since `self` is gone again. The kernel frees BPF objects shortly
+    /// after the last fd closes, so allow a moment.
     pub fn assert_nothing_new_left(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let now = KernelObjects::now();
             let progs: Vec<_> = now.progs.difference(&self.progs).collect();
             let maps: Vec<_> = now.maps.difference(&self.maps).collect();
-            if progs.is_empty() && maps.is_empty() {
+            let links: Vec<_> = now.links.difference(&self.links).collect();
+            let pins: Vec<_> = now.pins.difference(&self.pins).collect();
+            let mounts: Vec<_> = now.mounts.difference(&self.mounts).collect();
+            if progs.is_empty() && maps.is_empty() && links.is_empty() && pins.is_empty() && mounts.is_empty() {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("bpflet left BPF objects loaded: programs {progs:?}, maps {maps:?}");
+                panic!(
+                    "bpflet left things behind: programs {progs:?}, maps {maps:?}, links {links:?}, pins \
+                     {pins:?}, mounts {mounts:?}"
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -12,14 +12,13 @@ mod plugins;
 mod program;
 mod run;
 mod signals;
-mod size;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bpflet_runtime::{AttachKind, Grant, Named, Policy};
+use bpflet_runtime::{AttachKind, Grant, Limit, Limits, Named, Policy};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
@@ -116,11 +115,14 @@ enum Command {
         /// repeatable). Without a grant the call is permission-denied.
         #[arg(long = "allow", value_name = "GRANT,...", value_delimiter = ',', value_parser = choices::<Grant>())]
         allow: Vec<Grant>,
-        /// Limit each linear memory of the guest to SIZE (bytes, or with a
-        /// K, M or G suffix). Growth beyond it is refused; a ring mapped
-        /// with map-ring counts (twice its size).
-        #[arg(long = "max-memory", value_name = "SIZE", value_parser = size::parse)]
+        /// Limit the guest's linear memories, all of them together
+        /// (plug-ins' included), to SIZE (bytes, or with a K, M or G
+        /// suffix). Growth beyond it is refused; a ring mapped with
+        /// map-ring counts (twice its size).
+        #[arg(long = "max-memory", value_name = "SIZE", value_parser = bpflet_runtime::size::parse)]
         max_memory: Option<u64>,
+        #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = limit_setting(), help = limits_help())]
+        limits: Vec<(Limit, u64)>,
         /// Stop the guest after DURATION (30s, 1.5m, 500ms, 2h; seconds
         /// without a unit), as SIGTERM would: a guest that handles stops
         /// gets to finish. bpflet then says so and exits with 124.
@@ -264,6 +266,23 @@ fn choices<T: Named + std::str::FromStr<Err = bpflet_runtime::Error> + Send + Sy
     PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
 }
 
+/// `--limit`'s help: every limit, with what it counts and its default.
+fn limits_help() -> String {
+    let mut help = String::from(
+        "Change how much the guest may hold at once (NAME=VALUE; repeatable). A call that would hold more is \
+         permission-denied and names the limit. The limits:",
+    );
+    for limit in Limit::ALL {
+        help.push_str(&format!("\n  {}: {}", limit.name(), limit.description()));
+    }
+    help
+}
+
+/// `--limit`'s parser.
+fn limit_setting() -> impl TypedValueParser<Value = (Limit, u64)> {
+    clap::builder::StringValueParser::new().try_map(|text| Limit::parse_setting(&text).map_err(|e| e.to_string()))
+}
+
 fn parse_env(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -357,12 +376,18 @@ fn main() -> ExitCode {
             allow_attach,
             allow,
             max_memory,
+            limits: limit_settings,
             timeout,
             plain_http,
             plugs,
             plug_allow,
         } => Program::resolve(&component, &objects, plain_http).and_then(|program| {
-            let policy = Policy { attach: allow_attach, max_memory, grants: allow };
+            let mut limits = Limits::default();
+            for (limit, value) in limit_settings {
+                limits.set(limit, value);
+            }
+            let dirs_named = dirs.iter().map(|(host, _)| std::fs::canonicalize(host).unwrap_or(host.clone())).collect();
+            let policy = Policy { attach: allow_attach, max_memory, grants: allow, limits, dirs: dirs_named };
             let options =
                 RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http, timeout };
             run::run(program, options)

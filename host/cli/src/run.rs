@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use bpflet_runtime::{BpfCtx, BpfCtxView, BpfView, MemoryLimiter, Policy, Stop};
+use bpflet_runtime::{size, BpfCtx, BpfCtxView, BpfView, Limit, MemoryLimiter, Policy, Stop};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::program::Program;
-use crate::{cache, plugins, signals, size};
+use crate::{cache, plugins, signals};
 
 /// Store data: WASI and the bpflet interfaces, their resources in one
 /// table, so that dropping the store releases every kernel object the
@@ -68,7 +68,8 @@ pub fn engine() -> anyhow::Result<Engine> {
 /// Why a guest failed after bpflet refused it memory.
 fn memory_refused(refused: u64, max: Option<u64>) -> anyhow::Error {
     anyhow::anyhow!(
-        "the guest ran out of memory: it asked for {} of linear memory, and --max-memory allows {}",
+        "the guest ran out of memory: its linear memories would have grown to {} in all, and --max-memory \
+         allows {}",
         size::show(refused),
         max.map_or("no limit".into(), size::show)
     )
@@ -127,8 +128,10 @@ pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
     let mut bpf = BpfCtx::new(stop);
     bpf.packaged = program.packaged;
     bpf.policy = options.policy;
-    let limiter = MemoryLimiter { max: max_memory, refused: None };
-    let state = State { wasi: wasi.build(), bpf, table: ResourceTable::new(), limiter };
+    let limiter = MemoryLimiter { max: max_memory, ..MemoryLimiter::default() };
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(usize::try_from(bpf.policy.limits.get(Limit::Handles)).unwrap_or(usize::MAX));
+    let state = State { wasi: wasi.build(), bpf, table, limiter };
     let mut store = Store::new(&engine, state);
     store.limiter(|state| &mut state.limiter);
     bpflet_runtime::interrupt_on_stop(&mut store);

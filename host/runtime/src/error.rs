@@ -56,7 +56,12 @@ impl From<Error> for HostError {
 
 impl From<ResourceTableError> for HostError {
     fn from(error: ResourceTableError) -> Self {
-        HostError::Trap(error.into())
+        HostError::Trap(match error {
+            ResourceTableError::Full => wasmtime::format_err!(
+                "the guest holds as many handles as this run allows (bpflet run --limit handles=...)"
+            ),
+            other => other.into(),
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
-use libbpf_rs::PrintLevel;
+use std::ffi::{c_char, c_int, c_void};
 
 use crate::{sys, Error};
 
@@ -101,24 +101,60 @@ thread_local! {
     static CAPTURE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn on_libbpf_print(level: PrintLevel, msg: String) {
+fn on_libbpf_print(debug: bool, msg: &str) {
     if VERBOSE.load(Ordering::Relaxed) {
         eprint!("libbpf: {msg}");
     }
     // The verifier log comes at warning level; debug chatter is not kept.
-    if matches!(level, PrintLevel::Debug) {
+    if debug {
         return;
     }
-    CAPTURE.with_borrow_mut(|capture| {
-        let Some(capture) = capture else { return };
+    CAPTURE.with(|capture| {
+        let Ok(mut capture) = capture.try_borrow_mut() else { return };
+        let Some(capture) = capture.as_mut() else { return };
         // Bounded: a verifier log can be megabytes; only its tail matters.
         if capture.len() > 1 << 20 {
             let cut = capture.len() - (1 << 19);
             let cut = (cut..capture.len()).find(|i| capture.is_char_boundary(*i)).unwrap_or(0);
             capture.drain(..cut);
         }
-        capture.push_str(&msg);
+        capture.push_str(msg);
     });
+}
+
+unsafe extern "C" {
+    /// C's `vasprintf` (glibc, musl): formats into memory it allocates with
+    /// `malloc`, so one pass over the `va_list` is enough.
+    fn vasprintf(out: *mut *mut c_char, format: *const c_char, args: *mut c_void) -> c_int;
+}
+
+/// libbpf's print callback. libbpf-rs's own callback panics, which aborts
+/// the process, on a message that is not UTF-8, and libbpf prints names
+/// from the object (sections, maps, programs): a crafted object could
+/// kill bpflet. This one formats with C's `vasprintf`, reads the text as
+/// lossy UTF-8 and never unwinds into C.
+///
+/// `args` is the caller's `va_list`, a pointer on every ABI libbpf-sys
+/// supports (as libbpf-rs also takes it).
+unsafe extern "C" fn print_libbpf(
+    level: libbpf_sys::libbpf_print_level,
+    format: *const c_char,
+    args: *mut c_void,
+) -> c_int {
+    let mut text: *mut c_char = std::ptr::null_mut();
+    // SAFETY: `format` and `args` are libbpf's, for exactly this call.
+    let len = unsafe { vasprintf(&mut text, format, args) };
+    if len < 0 || text.is_null() {
+        return 0;
+    }
+    // SAFETY: vasprintf wrote `len` bytes at `text`, which it allocated.
+    let bytes = unsafe { std::slice::from_raw_parts(text.cast::<u8>(), len as usize) };
+    let message = String::from_utf8_lossy(bytes);
+    let _ = std::panic::catch_unwind(|| on_libbpf_print(level == libbpf_sys::LIBBPF_DEBUG, &message));
+    drop(message);
+    // SAFETY: allocated by vasprintf with malloc, and no longer borrowed.
+    unsafe { libc::free(text.cast()) };
+    0
 }
 
 /// Routes libbpf's messages through bpflet, once per process (libbpf has
@@ -126,7 +162,11 @@ fn on_libbpf_print(level: PrintLevel, msg: String) {
 fn route_libbpf_log() {
     static ROUTED: Once = Once::new();
     ROUTED.call_once(|| {
-        libbpf_rs::set_print(Some((PrintLevel::Debug, on_libbpf_print)));
+        type Print = unsafe extern "C" fn(libbpf_sys::libbpf_print_level, *const c_char, *mut c_void) -> c_int;
+        let print: Print = print_libbpf;
+        // SAFETY: the same function type but for `va_list`, which is a
+        // pointer as passed (see print_libbpf).
+        unsafe { libbpf_sys::libbpf_set_print(std::mem::transmute::<Print, libbpf_sys::libbpf_print_fn_t>(print)) };
     });
 }
 

@@ -73,6 +73,7 @@ pub mod kernel;
 pub mod maps;
 pub mod policy;
 pub mod signals;
+pub mod size;
 mod stop;
 mod sys;
 
@@ -82,7 +83,7 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime::{Config, Store, UpdateDeadline};
 
 pub use error::{Context, Error, HostError, HostResult, LoadFailure, OsError};
-pub use policy::{AttachKind, Grant, MemoryLimiter, Named, Policy};
+pub use policy::{AttachKind, Grant, Held, Limit, Limits, MemoryLimiter, Named, Policy};
 pub use stop::{Stop, Stopping};
 
 /// Bindings for the `bpflet:ebpf` interfaces, generated from `wit/`.
@@ -129,13 +130,25 @@ pub struct BpfCtx {
     pub stop: Stop,
     /// The maps `bpf-map.word-handle` gave out, by handle.
     word_maps: Vec<maps::BpfMap>,
+    /// How much of each of the policy's limits the guest holds.
+    held: Held,
 }
 
 impl BpfCtx {
     /// A context with the default policy (every attachment, no grants)
     /// that offers no packaged objects.
     pub fn new(stop: Stop) -> Self {
-        BpfCtx { packaged: Vec::new(), policy: Policy::default(), stop, word_maps: Vec::new() }
+        BpfCtx { packaged: Vec::new(), policy: Policy::default(), stop, word_maps: Vec::new(), held: Held::default() }
+    }
+
+    /// Takes `amount` more of `limit` for `what` (see [`Held::take`]).
+    fn take(&mut self, limit: Limit, amount: u64, what: &str) -> Result<(), Error> {
+        self.held.take(&self.policy.limits, limit, amount, what)
+    }
+
+    /// Gives back what `take` took.
+    fn give_back(&mut self, limit: Limit, amount: u64) {
+        self.held.give_back(limit, amount)
     }
 }
 

@@ -216,6 +216,167 @@ impl FromStr for Grant {
     }
 }
 
+/// What a guest may hold at once, each capped by `bpflet run --limit
+/// NAME=VALUE` ([`Limits`]); a call that would hold more is
+/// `permission-denied` and says which limit to raise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// BPF objects open or loaded (`bpf-object` resources).
+    Objects,
+    /// Map handles (`bpf-map` resources: `get-map`).
+    Maps,
+    /// Attachments (`link` resources).
+    Links,
+    /// Event buffers (`event-buffer` resources).
+    Buffers,
+    /// Entries of the guest's resource table: every handle of every
+    /// interface, WASI's streams and pollables included.
+    Handles,
+    /// Kernel memory the guest's loaded objects pin in maps (ring buffers
+    /// included, as the kernel counts it: `memlock` in the map's fdinfo),
+    /// and its perf buffers' pages.
+    KernelMemory,
+}
+
+impl Limit {
+    /// The value a run has without `--limit`.
+    pub fn default_value(self) -> u64 {
+        match self {
+            Limit::Objects => 64,
+            Limit::Maps => 1024,
+            Limit::Links => 1024,
+            Limit::Buffers => 64,
+            Limit::Handles => 8192,
+            Limit::KernelMemory => 1 << 30,
+        }
+    }
+
+    /// What the limit counts, for messages.
+    fn unit(self) -> &'static str {
+        match self {
+            Limit::Objects => "BPF objects",
+            Limit::Maps => "map handles",
+            Limit::Links => "links",
+            Limit::Buffers => "event buffers",
+            Limit::Handles => "handles",
+            Limit::KernelMemory => "of kernel memory",
+        }
+    }
+
+    /// `value` as the limit's unit says it: a size for kernel memory.
+    pub fn show(self, value: u64) -> String {
+        match self {
+            Limit::KernelMemory => crate::size::show(value),
+            _ => value.to_string(),
+        }
+    }
+
+    /// Reads `NAME=VALUE` (`objects=16`, `kernel-memory=256M`).
+    pub fn parse_setting(text: &str) -> Result<(Limit, u64), Error> {
+        let (name, value) = text.split_once('=').ok_or_else(|| {
+            Error::invalid_argument(format!("{text:?} is not NAME=VALUE (objects=16, kernel-memory=256M)"))
+        })?;
+        let limit: Limit = by_name(name.trim())?;
+        let value = match limit {
+            Limit::KernelMemory => crate::size::parse(value).map_err(Error::invalid_argument)?,
+            _ => value
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid_argument(format!("the {limit} limit is a count, not {value:?}")))?,
+        };
+        Ok((limit, value))
+    }
+}
+
+impl Named for Limit {
+    const WHAT: &'static str = "a limit";
+    const ALL: &'static [Limit] =
+        &[Limit::Objects, Limit::Maps, Limit::Links, Limit::Buffers, Limit::Handles, Limit::KernelMemory];
+
+    fn name(self) -> &'static str {
+        match self {
+            Limit::Objects => "objects",
+            Limit::Maps => "maps",
+            Limit::Links => "links",
+            Limit::Buffers => "event-buffers",
+            Limit::Handles => "handles",
+            Limit::KernelMemory => "kernel-memory",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Limit::Objects => "BPF objects open at once (default 64)",
+            Limit::Maps => "map handles (get-map) held at once (default 1024)",
+            Limit::Links => "attachments held at once (default 1024)",
+            Limit::Buffers => "event buffers open at once (default 64)",
+            Limit::Handles => "resource handles of every kind, WASI's included (default 8192)",
+            Limit::KernelMemory => {
+                "kernel memory pinned by the guest's maps (as their fdinfo memlock counts it) and perf \
+                 buffers (default 1G)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The value of each [`Limit`] for a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits([u64; Limit::ALL.len()]);
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits(std::array::from_fn(|i| Limit::ALL[i].default_value()))
+    }
+}
+
+impl Limits {
+    pub fn get(&self, limit: Limit) -> u64 {
+        self.0[limit as usize]
+    }
+
+    pub fn set(&mut self, limit: Limit, value: u64) {
+        self.0[limit as usize] = value;
+    }
+}
+
+/// How much of each [`Limit`] a guest holds now.
+#[derive(Clone, Debug, Default)]
+pub struct Held([u64; Limit::ALL.len()]);
+
+impl Held {
+    /// Takes `amount` more of `limit` for `what`, or refuses with
+    /// permission-denied if that would be more than `limits` allow.
+    pub fn take(&mut self, limits: &Limits, limit: Limit, amount: u64, what: &str) -> Result<(), Error> {
+        let held = &mut self.0[limit as usize];
+        let max = limits.get(limit);
+        match held.checked_add(amount) {
+            Some(total) if total <= max => {
+                *held = total;
+                Ok(())
+            }
+            _ => Err(Error::permission_denied(format!(
+                "{what} would take the guest past this run's limit of {} {} (it holds {}; bpflet run --limit \
+                 {limit}=...)",
+                limit.show(max),
+                limit.unit(),
+                limit.show(*held),
+            ))),
+        }
+    }
+
+    /// Gives back what `take` took.
+    pub fn give_back(&mut self, limit: Limit, amount: u64) {
+        let held = &mut self.0[limit as usize];
+        *held = held.saturating_sub(amount);
+    }
+}
+
 /// A guest's policy. The default allows every attachment (root running
 /// its own tools) and grants nothing.
 #[derive(Clone, Debug, Default)]
@@ -226,6 +387,11 @@ pub struct Policy {
     pub max_memory: Option<u64>,
     /// What the user granted beyond the default.
     pub grants: Vec<Grant>,
+    /// How much the guest may hold at once.
+    pub limits: Limits,
+    /// Host directories the user gave the guest (`bpflet run --dir`): it
+    /// may name files in them to the host (a BTF file).
+    pub dirs: Vec<std::path::PathBuf>,
 }
 
 impl Policy {
@@ -261,23 +427,30 @@ impl Policy {
     }
 }
 
-/// Caps each linear memory of a guest (`max`) and remembers a refusal, so
-/// that a guest that then fails can be told why.
+/// Caps the linear memories of a guest together (`max`: the sum of their
+/// sizes, plug-ins' included) and remembers a refusal, so that a guest that
+/// then fails can be told why.
 #[derive(Default)]
 pub struct MemoryLimiter {
     pub max: Option<u64>,
-    /// The largest size a refused growth asked for.
+    /// The sum of the sizes of the guest's memories.
+    pub used: u64,
+    /// The largest total a refused growth asked for.
     pub refused: Option<u64>,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.used.saturating_add(desired.saturating_sub(current) as u64);
         match self.max {
-            Some(max) if desired as u64 > max => {
-                self.refused = Some(self.refused.unwrap_or(0).max(desired as u64));
+            Some(max) if total > max => {
+                self.refused = Some(self.refused.unwrap_or(0).max(total));
                 Ok(false)
             }
-            _ => Ok(true),
+            _ => {
+                self.used = total;
+                Ok(true)
+            }
         }
     }
 
@@ -315,6 +488,56 @@ mod tests {
         ] {
             assert_eq!(AttachKind::of_section(section), kind, "{section}");
         }
+    }
+
+    #[test]
+    fn limits_parse_by_name_with_sizes_for_kernel_memory() {
+        assert_eq!(Limit::parse_setting("objects=16").unwrap(), (Limit::Objects, 16));
+        assert_eq!(Limit::parse_setting("kernel-memory=256M").unwrap(), (Limit::KernelMemory, 256 << 20));
+        assert_eq!(Limit::parse_setting("event-buffers=0").unwrap(), (Limit::Buffers, 0));
+        for bad in ["objects", "objects=lots", "links=-1", "kernel-memory=12Q", "everything=1"] {
+            let err = Limit::parse_setting(bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{bad}: {err:?}");
+        }
+        let err = Limit::parse_setting("everything=1").unwrap_err();
+        assert!(err.message().contains("one of: objects, maps, links"), "{err:?}");
+    }
+
+    #[test]
+    fn held_amounts_stay_within_their_limits_and_come_back() {
+        let mut limits = Limits::default();
+        limits.set(Limit::Links, 2);
+        let mut held = Held::default();
+        held.take(&limits, Limit::Links, 1, "one").unwrap();
+        held.take(&limits, Limit::Links, 1, "two").unwrap();
+        let err = held.take(&limits, Limit::Links, 1, "a third attachment").unwrap_err();
+        let Error::PermissionDenied(message) = err else { panic!("{err:?} is not permission-denied") };
+        assert_eq!(
+            message,
+            "a third attachment would take the guest past this run's limit of 2 links (it holds 2; bpflet run \
+             --limit links=...)"
+        );
+        held.give_back(Limit::Links, 1);
+        held.take(&limits, Limit::Links, 1, "again").unwrap();
+        // Amounts that would overflow are refused, not wrapped.
+        assert!(held.take(&limits, Limit::KernelMemory, u64::MAX, "all").is_err());
+        held.take(&limits, Limit::KernelMemory, 1 << 20, "a map").unwrap();
+        assert!(held.take(&limits, Limit::KernelMemory, u64::MAX, "all").is_err());
+        held.give_back(Limit::KernelMemory, u64::MAX);
+        held.take(&limits, Limit::KernelMemory, 1 << 30, "all of it").unwrap();
+    }
+
+    #[test]
+    fn max_memory_counts_every_memory_together() {
+        use wasmtime::ResourceLimiter;
+        let mut limiter = MemoryLimiter { max: Some(100 << 20), ..MemoryLimiter::default() };
+        assert!(limiter.memory_growing(0, 60 << 20, None).unwrap());
+        // A second memory: 60 + 30 fit, 60 + 50 do not.
+        assert!(limiter.memory_growing(0, 30 << 20, None).unwrap());
+        assert!(!limiter.memory_growing(30 << 20, 80 << 20, None).unwrap());
+        assert_eq!(limiter.refused, Some(140 << 20));
+        assert!(limiter.memory_growing(60 << 20, 70 << 20, None).unwrap());
+        assert_eq!(limiter.used, 100 << 20);
     }
 
     #[test]

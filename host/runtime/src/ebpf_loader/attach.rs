@@ -102,6 +102,9 @@ fn auto(prog: &ProgramMut<'_>, section: &str, context: &str) -> Result<Attachmen
 /// is mounted, else bpflet's own over a tracefs mounted nowhere.
 fn tracepoint(prog: &ProgramMut<'_>, target: &TracepointTarget, context: &str) -> Result<Attachment> {
     let (category, name) = (&target.category, &target.name);
+    // Both are directories under tracefs's events/: nothing may climb out.
+    plain_name("tracepoint category", category)?;
+    plain_name("tracepoint name", name)?;
     if let Some(id) = kernel::tracefs()?.event_id(category, name).map_err(|e| e.context(context))? {
         let attr =
             libbpf_sys::perf_event_attr { type_: libbpf_sys::PERF_TYPE_TRACEPOINT, config: id, ..Default::default() };
@@ -130,7 +133,24 @@ fn raw_tracepoint(prog: &ProgramMut<'_>, name: &str, context: &str) -> Result<At
     Ok(Attachment::Link(link))
 }
 
+/// Refuses a name that is not a plain kernel identifier (letters, digits,
+/// `_`, and `.` or `-` after the first character): tracepoint names become
+/// tracefs paths, kprobe functions lines of tracefs's kprobe_events where
+/// libbpf falls back to it.
+fn plain_name(what: &str, name: &str) -> Result<()> {
+    let plain = |(i, c): (usize, char)| c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '.' || c == '-'));
+    if name.is_empty() || name.len() > 255 || !name.char_indices().all(plain) {
+        let shown: String = name.chars().take(64).collect();
+        return Err(Error::invalid_argument(format!(
+            "{what} {shown:?}{} is not a kernel name (letters, digits, _, and . or - after the first)",
+            if shown.len() < name.len() { "..." } else { "" }
+        )));
+    }
+    Ok(())
+}
+
 fn kprobe(prog: &ProgramMut<'_>, function: &str, retprobe: bool, context: &str) -> Result<Attachment> {
+    plain_name("kernel function", function)?;
     let context = format!("{context} to {} {function}", if retprobe { "kretprobe" } else { "kprobe" });
     let link =
         prog.attach_kprobe(retprobe, function).map_err(|e| kprobe_error(Error::from(e).context(&context), &context))?;
@@ -172,6 +192,14 @@ fn uprobe(prog: &ProgramMut<'_>, target: &UprobeTarget, context: &str) -> Result
 }
 
 fn ifindex(interface: &str) -> Result<u32> {
+    // IFNAMSIZ is 16, with the NUL.
+    if interface.is_empty() || interface.len() > 15 {
+        let shown: String = interface.chars().take(64).collect();
+        return Err(Error::invalid_argument(format!(
+            "{shown:?}{} is not a network interface name (1 to 15 bytes)",
+            if shown.len() < interface.len() { "..." } else { "" }
+        )));
+    }
     sys::if_nametoindex(interface)
         .ok_or_else(|| Error::not_found(format!("network interface {interface:?} does not exist")))
 }

@@ -10,7 +10,7 @@ use crate::bindings::btf::BtfType;
 use crate::bindings::ebpf_loader::{AttachTarget, GlobalInfo, LoadOptions, MapTypes, ProgramInfo};
 use crate::bindings::maps::MapInfo;
 use crate::maps::BpfMap;
-use crate::{BpfCtxView, Error, HostResult};
+use crate::{BpfCtxView, Error, HostError, HostResult, Limit};
 
 impl crate::bindings::ebpf_loader::Host for BpfCtxView<'_> {
     fn packaged_objects(&mut self) -> wasmtime::Result<Vec<String>> {
@@ -20,8 +20,9 @@ impl crate::bindings::ebpf_loader::Host for BpfCtxView<'_> {
 
 impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
     fn open(&mut self, elf: Vec<u8>, options: LoadOptions) -> HostResult<Resource<BpfObject>> {
-        let object = BpfObject::open(elf.into(), &options)?;
-        Ok(self.table.push(object)?)
+        self.ctx.take(Limit::Objects, 1, "opening a BPF object")?;
+        let object = BpfObject::open(elf.into(), &options, "object", &self.ctx.policy.dirs);
+        self.hold_object(object)
     }
 
     fn open_packaged(&mut self, name: String, options: LoadOptions) -> HostResult<Resource<BpfObject>> {
@@ -31,8 +32,10 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
             .iter()
             .find_map(|(packaged, elf)| (*packaged == name).then(|| Arc::clone(elf)))
             .ok_or_else(|| Error::not_found(format!("no packaged object {name:?}")))?;
-        let object = BpfObject::open(elf, &options)?;
-        Ok(self.table.push(object)?)
+        self.ctx.take(Limit::Objects, 1, "opening a BPF object")?;
+        let stem = name.split('.').next().filter(|stem| !stem.is_empty()).unwrap_or("object");
+        let object = BpfObject::open(elf, &options, stem, &self.ctx.policy.dirs);
+        self.hold_object(object)
     }
 
     fn btf_types(&mut self, object: Resource<BpfObject>) -> wasmtime::Result<Vec<BtfType>> {
@@ -64,7 +67,17 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
     }
 
     fn load(&mut self, object: Resource<BpfObject>) -> HostResult<()> {
-        Ok(self.table.get_mut(&object)?.load()?)
+        let object = self.table.get_mut(&object)?;
+        object.load()?;
+        // The kernel memory the object's maps pin counts once it is loaded;
+        // over the limit, the object is unloaded again.
+        let pinned = object.kernel_memory();
+        if let Err(error) = self.ctx.take(Limit::KernelMemory, pinned, "loading this object's maps") {
+            object.unload();
+            return Err(error.into());
+        }
+        object.charged = pinned;
+        Ok(())
     }
 
     fn loaded(&mut self, object: Resource<BpfObject>) -> wasmtime::Result<bool> {
@@ -81,7 +94,11 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
 
     fn get_map(&mut self, object: Resource<BpfObject>, name: String) -> HostResult<Resource<BpfMap>> {
         let map = self.table.get_mut(&object)?.map(&name)?;
-        Ok(self.table.push(map)?)
+        self.ctx.take(Limit::Maps, 1, "another map handle")?;
+        self.table.push(map).map_err(|e| {
+            self.ctx.give_back(Limit::Maps, 1);
+            e.into()
+        })
     }
 
     fn attach(
@@ -90,12 +107,21 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
         program: String,
         target: AttachTarget,
     ) -> HostResult<Resource<BpfLink>> {
-        let link = self.table.get_mut(&object)?.attach(&program, &target, &self.ctx.policy)?;
-        Ok(self.table.push(link)?)
+        self.ctx.take(Limit::Links, 1, "another attachment")?;
+        let link = (|| {
+            let link = self.table.get_mut(&object)?.attach(&program, &target, &self.ctx.policy)?;
+            Ok(self.table.push(link)?)
+        })();
+        if link.is_err() {
+            self.ctx.give_back(Limit::Links, 1);
+        }
+        link
     }
 
     fn drop(&mut self, object: Resource<BpfObject>) -> wasmtime::Result<()> {
-        self.table.delete(object)?;
+        let object = self.table.delete(object)?;
+        self.ctx.give_back(Limit::Objects, 1);
+        self.ctx.give_back(Limit::KernelMemory, object.charged);
         Ok(())
     }
 }
@@ -111,6 +137,19 @@ impl crate::bindings::ebpf_loader::HostLink for BpfCtxView<'_> {
 
     fn drop(&mut self, link: Resource<BpfLink>) -> wasmtime::Result<()> {
         self.table.delete(link)?;
+        self.ctx.give_back(Limit::Links, 1);
         Ok(())
+    }
+}
+
+impl BpfCtxView<'_> {
+    /// Puts an object `open` made, for which `Limit::Objects` was taken,
+    /// in the table; gives it back if there is no object after all.
+    fn hold_object(&mut self, object: Result<BpfObject, Error>) -> HostResult<Resource<BpfObject>> {
+        let pushed = object.map_err(HostError::from).and_then(|object| Ok(self.table.push(object)?));
+        if pushed.is_err() {
+            self.ctx.give_back(Limit::Objects, 1);
+        }
+        pushed
     }
 }

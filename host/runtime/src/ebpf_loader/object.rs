@@ -2,6 +2,8 @@
 //! libbpf-rs has it (`OpenObject` → `Object`), behind one resource whose
 //! state says which calls fit.
 
+use std::os::fd::AsFd;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use libbpf_rs::{MapCore, Object, ObjectBuilder, OpenObject};
@@ -11,7 +13,7 @@ use crate::bindings::ebpf_loader::{GlobalInfo, LoadOptions, MapTypes, ProgramInf
 use crate::bindings::maps::MapInfo;
 use crate::error::Context;
 use crate::maps::{map_type_from_raw, BpfMap};
-use crate::{btf, kernel, Error};
+use crate::{btf, kernel, sys, Error};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -71,17 +73,65 @@ pub struct BpfObject {
     pub(super) btf: Vec<BtfType>,
     /// The ELF as given, for `section`.
     elf: Arc<[u8]>,
+    /// The kernel memory charged to the guest for this object's maps
+    /// (`Limit::KernelMemory`), given back when it is dropped.
+    pub(super) charged: u64,
+}
+
+/// Where the kernel's BTF files are; a guest may always name them.
+const KERNEL_BTF: &str = "/sys/kernel/btf";
+
+/// The BTF file `path` names, with every symbolic link resolved, if it is
+/// a regular file under /sys/kernel/btf or one of `dirs`; anything else is
+/// refused before it is opened (and, outside those directories, before it
+/// is looked at, so that the error does not tell whether it exists).
+fn btf_file(path: &str, dirs: &[PathBuf]) -> Result<String> {
+    let allowed = |resolved: &Path| {
+        std::iter::once(Path::new(KERNEL_BTF).to_path_buf())
+            .chain(dirs.iter().filter_map(|dir| std::fs::canonicalize(dir).ok()))
+            .any(|dir| resolved.starts_with(dir))
+    };
+    let refused = || {
+        Error::permission_denied(format!(
+            "BTF file {path:?} is outside {KERNEL_BTF} and the directories given to the program (bpflet run --dir)"
+        ))
+    };
+    // Lexically first, so that nothing outside is even looked at.
+    if !Path::new(path).is_absolute() || Path::new(path).components().any(|c| c == Component::ParentDir) {
+        return Err(Error::invalid_argument(format!("BTF file {path:?} is not an absolute path without ..")));
+    }
+    let lexical = Path::new(path);
+    let under = std::iter::once(Path::new(KERNEL_BTF)).chain(dirs.iter().map(PathBuf::as_path));
+    if !under.clone().any(|dir| lexical.starts_with(dir)) {
+        return Err(refused());
+    }
+    let resolved = std::fs::canonicalize(lexical).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::not_found(format!("BTF file {path:?} does not exist")),
+        _ => Error::from(e).context(format!("BTF file {path:?}")),
+    })?;
+    // A symbolic link may still lead out.
+    if !allowed(&resolved) {
+        return Err(refused());
+    }
+    let resolved = resolved.to_str().ok_or_else(|| Error::invalid_argument("BTF path is not UTF-8"))?.to_string();
+    super::host_path(&resolved, false, "BTF file")?;
+    Ok(resolved)
 }
 
 impl BpfObject {
-    pub(super) fn open(elf: Arc<[u8]>, options: &LoadOptions) -> Result<Self> {
+    /// Opens `elf`, named as `options` say or else `default_name` (libbpf
+    /// would name it after its address in bpflet's memory, which the
+    /// guest would then read in messages).
+    ///
+    /// A BTF file (`options.btf-path`) must lie under /sys/kernel/btf or
+    /// in one of `dirs`, the host directories the user gave the guest.
+    pub(super) fn open(elf: Arc<[u8]>, options: &LoadOptions, default_name: &str, dirs: &[PathBuf]) -> Result<Self> {
         let mut builder = ObjectBuilder::default();
-        if let Some(name) = &options.object_name {
-            builder.name(name).context("object name")?;
-        }
+        let name = options.object_name.as_deref().unwrap_or(default_name);
+        builder.name(name).context("object name")?;
         if let Some(path) = &options.btf_path {
-            super::host_path(path, false, "BTF file")?;
-            builder.btf_custom_path(path).context("BTF path")?;
+            let path = btf_file(path, dirs)?;
+            builder.btf_custom_path(&path).context("BTF path")?;
         }
         let (opened, log) = kernel::with_libbpf_log(|| builder.open_memory(&elf));
         let opened = opened.map_err(|e| {
@@ -98,7 +148,7 @@ impl BpfObject {
         unpin_maps(&mut opened)?;
         let btf = btf::of_open_object(&opened);
         let globals = globals_of(&btf);
-        Ok(BpfObject { state: State::Open(opened), globals, btf, elf })
+        Ok(BpfObject { state: State::Open(opened), globals, btf, elf, charged: 0 })
     }
 
     fn global_named(&self, name: &str) -> Result<&Global> {
@@ -122,6 +172,21 @@ impl BpfObject {
             State::Loaded(_) => Err(Error::invalid_state(format!("{what} must happen before load"))),
             State::Failed => Err(Error::invalid_state("the object failed to load")),
         }
+    }
+
+    /// Kernel memory the loaded object's maps pin, as the kernel counts
+    /// it (`memlock` in each map's fdinfo); 0 before load.
+    pub(super) fn kernel_memory(&self) -> u64 {
+        match &self.state {
+            State::Loaded(obj) => obj.maps().map(|m| sys::memlock(m.as_fd())).sum(),
+            _ => 0,
+        }
+    }
+
+    /// Unloads a loaded object, which then reads as one that failed to
+    /// load.
+    pub(super) fn unload(&mut self) {
+        self.state = State::Failed;
     }
 
     pub(super) fn is_loaded(&self) -> bool {

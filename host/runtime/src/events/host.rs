@@ -15,13 +15,16 @@ use crate::abi::List;
 use crate::bindings::events::BufferKind;
 use crate::error::Returns;
 use crate::maps::BpfMap;
-use crate::{BpfView, Grant, HostError};
+use crate::{BpfView, Grant, HostError, Limit};
 
 /// Links `events.event-buffer`.
 pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     let mut events = linker.instance(&crate::interface("events"))?;
     events.resource("event-buffer", ResourceType::host::<EventBuffer>(), |mut store, rep| {
-        store.data_mut().bpf().table.delete(Resource::<EventBuffer>::new_own(rep))?;
+        let view = store.data_mut().bpf();
+        let buffer = view.table.delete(Resource::<EventBuffer>::new_own(rep))?;
+        view.ctx.give_back(Limit::Buffers, 1);
+        view.ctx.give_back(Limit::KernelMemory, buffer.kernel_memory());
         Ok(())
     })?;
     events.func_wrap(
@@ -31,8 +34,21 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
          -> Returns<Resource<EventBuffer>> {
             let view = store.data_mut().bpf();
             HostError::returns((|| {
-                let buffer = EventBuffer::open(view.table.get(&map)?, pages_per_cpu)?;
-                Ok(view.table.push(buffer)?)
+                view.ctx.take(Limit::Buffers, 1, "opening an event buffer")?;
+                let opened = EventBuffer::open(view.table.get(&map)?, pages_per_cpu).map_err(HostError::from);
+                let pushed = opened.and_then(|buffer| {
+                    // A perf buffer's pages are kernel memory too.
+                    let pinned = buffer.kernel_memory();
+                    view.ctx.take(Limit::KernelMemory, pinned, "this perf buffer's pages")?;
+                    view.table.push(buffer).map_err(|e| {
+                        view.ctx.give_back(Limit::KernelMemory, pinned);
+                        HostError::from(e)
+                    })
+                });
+                if pushed.is_err() {
+                    view.ctx.give_back(Limit::Buffers, 1);
+                }
+                pushed
             })())
         },
     )?;

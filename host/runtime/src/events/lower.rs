@@ -81,8 +81,11 @@ impl ListSource for BatchData {
 
     fn fill(&self, list: &mut [u8]) -> wasmtime::Result<()> {
         match self {
-            // SAFETY: called while lowering (see RingRef).
-            BatchData::Ring(ring) => unsafe { ring.ring() }.copy_batch(list).map_err(|e| wasmtime::format_err!("{e}")),
+            BatchData::Ring(ring) => {
+                // SAFETY: called while lowering (see RingRef).
+                let ring = unsafe { ring.ring() };
+                ring.copy_batch(list).map_err(|e| wasmtime::format_err!("{}", e.message()))
+            }
             BatchData::Owned(data) => data.as_slice().fill(list),
         }
     }
@@ -152,6 +155,6 @@ impl ListSource for RingRegion {
         // guest's new allocation for this region, and guest memory outlives
         // the Ring (see BpfCtx: the store drops its data, so the Ring,
         // before its memories).
-        unsafe { self.0.ring().map_into(list) }.map_err(|e| wasmtime::format_err!("map-ring: {e}"))
+        unsafe { self.0.ring().map_into(list) }.map_err(|e| wasmtime::format_err!("map-ring: {}", e.message()))
     }
 }

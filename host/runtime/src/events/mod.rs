@@ -63,6 +63,15 @@ impl EventBuffer {
         Ok(EventBuffer { consumer, total_lost: 0 })
     }
 
+    /// Kernel memory the buffer pins beyond its map's: a perf buffer's
+    /// pages on every CPU (a ring buffer's are its map's).
+    fn kernel_memory(&self) -> u64 {
+        match &self.consumer {
+            Consumer::Ring(_) => 0,
+            Consumer::Perf(perf) => perf.pinned,
+        }
+    }
+
     fn kind(&self) -> BufferKind {
         match self.consumer {
             Consumer::Ring(_) => BufferKind::Ring,

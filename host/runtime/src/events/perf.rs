@@ -7,7 +7,7 @@ use std::cell::UnsafeCell;
 use libbpf_rs::{MapHandle, PerfBuffer, PerfBufferBuilder};
 
 use crate::error::Context;
-use crate::Error;
+use crate::{kernel, sys, Error};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -74,6 +74,8 @@ pub(super) struct Perf {
     pending: Box<UnsafeCell<Pending>>,
     /// Keeps the map open for as long as the buffer reads it.
     _map: MapHandle,
+    /// Kernel memory the buffer's pages pin, on every CPU.
+    pub(super) pinned: u64,
 }
 
 struct SendPtr(*mut Pending);
@@ -108,7 +110,10 @@ impl Perf {
             })
             .build()
             .context("opening perf buffer")?;
-        Ok(Perf { buffer, pending, _map: map })
+        // libbpf maps one more page than the data, for the header, on
+        // each CPU.
+        let pinned = ((pages + 1) * sys::page_size()) as u64 * kernel::possible_cpus() as u64;
+        Ok(Perf { buffer, pending, _map: map, pinned })
     }
 
     /// Hands what the kernel has to the callbacks, into `pending`, once

@@ -13,6 +13,7 @@
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use libbpf_rs::MapHandle;
 
@@ -27,6 +28,32 @@ const DISCARD_BIT: u32 = 1 << 30;
 const HEADER_LEN: u64 = 8;
 /// How far ahead of the record it reads `Ring::scan` fetches the ring.
 const PREFETCH_AHEAD: u64 = 2048;
+
+/// Every range of guest memory a ring is mapped over, process-wide (host
+/// addresses, start and end). A hostile allocator can hand `map-ring` the
+/// same memory twice; mapping a second ring over the first, then dropping
+/// either, would give the other's pages back to the guest as writable
+/// memory. Stores' memories never share addresses, so one list serves them
+/// all.
+static MAPPED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+/// Claims `at..at + len` for a ring, or refuses if any ring holds part of it.
+fn claim(at: usize, len: usize) -> Result<()> {
+    let mut mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
+    if mapped.iter().any(|&(start, end)| at < end && start < at + len) {
+        return Err(Error::invalid_argument(
+            "the region for the ring buffer overlaps a ring buffer already mapped into guest memory",
+        ));
+    }
+    mapped.push((at, at + len));
+    Ok(())
+}
+
+/// Gives back a range `claim` took.
+fn release(at: usize) {
+    let mut mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
+    mapped.retain(|&(start, _)| start != at);
+}
 
 /// Where the ring's pages are mapped.
 enum Pages {
@@ -279,10 +306,15 @@ impl Ring {
             return Err(Error::invalid_argument("guest region too small for the ring buffer"));
         }
         let at = NonNull::new(at as *mut u8).ok_or_else(|| Error::invalid_argument("guest region at NULL"))?;
+        claim(at.as_ptr() as usize, len)?;
         let context = "mapping the ring buffer into guest memory";
         // SAFETY: `at..at + len` lies in `region`, guest memory the guest
         // allocated for this (the caller's contract).
-        unsafe { sys::Mapping::shared_over(at, self.page, self.map.as_fd(), 0, true) }.context(context)?;
+        let consumer = unsafe { sys::Mapping::shared_over(at, self.page, self.map.as_fd(), 0, true) };
+        if let Err(error) = consumer {
+            release(at.as_ptr() as usize);
+            return Err(Error::from(error).context(context));
+        }
         // SAFETY: as above; one page on.
         let producer_at = unsafe { at.add(self.page) };
         // SAFETY: as above.
@@ -292,6 +324,7 @@ impl Ring {
         if let Err(error) = mapped {
             // SAFETY: the consumer page mapped just above.
             unsafe { sys::restore_anonymous(at, self.page) };
+            release(at.as_ptr() as usize);
             return Err(Error::from(error).context(context));
         }
         // From now on the host reads the ring through the guest's mapping
@@ -307,6 +340,7 @@ impl Drop for Ring {
             // SAFETY: the range `map_into` mapped; putting ordinary memory
             // back is the unmapping.
             unsafe { sys::restore_anonymous(at, len) };
+            release(at.as_ptr() as usize);
         }
     }
 }

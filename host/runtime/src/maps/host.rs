@@ -14,7 +14,7 @@ use super::{BpfMap, ValueBuf};
 use crate::abi::{List, WordResult};
 use crate::bindings::maps::{Entries, UpdateFlag};
 use crate::error::Returns;
-use crate::{BpfCtxView, BpfView, Error, HostError, HostResult};
+use crate::{BpfCtxView, BpfView, Error, HostError, HostResult, Limit};
 
 /// Calls `f` with the map `m` and the store, through which `f` reads its
 /// keys and values in place in guest memory (`WasmList::as_le_slice`):
@@ -42,7 +42,9 @@ fn word_map<'a>(view: &'a BpfCtxView<'_>, handle: u32) -> HostResult<&'a BpfMap>
 pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     let mut maps = linker.instance(&crate::interface("maps"))?;
     maps.resource("bpf-map", ResourceType::host::<BpfMap>(), |mut store, rep| {
-        store.data_mut().bpf().table.delete(Resource::<BpfMap>::new_own(rep))?;
+        let view = store.data_mut().bpf();
+        view.table.delete(Resource::<BpfMap>::new_own(rep))?;
+        view.ctx.give_back(Limit::Maps, 1);
         Ok(())
     })?;
     methods(&mut maps)?;
@@ -164,6 +166,8 @@ fn word_handle(view: BpfCtxView<'_>, m: &Resource<BpfMap>) -> HostResult<u32> {
     }
     map.check_word_sized()?;
     let copy = BpfMap::reopen(map.info().id)?;
+    // A handle is the map opened again, for the rest of the run.
+    view.ctx.take(Limit::Maps, 1, "another word handle")?;
     let handle = u32::try_from(view.ctx.word_maps.len()).map_err(|_| Error::invalid_state("too many word handles"))?;
     view.ctx.word_maps.push(copy);
     map.word_handle.set(Some(handle));

@@ -1,4 +1,5 @@
-//! Sizes on the command line (`--max-memory 512M`) and in messages.
+//! Sizes on the command line (`--max-memory 512M`, `--limit kernel-memory=1G`)
+//! and in messages.
 
 /// Parses a size: a number of bytes with an optional K, M or G suffix
 /// (powers of 1024; `KiB`, `MB` and the like are read the same).
