@@ -13,7 +13,7 @@ RUST_GUESTS := execsnoop syscount conformance burst hostile bench histcheck
 HOST_TARGET = $$(rustc -vV | sed -n 's/^host: //p')
 GO_ENV = GOTOOLCHAIN=$$(awk '$$1 == "toolchain" { print $$2 }' go.mod) GOWORK=$(ROOT)/guests/go/go.work
 
-.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test lint wit-deps guest-table bench clean
+.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test soak lint wit-deps guest-table bench clean
 
 all: host guests
 
@@ -57,6 +57,12 @@ test: guests
 	cd guests/rust && $(CARGO) test -p bpflet-sdk --target $(HOST_TARGET)
 	cd guests/go && $(GO_ENV) go test ./bpflet ./internal/...
 	$(CARGO) test --workspace -- --test-threads=1
+
+# 200 runs of the example guests and the kernel-only runner, each stopped
+# at a random moment by SIGINT, SIGTERM or SIGKILL: nothing may be left
+# behind (`make test` runs 12; BPFLET_SOAK=N for another number).
+soak: guests
+	BPFLET_SOAK=$${BPFLET_SOAK:-200} $(CARGO) test -p bpflet --test soak -- --nocapture
 
 # Formatting and lints of every language, warnings as errors (C guests are
 # built with -Werror by guests/c/build.sh). `.ci/run` runs this before

@@ -292,8 +292,7 @@ impl Running {
     }
 
     pub fn signal(&self, signal: i32) {
-        // SAFETY: plain kill(2) on our own child.
-        unsafe { libc_kill(self.child.id() as i32, signal) };
+        kill(self.child.id(), signal);
     }
 
     /// Waits for exit (killing after `timeout`) and returns the status with
@@ -333,7 +332,14 @@ extern "C" {
 }
 
 pub const SIGINT: i32 = 2;
+pub const SIGKILL: i32 = 9;
 pub const SIGTERM: i32 = 15;
+
+/// Sends `signal` to the process `pid` (a child of the test's).
+pub fn kill(pid: u32, signal: i32) {
+    // SAFETY: plain kill(2).
+    unsafe { libc_kill(pid as i32, signal) };
+}
 
 /// getppid(2) straight to the kernel, for programs that trigger on it.
 pub fn getppid() {

@@ -381,7 +381,8 @@ fn main() -> ExitCode {
             plain_http,
             plugs,
             plug_allow,
-        } => Program::resolve(&component, &objects, plain_http).and_then(|program| {
+        } => run::Start::new().and_then(|start| {
+            let program = Program::resolve(&component, &objects, plain_http)?;
             let mut limits = Limits::default();
             for (limit, value) in limit_settings {
                 limits.set(limit, value);
@@ -390,7 +391,7 @@ fn main() -> ExitCode {
             let policy = Policy { attach: allow_attach, max_memory, grants: allow, limits, dirs: dirs_named };
             let options =
                 RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http, timeout };
-            run::run(program, options)
+            run::run(start, program, options)
         }),
     };
     match outcome {

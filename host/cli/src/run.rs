@@ -84,13 +84,32 @@ fn stopped(signals: &signals::Signals) -> Option<i32> {
     signals.received().map(|signal| 128 + signal)
 }
 
+/// What a run sets up before anything else: the engine, the guest's stop
+/// and the watch for SIGINT and SIGTERM, so that a signal while the
+/// program is fetched, assembled or compiled stops it cleanly too.
+pub struct Start {
+    engine: Engine,
+    stop: Stop,
+    signals: signals::Signals,
+}
+
+impl Start {
+    pub fn new() -> anyhow::Result<Start> {
+        let engine = engine()?;
+        let stop = Stop::new(&engine);
+        let signals = signals::watch(stop.clone())?;
+        Ok(Start { engine, stop, signals })
+    }
+}
+
 /// Runs the program's `wasi:cli/run` and returns the process exit code.
 /// SIGINT and SIGTERM stop it (see `signals`).
-pub fn run(program: Program, options: RunOptions) -> anyhow::Result<i32> {
+pub fn run(start: Start, program: Program, options: RunOptions) -> anyhow::Result<i32> {
+    let Start { engine, stop, signals } = start;
+    if let Some(status) = stopped(&signals) {
+        return Ok(status);
+    }
     bpflet_runtime::kernel::echo_libbpf_log(options.verbose);
-    let engine = engine()?;
-    let stop = Stop::new(&engine);
-    let signals = signals::watch(stop.clone())?;
     // Assembled with its plug-ins (the first time), compiled (the first
     // time), cached under the content of every part.
     let places = plugins::places(&options.plugs, true, options.plain_http)?;
