@@ -91,6 +91,9 @@ fn attacks() -> Vec<Attack> {
             &["--object", "$STRUCTOPS"],
             Refused("unsupported", "would register its ops beyond the program's life"),
         ),
+        attack(&["send-signal"], &[], Refused("permission-denied", "calls bpf_send_signal, which needs a grant")),
+        attack(&["send-signal"], &["--allow", "send-signal"], Answered("loaded")),
+        attack(&["write-user"], &[], Refused("permission-denied", "calls bpf_probe_write_user, which needs a grant")),
     ]
 }
 

@@ -28,8 +28,14 @@ fn attach_kinds_outside_the_policy_are_denied() {
     assert!(!stdout.contains("attached"), "{stdout}");
     // The guest prints the error (Rust's `Error: PermissionDenied(...)`).
     assert!(stderr.contains("PermissionDenied"), "{stderr}");
-    assert!(stderr.contains("tracepoint attachment, which this run does not allow"), "{stderr}");
-    assert!(stderr.contains("--allow-attach xdp,tc,tracepoint"), "says what to allow: {stderr}");
+    assert!(
+        stderr.contains("tracepoint attachment to sched/sched_process_exec, which this run does not allow"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--allow-attach xdp,tc,tracepoint:sched/sched_process_exec"),
+        "says what to allow: {stderr}"
+    );
     before.assert_nothing_new_left();
 
     // The kernel-only runner is a guest like any other.
@@ -47,6 +53,30 @@ fn attach_kinds_inside_the_policy_attach() {
         run(&["--allow-attach", "xdp", "--allow-attach", "tracepoint"], &guest("rust-hostile"), &["ok"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("attached"), "{stdout}");
+    before.assert_nothing_new_left();
+}
+
+/// `--allow-attach KIND:PATTERN` allows only the targets the pattern
+/// matches: the hostile guest's tracepoint is sched/sched_process_exec.
+#[test]
+fn attach_targets_outside_the_pattern_are_denied() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    for allowed in ["tracepoint:sched/*", "tracepoint:sched/sched_process_exe?", "tracepoint:*exec"] {
+        let (code, stdout, stderr) = run(&["--allow-attach", allowed], &guest("rust-hostile"), &["ok"]);
+        assert_eq!(code, Some(0), "{allowed}: {stdout}{stderr}");
+        assert!(stdout.contains("attached"), "{stdout}");
+    }
+    for denied in ["tracepoint:syscalls/*", "tracepoint:sched/sched_process_exit", "xdp:sched/*"] {
+        let (code, stdout, stderr) = run(&["--allow-attach", denied], &guest("rust-hostile"), &["ok"]);
+        assert_eq!(code, Some(1), "{denied}: {stdout}{stderr}");
+        assert!(stderr.contains("to sched/sched_process_exec, which this run does not allow"), "{stderr}");
+        assert!(stderr.contains(&format!("allowed: {denied}")), "{stderr}");
+    }
+    // The kernel-only runner's tracepoint is the same.
+    let (code, _, stderr) = run(&["--allow-attach", "tracepoint:syscalls/*"], &object("exectrace"), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--allow-attach tracepoint:syscalls/*,tracepoint:sched/sched_process_exec"), "{stderr}");
     before.assert_nothing_new_left();
 }
 
@@ -77,7 +107,11 @@ fn bad_policy_values_are_refused_with_the_choices() {
     let hostile = guest("rust-hostile");
     let out = bpflet_to_end(&["run", "--allow-attach", "everything", hostile.to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("possible values") && out.stderr.contains("socket-filter"), "{}", out.stderr);
+    assert!(out.stderr.contains("is not an attachment kind (one of: tracepoint"), "{}", out.stderr);
+    assert!(out.stderr.contains("socket-filter"), "{}", out.stderr);
+    let out = bpflet_to_end(&["run", "--allow-attach", "tracepoint:", hostile.to_str().unwrap()]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("has no pattern after tracepoint:"), "{}", out.stderr);
     let out = bpflet_to_end(&["run", "--max-memory", "lots", hostile.to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("not a size"), "{}", out.stderr);

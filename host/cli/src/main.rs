@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bpflet_runtime::{AttachKind, Grant, Limit, Limits, Named, Policy};
+use bpflet_runtime::{AttachKind, AttachRule, Grant, Limit, Limits, Named, Policy};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
@@ -105,12 +105,14 @@ enum Command {
         /// Print libbpf's log to stderr.
         #[arg(long, short)]
         verbose: bool,
-        /// Allow only these kinds of attachment (comma-separated; repeatable).
-        /// Any other attach fails with permission-denied. Without this
-        /// option every kind is allowed. An `auto` attachment counts as the
-        /// kind its section names (SEC("tp/...") is a tracepoint).
-        #[arg(long = "allow-attach", value_name = "KIND,...", value_delimiter = ',', value_parser = choices::<AttachKind>())]
-        allow_attach: Option<Vec<AttachKind>>,
+        #[arg(
+            long = "allow-attach",
+            value_name = "KIND[:PATTERN],...",
+            value_delimiter = ',',
+            value_parser = attach_rule(),
+            help = attach_help()
+        )]
+        allow_attach: Option<Vec<AttachRule>>,
         /// Grant the guest what it may not do by default (comma-separated;
         /// repeatable). Without a grant the call is permission-denied.
         #[arg(long = "allow", value_name = "GRANT,...", value_delimiter = ',', value_parser = choices::<Grant>())]
@@ -264,6 +266,28 @@ fn choices<T: Named + std::str::FromStr<Err = bpflet_runtime::Error> + Send + Sy
 ) -> impl TypedValueParser<Value = T> {
     let values = T::ALL.iter().map(|value| PossibleValue::new(value.name()).help(value.description()));
     PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
+}
+
+/// `--allow-attach`'s help: every kind, with what it covers and what its
+/// pattern matches.
+fn attach_help() -> String {
+    let mut help = String::from(
+        "Allow only these attachments (comma-separated; repeatable): a kind, or KIND:PATTERN for what it may \
+         attach to (tracepoint:sched/*, xdp:lo, uprobe:/usr/bin/*, cgroup:/sys/fs/cgroup/app, \
+         kprobe:do_sys_*; * is any run of characters, ? one). Any other attach fails with \
+         permission-denied, naming the rule that would allow it. Without this option every attachment is \
+         allowed. An `auto` attachment counts as the kind its section names (SEC(\"tp/...\") is a \
+         tracepoint, its target the section's category/name). The kinds:",
+    );
+    for kind in AttachKind::ALL {
+        help.push_str(&format!("\n  {}: {}", kind.name(), kind.description()));
+    }
+    help
+}
+
+/// `--allow-attach`'s parser.
+fn attach_rule() -> impl TypedValueParser<Value = AttachRule> {
+    clap::builder::StringValueParser::new().try_map(|text| text.parse::<AttachRule>().map_err(|e| e.to_string()))
 }
 
 /// `--limit`'s help: every limit, with what it counts and its default.

@@ -83,7 +83,7 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime::{Config, Store, UpdateDeadline};
 
 pub use error::{Context, Error, HostError, HostResult, LoadFailure, OsError};
-pub use policy::{AttachKind, Grant, Held, Limit, Limits, MemoryLimiter, Named, Policy};
+pub use policy::{AttachKind, AttachRule, Grant, Held, Limit, Limits, MemoryLimiter, Named, Policy};
 pub use stop::{Stop, Stopping};
 
 /// Bindings for the `bpflet:ebpf` interfaces, generated from `wit/`.

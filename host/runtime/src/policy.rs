@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::bindings::ebpf_loader::AttachTarget;
+use crate::bindings::ebpf_loader::{AttachTarget, PerfEventKind};
 use crate::Error;
 
 /// A value of a policy that the command line names ([`AttachKind`],
@@ -97,19 +97,19 @@ impl Named for AttachKind {
     /// auto-attach as it.
     fn description(self) -> &'static str {
         match self {
-            AttachKind::Tracepoint => "`tracepoint`, and `tp/`/`tracepoint/` sections",
-            AttachKind::RawTracepoint => "`raw-tracepoint`, and `raw_tp`/`raw_tracepoint` sections",
-            AttachKind::TpBtf => "`tp-btf`, and `tp_btf/` sections",
-            AttachKind::Fentry => "`fentry/`, `fexit/`, `fmod_ret/`, `freplace/` and `iter/` sections",
-            AttachKind::Lsm => "`lsm/` sections",
-            AttachKind::Kprobe => "`kprobe`, `kretprobe`, and kprobe/kretprobe/ksyscall sections",
-            AttachKind::Uprobe => "`uprobe` (uprobes and uretprobes), and uprobe/usdt sections",
-            AttachKind::Xdp => "`xdp`, and `xdp` sections",
-            AttachKind::Tc => "`tc` (tcx ingress and egress), and tc/tcx sections",
-            AttachKind::Cgroup => "`cgroup`, and cgroup, sockops and sk_msg sections",
-            AttachKind::PerfEvent => "`perf-event`, and `perf_event` sections",
-            AttachKind::SocketFilter => "`socket-filter` (`socket` sections)",
-            AttachKind::Other => "any section not named above (struct_ops, sk_lookup, netfilter, ...)",
+            AttachKind::Tracepoint => "`tracepoint`, and `tp/`/`tracepoint/` sections; PATTERN matches category/name",
+            AttachKind::RawTracepoint => "`raw-tracepoint`, and `raw_tp`/`raw_tracepoint` sections; PATTERN matches the name",
+            AttachKind::TpBtf => "`tp-btf`, and `tp_btf/` sections; PATTERN matches the name",
+            AttachKind::Fentry => "`fentry/`, `fexit/`, `fmod_ret/`, `freplace/` and `iter/` sections; PATTERN matches the function",
+            AttachKind::Lsm => "`lsm/` sections; PATTERN matches the hook",
+            AttachKind::Kprobe => "`kprobe`, `kretprobe`, and kprobe/kretprobe/ksyscall sections; PATTERN matches the function",
+            AttachKind::Uprobe => "`uprobe` (uprobes and uretprobes), and uprobe/usdt sections; PATTERN matches the binary's resolved path",
+            AttachKind::Xdp => "`xdp`, and `xdp` sections; PATTERN matches the interface",
+            AttachKind::Tc => "`tc` (tcx ingress and egress), and tc/tcx sections; PATTERN matches the interface",
+            AttachKind::Cgroup => "`cgroup`, and cgroup, sockops and sk_msg sections; PATTERN matches the cgroup's resolved path",
+            AttachKind::PerfEvent => "`perf-event`, and `perf_event` sections; PATTERN matches the event (cpu-clock, task-clock, cpu-cycles, instructions)",
+            AttachKind::SocketFilter => "`socket-filter` (`socket` sections); PATTERN matches the interface",
+            AttachKind::Other => "any section not named above (struct_ops, sk_lookup, netfilter, ...); PATTERN matches the section",
         }
     }
 }
@@ -157,6 +157,53 @@ impl AttachKind {
     }
 }
 
+impl AttachKind {
+    /// What an attachment to `target` of a program in `section` attaches
+    /// to, as `--allow-attach KIND:PATTERN` matches it: a tracepoint's
+    /// `category/name`, a raw or BTF tracepoint's name, a kernel
+    /// function, a uprobe's binary, an interface, a cgroup's path, a perf
+    /// event's kind, the function of an fentry or LSM section, or for any
+    /// other kind its section. Paths are resolved (`..`, links) when they
+    /// exist. None when nothing names it (a bare `SEC("xdp")` attached
+    /// `auto`).
+    pub fn target_of(target: &AttachTarget, section: &str) -> Option<String> {
+        let resolved = |path: &str| {
+            std::fs::canonicalize(path).ok().and_then(|p| p.to_str().map(str::to_string)).unwrap_or(path.to_string())
+        };
+        let named = |text: &str| (!text.is_empty()).then(|| text.to_string());
+        match target {
+            AttachTarget::Tracepoint(t) => Some(format!("{}/{}", t.category, t.name)),
+            AttachTarget::RawTracepoint(name) => named(name),
+            AttachTarget::Kprobe(function) | AttachTarget::Kretprobe(function) => named(function),
+            AttachTarget::Uprobe(u) => Some(resolved(&u.binary)),
+            AttachTarget::Xdp(x) => named(&x.ifname),
+            AttachTarget::Tc(t) => named(&t.ifname),
+            AttachTarget::SocketFilter(ifname) => named(ifname),
+            AttachTarget::Cgroup(path) => Some(resolved(path)),
+            AttachTarget::PerfEvent(p) => Some(
+                match p.kind {
+                    PerfEventKind::CpuClock => "cpu-clock",
+                    PerfEventKind::TaskClock => "task-clock",
+                    PerfEventKind::CpuCycles => "cpu-cycles",
+                    PerfEventKind::Instructions => "instructions",
+                }
+                .to_string(),
+            ),
+            AttachTarget::TpBtf | AttachTarget::Auto => {
+                let rest = section.split_once('/').map_or("", |(_, rest)| rest);
+                match AttachKind::of_section(section) {
+                    // uprobe/PATH:FUNCTION: the binary.
+                    AttachKind::Uprobe => {
+                        named(rest.rsplit_once(':').map_or(rest, |(path, _)| path)).map(|p| resolved(&p))
+                    }
+                    AttachKind::Other => Some(section.to_string()),
+                    _ => named(rest),
+                }
+            }
+        }
+    }
+}
+
 impl fmt::Display for AttachKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -171,21 +218,109 @@ impl FromStr for AttachKind {
     }
 }
 
+/// One `--allow-attach` rule: a kind, and what it may attach to
+/// (`tracepoint:sched/*`, `xdp:lo`, `uprobe:/usr/bin/*`); without a
+/// pattern, anything of the kind. A pattern matches the whole of what
+/// [`AttachKind::target_of`] names, `*` standing for any run of
+/// characters (`/` included) and `?` for one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachRule {
+    pub kind: AttachKind,
+    pub pattern: Option<String>,
+}
+
+impl AttachRule {
+    fn allows(&self, kind: AttachKind, target: Option<&str>) -> bool {
+        self.kind == kind
+            && match (&self.pattern, target) {
+                (None, _) => true,
+                (Some(pattern), Some(target)) => glob(pattern.as_bytes(), target.as_bytes()),
+                (Some(_), None) => false,
+            }
+    }
+}
+
+impl fmt::Display for AttachRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.pattern {
+            Some(pattern) => write!(f, "{}:{pattern}", self.kind),
+            None => write!(f, "{}", self.kind),
+        }
+    }
+}
+
+impl FromStr for AttachRule {
+    type Err = Error;
+
+    /// `KIND` or `KIND:PATTERN`.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let (kind, pattern) = match text.split_once(':') {
+            Some((kind, "")) => {
+                return Err(Error::invalid_argument(format!("{text:?} has no pattern after {kind}:")));
+            }
+            Some((kind, pattern)) => (kind, Some(pattern.to_string())),
+            None => (text, None),
+        };
+        Ok(AttachRule { kind: kind.parse()?, pattern })
+    }
+}
+
+/// Whether `text` is all of what `pattern` says: `*` any run of bytes,
+/// `?` one byte, anything else itself. Iterative, backtracking only to
+/// the last `*`: linear in the text per star.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    p = star_p + 1;
+                    t = star_t + 1;
+                    star = Some((star_p, star_t + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
 /// What a guest may do only when the user grants it (`bpflet run
 /// --allow`), by the names `name()` gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Grant {
     /// `event-buffer.map-ring`: the kernel's ring pages in guest memory.
     MapRing,
+    /// Programs that call `bpf_probe_write_user`: writes into the memory
+    /// of any process they run in.
+    WriteUser,
+    /// Programs that call `bpf_send_signal` or `bpf_send_signal_thread`:
+    /// signals (SIGKILL included) to any process they run in.
+    SendSignal,
+    /// Programs that call `bpf_override_return`: change what a kernel
+    /// function returns.
+    OverrideReturn,
 }
 
 impl Named for Grant {
     const WHAT: &'static str = "a grant";
-    const ALL: &'static [Grant] = &[Grant::MapRing];
+    const ALL: &'static [Grant] = &[Grant::MapRing, Grant::WriteUser, Grant::SendSignal, Grant::OverrideReturn];
 
     fn name(self) -> &'static str {
         match self {
             Grant::MapRing => "map-ring",
+            Grant::WriteUser => "write-user",
+            Grant::SendSignal => "send-signal",
+            Grant::OverrideReturn => "override-return",
         }
     }
 
@@ -197,6 +332,18 @@ impl Named for Grant {
                  the guest's memory while mapped, and a host call whose result the guest's allocator places \
                  there kills bpflet (SIGSEGV) instead of trapping the guest: grant it to programs you trust. \
                  Without it, map-ring is permission-denied and the SDKs' ring readers poll instead"
+            }
+            Grant::WriteUser => {
+                "programs that call bpf_probe_write_user (write into the memory of the process they run in); \
+                 without it, loading one is permission-denied"
+            }
+            Grant::SendSignal => {
+                "programs that call bpf_send_signal or bpf_send_signal_thread (signal, even kill, the \
+                 process they run in); without it, loading one is permission-denied"
+            }
+            Grant::OverrideReturn => {
+                "programs that call bpf_override_return (change what a kernel function returns); without it, \
+                 loading one is permission-denied"
             }
         }
     }
@@ -381,8 +528,9 @@ impl Held {
 /// its own tools) and grants nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
-    /// The attachment kinds allowed; None allows every kind.
-    pub attach: Option<Vec<AttachKind>>,
+    /// The attachments allowed (`--allow-attach`); None allows every
+    /// one.
+    pub attach: Option<Vec<AttachRule>>,
     /// The most bytes one linear memory of the guest may grow to.
     pub max_memory: Option<u64>,
     /// What the user granted beyond the default.
@@ -402,20 +550,46 @@ impl Policy {
             return Ok(());
         };
         let kind = AttachKind::of(target, section);
-        if allowed.contains(&kind) {
+        let to = AttachKind::target_of(target, section);
+        if allowed.iter().any(|rule| rule.allows(kind, to.as_deref())) {
             return Ok(());
         }
-        let allowed: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
+        let rule = AttachRule { kind, pattern: to.clone() };
+        let allowed: Vec<String> = allowed.iter().map(AttachRule::to_string).collect();
         Err(Error::permission_denied(format!(
-            "attaching {program:?} (SEC(\"{section}\")) is a {kind} attachment, which this run does not allow \
+            "attaching {program:?} (SEC(\"{section}\")) is a {kind} attachment{}, which this run does not allow \
              (bpflet run --allow-attach {}; allowed: {})",
-            if allowed.is_empty() { kind.name().to_string() } else { format!("{},{kind}", allowed.join(",")) },
+            to.map(|to| format!(" to {to}")).unwrap_or_default(),
+            if allowed.is_empty() { rule.to_string() } else { format!("{},{rule}", allowed.join(",")) },
             if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") },
         )))
     }
 }
 
+/// BPF helpers a program may call only with a grant: their ids (uapi
+/// linux/bpf.h, `enum bpf_func_id`), names and grants.
+pub const GRANTED_HELPERS: &[(i32, &str, Grant)] = &[
+    (36, "bpf_probe_write_user", Grant::WriteUser),
+    (58, "bpf_override_return", Grant::OverrideReturn),
+    (109, "bpf_send_signal", Grant::SendSignal),
+    (117, "bpf_send_signal_thread", Grant::SendSignal),
+];
+
 impl Policy {
+    /// Whether `program`, whose instructions are `insns`, calls a helper
+    /// this run does not grant; the error names the helper and the grant.
+    pub fn check_helpers(&self, program: &str, insns: &[libbpf_sys::bpf_insn]) -> Result<(), Error> {
+        // A helper call: BPF_JMP | BPF_CALL with source register 0 (1 calls
+        // a function of the program, 2 a kernel function); imm is its id.
+        const CALL: u8 = 0x05 | 0x80;
+        for insn in insns.iter().filter(|insn| insn.code == CALL && insn.src_reg() == 0) {
+            if let Some(&(_, helper, grant)) = GRANTED_HELPERS.iter().find(|(id, ..)| *id == insn.imm) {
+                self.check_grant(grant, &format!("program {program:?} calls {helper}, which"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `grant` was given; the error says how to give it.
     pub fn check_grant(&self, grant: Grant, what: &str) -> Result<(), Error> {
         if self.grants.contains(&grant) {
@@ -541,15 +715,107 @@ mod tests {
     }
 
     #[test]
+    fn helpers_that_need_a_grant_are_refused_without_it() {
+        let insn = |code: u8, src: u8, imm: i32| libbpf_sys::bpf_insn {
+            code,
+            _bitfield_align_1: [],
+            _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, src),
+            off: 0,
+            imm,
+        };
+        let exit = insn(0x95, 0, 0);
+        let send_signal = [insn(0x85, 0, 109), exit];
+        let err = Policy::default().check_helpers("kill", &send_signal).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "program \"kill\" calls bpf_send_signal, which needs a grant this run does not have (bpflet run --allow \
+             send-signal)"
+        );
+        let granted = Policy { grants: vec![Grant::SendSignal], ..Policy::default() };
+        assert!(granted.check_helpers("kill", &send_signal).is_ok());
+        // Id 109 as a call of the program's own function (src 1) or of a
+        // kernel function (src 2), or as a plain constant, is no helper call.
+        for other in [insn(0x85, 1, 109), insn(0x85, 2, 109), insn(0xb7, 0, 109)] {
+            assert!(Policy::default().check_helpers("p", &[other, exit]).is_ok());
+        }
+        for (id, helper, grant) in GRANTED_HELPERS {
+            let err = Policy::default().check_helpers("p", &[insn(0x85, 0, *id), exit]).unwrap_err();
+            assert!(err.message().contains(helper) && err.message().contains(grant.name()), "{err:?}");
+        }
+    }
+
+    #[test]
     fn a_denied_attach_says_what_to_allow() {
-        let policy = Policy { attach: Some(vec![AttachKind::Xdp]), ..Policy::default() };
+        let rules = |text: &str| Some(text.split(',').map(|rule| rule.parse().unwrap()).collect());
+        let policy = Policy { attach: rules("xdp"), ..Policy::default() };
         let target = AttachTarget::Auto;
         let err = policy.check_attach("handle_exec", "tp/sched/sched_process_exec", &target).unwrap_err();
         let Error::PermissionDenied(err) = err else { panic!("{err:?} is not permission-denied") };
-        assert!(err.contains("tracepoint attachment"), "{err}");
-        assert!(err.contains("--allow-attach xdp,tracepoint"), "{err}");
+        assert_eq!(
+            err,
+            "attaching \"handle_exec\" (SEC(\"tp/sched/sched_process_exec\")) is a tracepoint attachment to \
+             sched/sched_process_exec, which this run does not allow (bpflet run --allow-attach \
+             xdp,tracepoint:sched/sched_process_exec; allowed: xdp)"
+        );
         assert!(policy.check_attach("pass", "xdp", &target).is_ok());
         assert!(Policy::default().check_attach("any", "kprobe/x", &target).is_ok());
+
+        // Patterns match what the attachment names, all of it.
+        let policy = Policy { attach: rules("tracepoint:sched/*,kprobe:do_sys_*,xdp:lo"), ..Policy::default() };
+        let tracepoint = |category: &str, name: &str| {
+            AttachTarget::Tracepoint(crate::bindings::ebpf_loader::TracepointTarget {
+                category: category.into(),
+                name: name.into(),
+            })
+        };
+        assert!(policy.check_attach("p", "tp/x/y", &tracepoint("sched", "sched_switch")).is_ok());
+        assert!(policy.check_attach("p", "tp/x/y", &tracepoint("syscalls", "sys_enter_read")).is_err());
+        assert!(policy.check_attach("p", "kprobe/do_sys_openat2", &target).is_ok());
+        assert!(policy.check_attach("p", "kprobe/vfs_read", &target).is_err());
+        assert!(policy.check_attach("p", "kprobe/x", &AttachTarget::Kprobe("do_sys_poll".into())).is_ok());
+        // A bare SEC("xdp") names no interface: only a kind-wide rule allows it.
+        assert!(policy.check_attach("p", "xdp", &target).is_err());
+        let xdp = |ifname: &str| {
+            AttachTarget::Xdp(crate::bindings::ebpf_loader::XdpTarget {
+                ifname: ifname.into(),
+                mode: crate::bindings::ebpf_loader::XdpMode::Generic,
+            })
+        };
+        assert!(policy.check_attach("p", "xdp", &xdp("lo")).is_ok());
+        assert!(policy.check_attach("p", "xdp", &xdp("lo0")).is_err());
+        // Cgroup paths are resolved before they are matched.
+        let policy = Policy { attach: rules("cgroup:/sys/fs/cgroup"), ..Policy::default() };
+        let cgroup = |path: &str| AttachTarget::Cgroup(path.into());
+        assert!(policy.check_attach("p", "cgroup_skb/egress", &cgroup("/sys/fs/cgroup/")).is_ok());
+        assert!(policy.check_attach("p", "cgroup_skb/egress", &cgroup("/sys/fs/cgroup/../cgroup")).is_ok());
+        assert!(policy.check_attach("p", "cgroup_skb/egress", &cgroup("/sys/fs/../fs")).is_err());
+    }
+
+    #[test]
+    fn globs_match_whole_names() {
+        for (pattern, text, matches) in [
+            ("sched/*", "sched/sched_switch", true),
+            ("sched/*", "sched", false),
+            ("*", "", true),
+            ("", "", true),
+            ("", "x", false),
+            ("do_sys_*", "do_sys_open", true),
+            ("do_sys_*", "x_do_sys_open", false),
+            ("*exec", "sched/sched_process_exec", true),
+            ("*exec", "sched/sched_process_exec_", false),
+            ("a*b*c", "aXbYbZc", true),
+            ("a*b*c", "aXbYbZ", false),
+            ("?", "x", true),
+            ("?", "xy", false),
+            ("/usr/bin/*", "/usr/bin/bash", true),
+            ("/usr/bin/*", "/usr/sbin/x", false),
+            ("**a", "aaaa", true),
+        ] {
+            assert_eq!(glob(pattern.as_bytes(), text.as_bytes()), matches, "{pattern:?} {text:?}");
+        }
+        // No blow-up on many stars against a long text that does not match.
+        let text = "a".repeat(10_000);
+        assert!(!glob(&b"*a".repeat(50).into_iter().chain(*b"b").collect::<Vec<_>>(), text.as_bytes()));
     }
 
     #[test]

@@ -105,6 +105,8 @@ const ATTACKS: &[Attack] = &[
     ("perf-kernel-memory", "opens perf buffers until their pages pass the kernel memory limit", perf_kernel_memory),
     ("handles", "subscribes pollables until the resource table is full (--limit handles)", handles),
     ("struct-ops", "updates a struct_ops map into a kernel registration that outlives the run", struct_ops),
+    ("send-signal", "loads a program that calls bpf_send_signal (a SIGKILL to any process it runs in)", send_signal),
+    ("write-user", "loads a program that calls bpf_probe_write_user (writes into any process)", write_user),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -416,4 +418,18 @@ fn struct_ops(_: &[String]) -> Outcome {
     let value = vec![0u8; map.info().value_size as usize];
     map.update(&0u32.to_le_bytes(), &value, UpdateFlag::Any)?;
     Ok("registered".into())
+}
+
+/// Loads the program `program` of helpers.bpf.o (none is autoloaded).
+fn load_only(program: &str) -> Outcome {
+    OpenObject::open(include_bpf!("helpers"))?.set_autoload(program, true)?.load()?;
+    Ok("loaded".into())
+}
+
+fn send_signal(_: &[String]) -> Outcome {
+    load_only("send_signal")
+}
+
+fn write_user(_: &[String]) -> Outcome {
+    load_only("write_user")
 }

@@ -68,7 +68,7 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
 
     fn load(&mut self, object: Resource<BpfObject>) -> HostResult<()> {
         let object = self.table.get_mut(&object)?;
-        object.load()?;
+        object.load(&self.ctx.policy)?;
         // The kernel memory the object's maps pin counts once it is loaded;
         // over the limit, the object is unloaded again.
         let pinned = object.kernel_memory();

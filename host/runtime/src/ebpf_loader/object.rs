@@ -13,7 +13,7 @@ use crate::bindings::ebpf_loader::{GlobalInfo, LoadOptions, MapTypes, ProgramInf
 use crate::bindings::maps::MapInfo;
 use crate::error::Context;
 use crate::maps::{map_type_from_raw, BpfMap};
-use crate::{btf, kernel, sys, Error};
+use crate::{btf, kernel, sys, Error, Policy};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -264,7 +264,14 @@ impl BpfObject {
         Ok(())
     }
 
-    pub(super) fn load(&mut self) -> Result<()> {
+    /// Loads the object, once no program that would load calls a helper
+    /// `policy` does not grant.
+    pub(super) fn load(&mut self, policy: &Policy) -> Result<()> {
+        if let State::Open(open) = &self.state {
+            for program in open.progs().filter(|p| p.autoload()) {
+                policy.check_helpers(&program.name().to_string_lossy(), program.insns())?;
+            }
+        }
         let open = match std::mem::replace(&mut self.state, State::Failed) {
             State::Open(open) => open,
             other => {
