@@ -13,7 +13,7 @@ RUST_GUESTS := execsnoop syscount conformance burst hostile bench histcheck
 HOST_TARGET = $$(rustc -vV | sed -n 's/^host: //p')
 GO_ENV = GOTOOLCHAIN=$$(awk '$$1 == "toolchain" { print $$2 }' go.mod) GOWORK=$(ROOT)/guests/go/go.work
 
-.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test soak lint wit-deps guest-table bench clean
+.PHONY: all setup host bpf guests rust-guests c-guests go-guests demo test soak fuzz lint wit-deps guest-table bench clean
 
 all: host guests
 
@@ -63,6 +63,10 @@ test: guests
 # behind (`make test` runs 12; BPFLET_SOAK=N for another number).
 soak: guests
 	BPFLET_SOAK=$${BPFLET_SOAK:-200} $(CARGO) test -p bpflet --test soak -- --nocapture
+
+# The fuzz targets (fuzz/), each for FUZZ_SECONDS (60) from its corpus.
+fuzz: bpf
+	bash scripts/fuzz.sh
 
 # Formatting and lints of every language, warnings as errors (C guests are
 # built with -Werror by guests/c/build.sh). `.ci/run` runs this before

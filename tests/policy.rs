@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 
 /// Runs `bpflet run OPTIONS FILE -- ARGS` to the end: (exit code, stdout, stderr).
@@ -136,4 +138,36 @@ fn map_ring_needs_its_grant() {
     let (code, _, stderr) = run(&["--allow", "map-everything"], &guest("rust-hostile"), &["ok"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("map-everything") && stderr.contains("map-ring"), "{stderr}");
+}
+
+/// A run keeps only the capabilities its kernel work needs (CAP_BPF,
+/// CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW, CAP_IPC_LOCK, CAP_SYS_ADMIN,
+/// CAP_SYS_RESOURCE, CAP_SYS_PTRACE and root's file access), in every set
+/// including the bounding set, with no_new_privs; every other end-to-end
+/// test shows that these are enough.
+#[test]
+fn a_run_keeps_only_the_capabilities_it_needs() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let status_field = |status: &str, name: &str| -> u64 {
+        let value = status.lines().find_map(|l| l.strip_prefix(name)).unwrap_or_else(|| panic!("{name} {status}"));
+        u64::from_str_radix(value.trim(), 16).unwrap_or_else(|_| value.trim().parse().unwrap())
+    };
+    let mine = std::fs::read_to_string("/proc/self/status").unwrap();
+    let keep = status_field(&mine, "CapBnd:") & 0xc0_0128_7006;
+    let mut run = spawn(&guest("rust-hostile"), &["block"]);
+    run.wait_for(Duration::from_secs(60), |l| l == "attached");
+    let theirs = std::fs::read_to_string(format!("/proc/{}/status", run.pid())).unwrap();
+    for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+        assert_eq!(status_field(&theirs, set), keep, "{set} {:#x} {theirs}", status_field(&theirs, set));
+    }
+    assert_eq!(status_field(&theirs, "CapInh:"), 0, "{theirs}");
+    assert_eq!(status_field(&theirs, "CapAmb:"), 0, "{theirs}");
+    assert_eq!(status_field(&theirs, "NoNewPrivs:"), 1, "{theirs}");
+    // CAP_SYS_MODULE (16) is gone for good.
+    assert_eq!(status_field(&theirs, "CapBnd:") & 1 << 16, 0);
+    run.signal(SIGINT);
+    let (status, _) = run.finish(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(130), "{status}");
+    before.assert_nothing_new_left();
 }

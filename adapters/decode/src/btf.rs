@@ -61,10 +61,17 @@ impl Types {
 
     /// Size of a value of type `id` in bytes.
     pub fn size_of(&self, id: u32) -> Option<u32> {
+        self.size_at_depth(id, 0)
+    }
+
+    /// `size_of`, through at most 32 nested arrays (a malformed BTF can
+    /// make an array its own element).
+    fn size_at_depth(&self, id: u32, depth: u32) -> Option<u32> {
         match self.kind(id)? {
             Kind::Int(int) => Some(int.size),
             Kind::Ptr(_) => Some(8),
-            Kind::Array(a) => self.size_of(a.element)?.checked_mul(a.count),
+            Kind::Array(_) if depth > 32 => None,
+            Kind::Array(a) => self.size_at_depth(a.element, depth + 1)?.checked_mul(a.count),
             Kind::StructType(c) | Kind::UnionType(c) => Some(c.size),
             Kind::EnumType(e) => Some(e.size),
             Kind::Float(size) => Some(*size),
@@ -106,19 +113,26 @@ impl Types {
     /// offsets from the start of the outer type. Empty for other types.
     pub fn fields(&self, id: u32) -> Vec<Member> {
         let mut out = Vec::new();
-        self.collect_fields(id, 0, &mut out, 0);
+        let mut visits = 0;
+        self.collect_fields(id, 0, &mut out, 0, &mut visits);
         out
     }
 
-    fn collect_fields(&self, id: u32, base_bits: u32, out: &mut Vec<Member>, depth: u32) {
+    /// At most 16 anonymous members deep and 65536 members looked at: a
+    /// malformed BTF can make a struct an anonymous member of itself.
+    fn collect_fields(&self, id: u32, base_bits: u32, out: &mut Vec<Member>, depth: u32, visits: &mut u32) {
         let (Some(Kind::StructType(c) | Kind::UnionType(c)), true) = (self.kind(id), depth < 16) else {
             return;
         };
         for member in &c.members {
-            let offset = base_bits + member.bit_offset;
+            *visits += 1;
+            if *visits > 1 << 16 {
+                return;
+            }
+            let offset = base_bits.saturating_add(member.bit_offset);
             let composite = matches!(self.kind(member.type_), Some(Kind::StructType(_) | Kind::UnionType(_)));
             if member.name.is_empty() && composite {
-                self.collect_fields(member.type_, offset, out, depth + 1);
+                self.collect_fields(member.type_, offset, out, depth + 1, visits);
             } else {
                 out.push(Member {
                     name: member.name.clone(),
@@ -172,18 +186,25 @@ impl Types {
     /// How a type reads in `--help`: `u32`, `s64`, `bool`, `string[16]`,
     /// `enum mode`, `f64`, or the C-ish spelling for the rest.
     pub fn display_name(&self, id: u32) -> String {
+        self.display_at_depth(id, 0)
+    }
+
+    /// `display_name`, through at most 16 arrays and pointers (a malformed
+    /// BTF can make a type its own element).
+    fn display_at_depth(&self, id: u32, depth: u32) -> String {
         let Some(t) = self.concrete(id) else {
             return "void".into();
         };
         match &t.kind {
+            Kind::Array(_) | Kind::Ptr(_) if depth > 16 => "...".into(),
             Kind::Int(IntType { encoding: IntEncoding::Bool, .. }) => "bool".into(),
-            Kind::Int(int) => format!("{}{}", if int_is_signed(int) { 's' } else { 'u' }, int.size * 8),
+            Kind::Int(int) => format!("{}{}", if int_is_signed(int) { 's' } else { 'u' }, u64::from(int.size) * 8),
             Kind::EnumType(_) if t.name.is_empty() => "enum".into(),
             Kind::EnumType(_) => format!("enum {}", t.name),
-            Kind::Float(size) => format!("f{}", size * 8),
+            Kind::Float(size) => format!("f{}", u64::from(*size) * 8),
             Kind::Array(a) if self.is_char(a.element) => format!("string[{}]", a.count),
-            Kind::Array(a) => format!("{}[{}]", self.display_name(a.element), a.count),
-            Kind::Ptr(to) => format!("{} *", self.display_name(*to)),
+            Kind::Array(a) => format!("{}[{}]", self.display_at_depth(a.element, depth + 1), a.count),
+            Kind::Ptr(to) => format!("{} *", self.display_at_depth(*to, depth + 1)),
             Kind::StructType(_) => format!("struct {}", t.name),
             Kind::UnionType(_) => format!("union {}", t.name),
             _ => t.name.clone(),
@@ -249,7 +270,39 @@ pub fn record_type(
 mod tests {
     use super::*;
     use crate::testing::Builder;
-    use bpflet_sdk::bindings::bpflet::ebpf::btf::{Kind, Linkage, VarType};
+    use bpflet_sdk::bindings::bpflet::ebpf::btf::{ArrayType, CompositeType, Kind, Linkage, VarType};
+
+    /// Malformed BTF a hostile object can carry, as `make fuzz` found it:
+    /// types that contain themselves end in an answer, not in a stack
+    /// overflow or exponential time.
+    #[test]
+    fn types_that_contain_themselves_end() {
+        let mut b = Builder::new();
+        // 1: an array of itself; 2: a pointer to itself.
+        b.add("", Kind::Array(ArrayType { element: 1, count: u32::MAX }));
+        b.add("", Kind::Ptr(2));
+        // 3: a struct whose five anonymous members are itself.
+        let itself = |name: &str| Member { name: name.into(), type_: 3, bit_offset: 0, bitfield_size: 0 };
+        let members = (0..5).map(|_| itself("")).collect();
+        b.add("loop", Kind::StructType(CompositeType { size: 8, members }));
+        // 4: a struct whose five named members are itself.
+        let members = (0..5).map(|i| Member { type_: 4, ..itself(&format!("m{i}")) }).collect();
+        b.add("tree", Kind::StructType(CompositeType { size: 8, members }));
+        let types = Types::new(b.types);
+        assert_eq!(types.size_of(1), None);
+        assert!(types.display_name(1).contains("..."));
+        assert!(types.display_name(2).contains("..."));
+        assert!(types.fields(3).is_empty());
+        assert!(types.fields(4).len() == 5);
+        let bytes = [0u8; 64];
+        for id in 1..=4 {
+            let value = crate::value::decode(&types, id, &bytes);
+            let mut text = String::new();
+            value.write_text(&mut text);
+            let _ = value.to_json();
+            let _ = crate::value::sum_per_cpu(&types, id, &[&bytes[..], &bytes[..]]);
+        }
+    }
 
     #[test]
     fn resolves_modifiers_and_names_types() {

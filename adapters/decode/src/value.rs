@@ -11,6 +11,7 @@
 //! no allocation per member.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt::Write as _;
 
 use bpflet_sdk::bindings::bpflet::ebpf::btf::{IntEncoding, IntType, Kind, Member};
@@ -66,13 +67,21 @@ pub enum Value<'t> {
 /// longer, like a padded perf record, or shorter: what is cut off reads
 /// as [`Value::Missing`]).
 pub fn decode<'t>(types: &'t Types, id: u32, bytes: &'t [u8]) -> Value<'t> {
-    decode_at_depth(types, id, bytes, 0)
+    decode_at_depth(types, id, bytes, 0, &Cell::new(MAX_NODES))
 }
 
-fn decode_at_depth<'t>(types: &'t Types, id: u32, bytes: &'t [u8], depth: u32) -> Value<'t> {
-    if depth > 32 {
+/// The most values one `decode` makes: far more than a record's or a map
+/// value's, and a bound on the work of a hostile BTF (a struct whose
+/// members are the struct again would otherwise take exponential time).
+/// Past it, values read as missing and arrays are cut short.
+const MAX_NODES: u32 = 1 << 20;
+
+/// `left`: how many more values this decoding may make.
+fn decode_at_depth<'t>(types: &'t Types, id: u32, bytes: &'t [u8], depth: u32, left: &Cell<u32>) -> Value<'t> {
+    if depth > 32 || left.get() == 0 {
         return Value::Missing;
     }
+    left.set(left.get() - 1);
     let Some(t) = types.concrete(id) else {
         return Value::Bytes(bytes);
     };
@@ -82,7 +91,7 @@ fn decode_at_depth<'t>(types: &'t Types, id: u32, bytes: &'t [u8], depth: u32) -
             let Some(raw) = read_uint(bytes, e.size as usize) else {
                 return Value::Missing;
             };
-            let value = if e.signed { sign_extend(raw, e.size * 8) } else { raw as i64 };
+            let value = if e.signed { sign_extend(raw, e.size.saturating_mul(8)) } else { raw as i64 };
             enumerator(&e.values, value)
         }
         Kind::Ptr(_) => read_uint(bytes, 8).map_or(Value::Missing, Value::Pointer),
@@ -113,9 +122,13 @@ fn decode_at_depth<'t>(types: &'t Types, id: u32, bytes: &'t [u8], depth: u32) -
                 Some(Kind::Int(int)) => Value::Ints { int: Int(int), count: listed(a.count), bytes },
                 _ => Value::List(
                     (0..listed(a.count) as usize)
-                        .map(|i| match bytes.get(i * size..) {
-                            Some(rest) if !rest.is_empty() => decode_at_depth(types, a.element, rest, depth + 1),
-                            _ => Value::Missing,
+                        .map_while(|i| {
+                            (left.get() > 0).then(|| match bytes.get(i.saturating_mul(size)..) {
+                                Some(rest) if !rest.is_empty() => {
+                                    decode_at_depth(types, a.element, rest, depth + 1, left)
+                                }
+                                _ => Value::Missing,
+                            })
                         })
                         .collect(),
                 ),
@@ -123,7 +136,7 @@ fn decode_at_depth<'t>(types: &'t Types, id: u32, bytes: &'t [u8], depth: u32) -
         }
         Kind::StructType(c) | Kind::UnionType(c) => {
             let mut fields = Vec::with_capacity(c.members.len());
-            push_fields(types, &c.members, 0, bytes, depth, &mut fields);
+            push_fields(types, &c.members, 0, bytes, depth, left, &mut fields);
             Value::Fields(fields)
         }
         _ => {
@@ -142,24 +155,31 @@ fn push_fields<'t>(
     base: u32,
     bytes: &'t [u8],
     depth: u32,
+    left: &Cell<u32>,
     out: &mut Vec<(&'t str, Value<'t>)>,
 ) {
     for member in members {
-        let offset = base + member.bit_offset;
+        // Each member counts, anonymous ones included: flattening a struct
+        // into itself must not take exponential time either.
+        if left.get() == 0 {
+            return;
+        }
+        left.set(left.get() - 1);
+        let offset = base.saturating_add(member.bit_offset);
         if member.name.is_empty() && depth < 32 {
             if let Some(Kind::StructType(inner) | Kind::UnionType(inner)) = types.kind(member.type_) {
-                push_fields(types, &inner.members, offset, bytes, depth + 1, out);
+                push_fields(types, &inner.members, offset, bytes, depth + 1, left, out);
                 continue;
             }
         }
-        out.push((member_name(member), decode_member(types, member, offset, bytes, depth)));
+        out.push((member_name(member), decode_member(types, member, offset, bytes, depth, left)));
     }
 }
 
 /// One member of a struct, as [`Types::fields`] lists it (its offset from
 /// the start of `bytes`), decoded as the struct's decoding would.
 pub fn decode_field<'t>(types: &'t Types, member: &Member, bytes: &'t [u8]) -> Value<'t> {
-    decode_member(types, member, member.bit_offset, bytes, 0)
+    decode_member(types, member, member.bit_offset, bytes, 0, &Cell::new(MAX_NODES))
 }
 
 fn member_name(member: &Member) -> &str {
@@ -171,10 +191,17 @@ fn member_name(member: &Member) -> &str {
 }
 
 /// One member, `offset` bits into `bytes`.
-fn decode_member<'t>(types: &'t Types, member: &Member, offset: u32, bytes: &'t [u8], depth: u32) -> Value<'t> {
+fn decode_member<'t>(
+    types: &'t Types,
+    member: &Member,
+    offset: u32,
+    bytes: &'t [u8],
+    depth: u32,
+    left: &Cell<u32>,
+) -> Value<'t> {
     if member.bitfield_size == 0 {
         return match bytes.get(offset as usize / 8..) {
-            Some(rest) if !rest.is_empty() => decode_at_depth(types, member.type_, rest, depth + 1),
+            Some(rest) if !rest.is_empty() => decode_at_depth(types, member.type_, rest, depth + 1, left),
             _ => Value::Missing,
         };
     }
@@ -211,7 +238,7 @@ fn read_int<'t>(int: &IntType, bytes: &'t [u8]) -> Option<Number<'t>> {
         return bytes.get(..int.size as usize).map(Number::Wide);
     }
     let mut raw = read_uint(bytes, int.size as usize)?;
-    let mut bits = int.size * 8;
+    let mut bits = int.size.saturating_mul(8);
     // The old way of encoding a bitfield: in the int type itself.
     if int.bits != 0 && (int.bits < bits || int.bit_offset != 0) {
         raw = (raw >> int.bit_offset.min(63)) & mask(int.bits);
@@ -268,7 +295,7 @@ pub fn listed(count: u32) -> u32 {
 /// Whether `int` is whole: all of its bytes, not a bitfield encoded in the
 /// int type itself.
 pub fn whole_int(int: &IntType) -> bool {
-    int.bit_offset == 0 && (int.bits == 0 || int.bits == int.size * 8)
+    int.bit_offset == 0 && (int.bits == 0 || int.bits == int.size.saturating_mul(8))
 }
 
 /// Whether `int` is a whole unsigned byte: what byte arrays print as,
@@ -296,7 +323,7 @@ fn read_bits(bytes: &[u8], offset: u32, width: u32) -> Option<u64> {
         return None;
     }
     let first = offset as usize / 8;
-    let last = (offset + width - 1) as usize / 8;
+    let last = (offset as usize + width as usize - 1) / 8;
     let span = bytes.get(first..=last)?;
     let raw = span.iter().rev().fold(0u128, |acc, &byte| (acc << 8) | u128::from(byte));
     Some(((raw >> (offset % 8)) as u64) & mask(width))
@@ -322,11 +349,11 @@ pub fn sum_per_cpu<V: AsRef<[u8]>>(types: &Types, id: u32, values: &[V]) -> Vec<
             leaves.push((0, first.len()));
         }
     } else {
-        int_leaves(types, id, 0, &mut leaves, 0);
+        int_leaves(types, id, &mut leaves);
     }
     let mut out = first.to_vec();
     for (offset, size) in leaves {
-        let Some(slot) = out.get_mut(offset..offset + size) else {
+        let Some(slot) = offset.checked_add(size).and_then(|end| out.get_mut(offset..end)) else {
             continue;
         };
         let sum =
@@ -336,9 +363,24 @@ pub fn sum_per_cpu<V: AsRef<[u8]>>(types: &Types, id: u32, values: &[V]) -> Vec<
     out
 }
 
-/// (offset, size) of every integer that makes up type `id`.
-fn int_leaves(types: &Types, id: u32, base: usize, out: &mut Vec<(usize, usize)>, depth: u32) {
-    if depth > 32 || out.len() > 1 << 16 {
+/// The most integers `int_leaves` lists: more than any value has that is
+/// summed across CPUs, and with `MAX_VISITS`, a bound on the work a
+/// hostile BTF can cause.
+const MAX_LEAVES: usize = 1 << 16;
+/// The most types `int_leaves` looks at: a struct whose members are the
+/// struct again would otherwise take exponential time.
+const MAX_VISITS: usize = 1 << 18;
+
+/// (offset, size) of every integer that makes up type `id`, up to
+/// `MAX_LEAVES` of them.
+fn int_leaves(types: &Types, id: u32, out: &mut Vec<(usize, usize)>) {
+    let mut visits = 0;
+    leaves_at(types, id, 0, out, 0, &mut visits);
+}
+
+fn leaves_at(types: &Types, id: u32, base: usize, out: &mut Vec<(usize, usize)>, depth: u32, visits: &mut usize) {
+    *visits += 1;
+    if depth > 32 || out.len() >= MAX_LEAVES || *visits > MAX_VISITS {
         return;
     }
     match types.kind(id) {
@@ -347,15 +389,26 @@ fn int_leaves(types: &Types, id: u32, base: usize, out: &mut Vec<(usize, usize)>
         }
         Some(Kind::Array(a)) if !types.is_char(a.element) => {
             let size = types.size_of(a.element).unwrap_or(0) as usize;
-            if size > 0 {
-                for i in 0..a.count as usize {
-                    int_leaves(types, a.element, base + i * size, out, depth + 1);
+            // One element's leaves, then as many copies as fit: an array
+            // of four billion elements with none is no work at all.
+            let mut element = Vec::new();
+            leaves_at(types, a.element, 0, &mut element, depth + 1, visits);
+            if size == 0 || element.is_empty() {
+                return;
+            }
+            for i in 0..a.count as usize {
+                let at = base.saturating_add(i.saturating_mul(size));
+                for &(offset, len) in &element {
+                    if out.len() >= MAX_LEAVES {
+                        return;
+                    }
+                    out.push((at.saturating_add(offset), len));
                 }
             }
         }
         Some(Kind::StructType(c)) => {
             for m in c.members.iter().filter(|m| m.bitfield_size == 0) {
-                int_leaves(types, m.type_, base + m.bit_offset as usize / 8, out, depth + 1);
+                leaves_at(types, m.type_, base.saturating_add(m.bit_offset as usize / 8), out, depth + 1, visits);
             }
         }
         _ => {}
@@ -381,7 +434,7 @@ impl<'t> Value<'t> {
             _ => (None, 0, &[][..]),
         };
         let size = int.map_or(1, |int| int.size.max(1) as usize);
-        (0..count).map(move |i| match (int, bytes.get(i * size..)) {
+        (0..count).map(move |i| match (int, bytes.get(i.saturating_mul(size)..)) {
             (Some(int), Some(rest)) if !rest.is_empty() => decode_int(int, rest),
             _ => Value::Missing,
         })
@@ -445,7 +498,11 @@ impl<'t> Value<'t> {
                     if i > 0 {
                         out.push(',');
                     }
-                    match bytes.get(i * size..).filter(|rest| !rest.is_empty()).and_then(|rest| read_int(int.0, rest)) {
+                    match bytes
+                        .get(i.saturating_mul(size)..)
+                        .filter(|rest| !rest.is_empty())
+                        .and_then(|rest| read_int(int.0, rest))
+                    {
                         Some(Number::Bool(b)) => out.push_str(if b { "true" } else { "false" }),
                         Some(Number::Unsigned(n)) => push_u64(out, n),
                         Some(Number::Signed(n)) => push_i64(out, n),

@@ -9,6 +9,7 @@ mod compile;
 mod duration;
 mod oci;
 mod plugins;
+mod privileges;
 mod program;
 mod run;
 mod signals;
@@ -405,18 +406,22 @@ fn main() -> ExitCode {
             plain_http,
             plugs,
             plug_allow,
-        } => run::Start::new().and_then(|start| {
-            let program = Program::resolve(&component, &objects, plain_http)?;
-            let mut limits = Limits::default();
-            for (limit, value) in limit_settings {
-                limits.set(limit, value);
-            }
-            let dirs_named = dirs.iter().map(|(host, _)| std::fs::canonicalize(host).unwrap_or(host.clone())).collect();
-            let policy = Policy { attach: allow_attach, max_memory, grants: allow, limits, dirs: dirs_named };
-            let options =
-                RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http, timeout };
-            run::run(start, program, options)
-        }),
+        } => privileges::drop_unneeded()
+            .context("dropping the capabilities a run does not need")
+            .and_then(|()| run::Start::new())
+            .and_then(|start| {
+                let program = Program::resolve(&component, &objects, plain_http)?;
+                let mut limits = Limits::default();
+                for (limit, value) in limit_settings {
+                    limits.set(limit, value);
+                }
+                let dirs_named =
+                    dirs.iter().map(|(host, _)| std::fs::canonicalize(host).unwrap_or(host.clone())).collect();
+                let policy = Policy { attach: allow_attach, max_memory, grants: allow, limits, dirs: dirs_named };
+                let options =
+                    RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http, timeout };
+                run::run(start, program, options)
+            }),
     };
     match outcome {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -16,6 +16,29 @@ pub use self::object::BpfObject;
 
 use crate::Error;
 
+/// For the fuzz targets (fuzz/): opens `elf` as `bpf-object.open` does and
+/// reads back everything a guest can read of an object before load (its
+/// BTF, programs, maps and their types, globals and sections), then sets
+/// each global to its own value. Errors are fine; panics and crashes are
+/// findings.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_open(elf: &[u8]) {
+    let options = crate::bindings::ebpf_loader::LoadOptions { btf_path: None, object_name: None };
+    let Ok(mut object) = BpfObject::open(elf.into(), &options, "fuzz", &[]) else { return };
+    let _ = object.programs();
+    for map in object.maps() {
+        let _ = object.map_types(&map.name);
+    }
+    for global in object.globals() {
+        if let Ok(value) = object.global(&global.name) {
+            let _ = object.set_global(&global.name, &value);
+        }
+    }
+    for section in [".rodata", ".data", ".bss", ".maps", "license", ".BTF", ".bpflet.meta"] {
+        let _ = object.section(section);
+    }
+}
+
 /// A host path a guest names (a BTF file, a uprobe's binary, a cgroup
 /// directory), looked at (`stat`, which opens nothing) before libbpf or
 /// the kernel opens it: it must be a regular file, or with `directory` a
