@@ -29,7 +29,21 @@ pub fn guest(name: &str) -> PathBuf {
 }
 
 /// A directory of this test process's own under the system's temp dir.
+/// The first call removes those of test processes that are gone (the
+/// `-PID` ending names their process), so runs do not pile them up.
 pub fn scratch(name: &str) -> PathBuf {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| {
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str().filter(|n| n.starts_with("bpflet-")) else { continue };
+            let Some(pid) = name.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    });
     let dir = std::env::temp_dir().join(format!("bpflet-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir

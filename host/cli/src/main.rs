@@ -482,6 +482,28 @@ fn compose(
     Ok(())
 }
 
+/// Writes `bytes` to `path`, a plain file name in the output directory:
+/// never through a symbolic link (a registry names the files; whoever
+/// could plant a link there must not choose where they go).
+fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => {
+                anyhow::anyhow!("{} is a symbolic link; bpflet pull does not write through one", path.display())
+            }
+            _ => anyhow::Error::from(e).context(format!("cannot write {}", path.display())),
+        })?;
+    file.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
 fn pull(reference: &str, output: &Path, plain_http: bool) -> anyhow::Result<()> {
     let artifact = oci::pull(reference, plain_http)?;
     std::fs::create_dir_all(output).with_context(|| format!("cannot create {}", output.display()))?;
@@ -493,7 +515,7 @@ fn pull(reference: &str, output: &Path, plain_http: bool) -> anyhow::Result<()> 
         files.push((output.join(name), bytes));
     }
     for (path, bytes) in files {
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        write_new(&path, bytes)?;
         plugins::print(&format!("{}\n", path.display()))?;
     }
     eprintln!("bpflet: pulled {} ({})", oci::strip_scheme(reference), artifact.digest);

@@ -62,12 +62,76 @@ fn client(reference: &Reference, plain_http: bool) -> Client {
     Client::new(ClientConfig { protocol, ..Default::default() })
 }
 
-/// Anonymous, or HTTP basic from BPFLET_REGISTRY_USER and
-/// BPFLET_REGISTRY_PASSWORD.
-fn auth() -> RegistryAuth {
-    match (std::env::var("BPFLET_REGISTRY_USER"), std::env::var("BPFLET_REGISTRY_PASSWORD")) {
-        (Ok(user), Ok(password)) => RegistryAuth::Basic(user, password),
-        _ => RegistryAuth::Anonymous,
+/// The credentials for `reference`'s registry, and only for it: from
+/// `BPFLET_REGISTRY_USER` and `BPFLET_REGISTRY_PASSWORD` when
+/// `BPFLET_REGISTRY` names this registry, else from the docker
+/// configuration (`$DOCKER_CONFIG/config.json` or
+/// `~/.docker/config.json`: its `auths` and credential helpers), else
+/// none. Credentials for one registry are never sent to another.
+fn auth(reference: &Reference) -> RegistryAuth {
+    let registry = reference.resolve_registry();
+    let variables = (std::env::var("BPFLET_REGISTRY_USER"), std::env::var("BPFLET_REGISTRY_PASSWORD"));
+    if let (Ok(user), Ok(password)) = variables {
+        match std::env::var("BPFLET_REGISTRY") {
+            Ok(scope) if scope == registry => return RegistryAuth::Basic(user, password),
+            Ok(_) => {}
+            Err(_) => eprintln!(
+                "bpflet: BPFLET_REGISTRY_USER is set but BPFLET_REGISTRY does not say for which registry: \
+                 sending it to none"
+            ),
+        }
+    }
+    // The docker config names Docker Hub by its old index URL.
+    let key =
+        if registry == "index.docker.io" || registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
+    match docker_credential::get_credential(key) {
+        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => {
+            RegistryAuth::Basic(user, password)
+        }
+        Ok(docker_credential::DockerCredential::IdentityToken(token)) => RegistryAuth::Bearer(token),
+        Err(_) => RegistryAuth::Anonymous,
+    }
+}
+
+/// The most bytes one layer may have: a component or a BPF object is a
+/// few megabytes; a registry that says (or sends) more is refused.
+const MAX_LAYER: u64 = 256 << 20;
+
+/// Collects a layer in memory, refusing to take more than the `declared`
+/// size the manifest gave it (oci-client then checks its digest).
+struct Capped {
+    data: Vec<u8>,
+    declared: usize,
+}
+
+impl tokio::io::AsyncWrite for Capped {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        bytes: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.data.len() + bytes.len() > self.declared {
+            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
+                "the registry sent more than the {} bytes its manifest declares for the layer",
+                self.declared
+            ))));
+        }
+        self.data.extend_from_slice(bytes);
+        std::task::Poll::Ready(Ok(bytes.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
     }
 }
 
@@ -108,39 +172,71 @@ pub fn push(file: &Path, bytes: Vec<u8>, objects: &[PathBuf], reference: &str, p
     }
     let client = client(&reference, plain_http);
     let pushed = runtime()?
-        .block_on(client.push(&reference, &layers, config, &auth(), None))
+        .block_on(client.push(&reference, &layers, config, &auth(&reference), None))
         .map_err(|e| anyhow::Error::from(e).context(format!("pushing to {reference}")))?;
     Ok(pushed.manifest_url)
 }
 
-/// Pulls the artifact at `reference`.
+/// Pulls the artifact at `reference`: its manifest (checked against the
+/// reference's digest, `@sha256:...`, when it has one), then each layer
+/// of a type bpflet runs, at most [`MAX_LAYER`] bytes and no more than the
+/// manifest declares, each checked against its digest.
 pub fn pull(reference: &str, plain_http: bool) -> Result<Artifact> {
     let reference = parse(reference)?;
     let client = client(&reference, plain_http);
-    let image = runtime()?
-        .block_on(client.pull(&reference, &auth(), vec![WASM_LAYER_MEDIA_TYPE, BPF_OBJECT_MEDIA_TYPE]))
+    let auth = auth(&reference);
+    let runtime = runtime()?;
+    let (manifest, digest) = runtime
+        .block_on(client.pull_image_manifest(&reference, &auth))
         .map_err(|e| anyhow::Error::from(e).context(format!("pulling {reference}")))?;
-    let mut artifact = Artifact { component: None, objects: Vec::new(), digest: image.digest.unwrap_or_default() };
-    for (index, layer) in image.layers.into_iter().enumerate() {
-        if layer.media_type == WASM_LAYER_MEDIA_TYPE {
+    let mut artifact = Artifact { component: None, objects: Vec::new(), digest };
+    for (index, layer) in manifest.layers.iter().enumerate() {
+        let media_type = layer.media_type.as_str();
+        if media_type != WASM_LAYER_MEDIA_TYPE && media_type != BPF_OBJECT_MEDIA_TYPE {
+            bail!("{reference} has a layer of type {media_type:?}; bpflet runs application/wasm and BPF objects");
+        }
+        let declared = u64::try_from(layer.size).unwrap_or(u64::MAX);
+        if declared > MAX_LAYER {
+            bail!(
+                "{reference}: layer {index} is {declared} bytes, more than the {} a program may have",
+                bpflet_runtime::size::show(MAX_LAYER)
+            );
+        }
+        let mut out = Capped { data: Vec::with_capacity(declared as usize), declared: declared as usize };
+        runtime
+            .block_on(client.pull_blob(&reference, layer, &mut out))
+            .map_err(|e| anyhow::Error::from(e).context(format!("pulling layer {index} of {reference}")))?;
+        if out.data.len() != out.declared {
+            bail!("{reference}: layer {index} is {} bytes, not the {declared} its manifest declares", out.data.len());
+        }
+        if media_type == WASM_LAYER_MEDIA_TYPE {
             if artifact.component.is_some() {
                 bail!("{reference} has more than one application/wasm layer; bpflet runs one component");
             }
-            artifact.component = Some(layer.data.to_vec());
+            artifact.component = Some(out.data);
         } else {
             let title = layer.annotations.as_ref().and_then(|a| a.get(TITLE)).cloned();
-            // A title is a file name, not a path: nothing is written outside
-            // the directory `pull` is given.
-            let name = title
-                .filter(|t| !t.is_empty() && !t.contains('/') && t != "." && t != "..")
-                .unwrap_or_else(|| format!("object-{index}.bpf.o"));
-            artifact.objects.push((name, layer.data.to_vec()));
+            let name = title.filter(|t| plain_file_name(t)).unwrap_or_else(|| format!("object-{index}.bpf.o"));
+            if artifact.objects.iter().any(|(other, _)| *other == name) {
+                bail!("{reference} has two BPF objects named {name:?}");
+            }
+            artifact.objects.push((name, out.data));
         }
     }
     if artifact.component.is_none() && artifact.objects.is_empty() {
         bail!("{reference} holds neither a component nor a BPF object");
     }
     Ok(artifact)
+}
+
+/// Whether a registry's title is a plain file name, which `pull` may
+/// write: no path (`/`), not hidden or `..`, printable, at most 255 bytes.
+/// Anything else is written under a name of bpflet's choosing.
+fn plain_file_name(title: &str) -> bool {
+    !title.is_empty()
+        && title.len() <= 255
+        && !title.starts_with('.')
+        && title.chars().all(|c| c.is_ascii_alphanumeric() || "._-+@".contains(c))
 }
 
 /// The file name a pulled component is written as: the repository's last
