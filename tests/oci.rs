@@ -89,8 +89,15 @@ fn programs_go_through_a_registry_and_run_from_it() {
 
     // A component, with a BPF object for open-packaged.
     let component_ref = format!("{}:1.0", registry.reference("execsnoop"));
-    let (code, stdout, stderr) =
-        bpflet_cmd(&["push", path(&execsnoop), &component_ref, "--object", path(&conformance_object)]);
+    let (code, stdout, stderr) = bpflet_cmd(&[
+        "push",
+        path(&execsnoop),
+        &component_ref,
+        "--object",
+        path(&conformance_object),
+        "--declare-attach",
+        "tracepoint:sched/sched_process_exec",
+    ]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("pushed"), "{stdout}");
 
@@ -106,12 +113,29 @@ fn programs_go_through_a_registry_and_run_from_it() {
     assert_eq!(manifest["layers"][0]["size"], std::fs::metadata(&execsnoop).unwrap().len(), "{manifest}");
     assert_eq!(manifest["layers"][1]["mediaType"], "application/vnd.bpflet.bpf-object.v1", "{manifest}");
     assert_eq!(manifest["layers"][1]["annotations"]["org.opencontainers.image.title"], "conformance.bpf.o");
+    assert_eq!(manifest["annotations"]["dev.bpflet.allow-attach"], "tracepoint:sched/sched_process_exec");
 
-    // Run from the registry: it loads, attaches, reports, and leaves nothing.
+    // Run from the registry: without --allow-declared, it may attach
+    // nothing, and bpflet says what it declares.
     let oci = format!("oci://{component_ref}");
     let (code, stdout, stderr) = bpflet_cmd(&["run", &oci, "--", "--json", "--duration", "0"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("declares --allow-attach tracepoint:sched/sched_process_exec: not granted (--allow-declared"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("which this run does not allow"), "{stderr}");
+    before.assert_nothing_new_left();
+    // With it: it loads, attaches, reports, and leaves nothing.
+    let (code, stdout, stderr) = bpflet_cmd(&["run", "--allow-declared", &oci, "--", "--json", "--duration", "0"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains(r#"{"attached":true}"#), "{stdout}");
+    assert!(stderr.contains("granted (--allow-declared)"), "{stderr}");
+    before.assert_nothing_new_left();
+    // A rule of the user's own does instead.
+    let (code, stdout, stderr) =
+        bpflet_cmd(&["run", "--allow-attach", "tracepoint:sched/*", &oci, "--", "--json", "--duration", "0"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
     before.assert_nothing_new_left();
 
     // Pull: the same bytes, under their names.
@@ -124,13 +148,14 @@ fn programs_go_through_a_registry_and_run_from_it() {
 
     // A kernel-only program: a bare object, run by the built-in runner.
     let object_ref = format!("{}:1.0", registry.reference("exectrace"));
-    let (code, stdout, stderr) = bpflet_cmd(&["push", path(&exectrace), &object_ref]);
+    let (code, stdout, stderr) = bpflet_cmd(&["push", path(&exectrace), &object_ref, "--declare-attach", "tracepoint"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let (code, stdout, stderr) = bpflet_cmd(&["run", &format!("oci://{object_ref}"), "--help"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("handle_exec") && stdout.contains("--target_ppid"), "{stdout}");
     let me = std::process::id().to_string();
-    let mut run = spawn_with(&[], Path::new(&format!("oci://{object_ref}")), &["--target-ppid", &me, "--json"]);
+    let mut run =
+        spawn_with(&["--allow-declared"], Path::new(&format!("oci://{object_ref}")), &["--target-ppid", &me, "--json"]);
     run.wait_for_stderr(Duration::from_secs(60), |l| l.contains("attached; Ctrl-C to stop"));
     let pid = Marker::new("oci-marker").exec();
     run.wait_for(Duration::from_secs(20), |l| l.contains(&format!("\"pid\":{pid},")));

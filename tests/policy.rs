@@ -171,3 +171,45 @@ fn a_run_keeps_only_the_capabilities_it_needs() {
     assert_eq!(status.code(), Some(130), "{status}");
     before.assert_nothing_new_left();
 }
+
+/// `--policy FILE` holds the same options for repeat use, one per line.
+#[test]
+fn a_policy_file_gives_its_options() {
+    let _serial = serial();
+    let before = KernelObjects::now();
+    let dir = scratch("policy-file");
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let narrow = file("narrow", "# only system calls\nallow-attach tracepoint:syscalls/*\n");
+    let (code, _, stderr) = run(&["--policy", &narrow], &guest("rust-hostile"), &["ok"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("allowed: tracepoint:syscalls/*"), "{stderr}");
+    let wide =
+        file("wide", "allow-attach tracepoint:sched/*   # the exec tracepoint\nlimit objects=1\n\nallow map-ring\n");
+    let (code, stdout, stderr) = run(&["--policy", &wide], &guest("rust-hostile"), &["ok"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    // Its limit holds: a second object is refused.
+    let (code, stdout, _) = run(&["--policy", &wide], &guest("rust-hostile"), &["attack", "objects"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("limit of 1 BPF objects"), "{stdout}");
+    before.assert_nothing_new_left();
+
+    let bad = file("bad", "allow-attach tracepoint\nplug-allow wasi:sockets/tcp\n");
+    let out = bpflet_to_end(&["run", "--policy", &bad, guest("rust-hostile").to_str().unwrap()]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("bad line 2: \"plug-allow\" is not a policy option (one of: allow-attach"),
+        "{}",
+        out.stderr
+    );
+    let out = bpflet_to_end(&["run", "--policy", "/nonexistent/policy", guest("rust-hostile").to_str().unwrap()]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read the policy file /nonexistent/policy"), "{}", out.stderr);
+    // --allow-declared is for programs from a registry.
+    let out = bpflet_to_end(&["run", "--allow-declared", guest("rust-hostile").to_str().unwrap(), "ok"]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("--allow-declared grants what an oci:// program declares"), "{}", out.stderr);
+}

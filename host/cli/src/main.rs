@@ -131,6 +131,19 @@ enum Command {
         /// gets to finish. bpflet then says so and exits with 124.
         #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
         timeout: Option<std::time::Duration>,
+        /// Read policy options from FILE, one per line as on the command
+        /// line without the leading dashes (`allow-attach tracepoint:sched/*`,
+        /// `allow map-ring`, `limit objects=16`, `max-memory 256M`,
+        /// `allow-declared`, `timeout 1h`; `#` starts a comment), as if
+        /// given here.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Grant an oci:// program what its manifest declares it needs
+        /// (`bpflet push --declare-attach`, `--declare`). Without it, or
+        /// --allow-attach, a program from a registry may attach nothing; bpflet
+        /// prints what it declares and what was granted.
+        #[arg(long)]
+        allow_declared: bool,
         /// Talk plain HTTP to the registry of an oci:// program (a
         /// registry on localhost gets it without asking).
         #[arg(long)]
@@ -183,6 +196,15 @@ enum Command {
         /// (repeatable).
         #[arg(long = "plug", value_name = "FILE|oci://REF", requires = "compose")]
         plugs: Vec<String>,
+        /// Declare the attachments the program needs, as `run
+        /// --allow-attach` takes them (comma-separated; repeatable). `bpflet
+        /// run oci://` grants them only with --allow-declared.
+        #[arg(long = "declare-attach", value_name = "KIND[:PATTERN],...", value_delimiter = ',', value_parser = attach_rule())]
+        declare_attach: Vec<AttachRule>,
+        /// Declare the grants the program needs, as `run --allow` takes them
+        /// (comma-separated; repeatable).
+        #[arg(long = "declare", value_name = "GRANT,...", value_delimiter = ',', value_parser = choices::<Grant>())]
+        declare: Vec<Grant>,
     },
     /// Write the composition that `bpflet run` would assemble.
     ///
@@ -267,6 +289,42 @@ fn choices<T: Named + std::str::FromStr<Err = bpflet_runtime::Error> + Send + Sy
 ) -> impl TypedValueParser<Value = T> {
     let values = T::ALL.iter().map(|value| PossibleValue::new(value.name()).help(value.description()));
     PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
+}
+
+/// What a run allows: the options' attachments and grants, and for a
+/// program from a registry, what its manifest declares if the user
+/// accepts it (`--allow-declared`); a registry's program without either
+/// may attach nothing. Says what was declared and granted.
+fn granted(
+    component: &Path,
+    declared: Option<&oci::Declared>,
+    allow_declared: bool,
+    attach: Option<Vec<AttachRule>>,
+    mut grants: Vec<Grant>,
+) -> anyhow::Result<(Option<Vec<AttachRule>>, Vec<Grant>)> {
+    let Some(declared) = declared else {
+        if allow_declared {
+            anyhow::bail!("--allow-declared grants what an oci:// program declares; {} is a file", component.display());
+        }
+        return Ok((attach, grants));
+    };
+    let name = component.display();
+    if declared.is_empty() {
+        eprintln!("bpflet: {name} declares nothing it needs");
+    } else {
+        let verdict =
+            if allow_declared { "granted (--allow-declared)" } else { "not granted (--allow-declared grants it)" };
+        eprintln!("bpflet: {name} declares {}: {verdict}", declared.as_options());
+    }
+    let mut attach = attach.unwrap_or_default();
+    if allow_declared {
+        attach.extend(declared.attach.iter().cloned());
+        grants.extend(declared.grants.iter().copied());
+    }
+    if attach.is_empty() {
+        eprintln!("bpflet: {name} may attach nothing (--allow-attach, or --allow-declared, allows it)");
+    }
+    Ok((Some(attach), grants))
 }
 
 /// `--allow-attach`'s help: every kind, with what it covers and what its
@@ -361,16 +419,67 @@ fn split_guest_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
     (argv[..=i].to_vec(), guest)
 }
 
+/// The options a policy file may hold.
+const POLICY_OPTIONS: &[&str] = &["allow-attach", "allow", "limit", "max-memory", "allow-declared", "timeout"];
+
+/// `bpflet run --policy FILE`: the file's options, inserted after it as
+/// if they were given there (clap then parses them as any other).
+fn expand_policy_files(argv: Vec<OsString>) -> Result<Vec<OsString>, String> {
+    if argv.get(1).and_then(|a| a.to_str()) != Some("run") {
+        return Ok(argv);
+    }
+    let mut out = Vec::with_capacity(argv.len());
+    let mut args = argv.into_iter();
+    while let Some(arg) = args.next() {
+        let file = match arg.to_str() {
+            Some("--policy") => args.next().map(PathBuf::from),
+            Some(text) if text.starts_with("--policy=") => Some(PathBuf::from(&text["--policy=".len()..])),
+            _ => None,
+        };
+        out.push(arg);
+        let Some(file) = file else { continue };
+        out.push(file.clone().into_os_string());
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read the policy file {}: {e}", file.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (key, value) = line.split_once(char::is_whitespace).map_or((line, None), |(k, v)| (k, Some(v.trim())));
+            if !POLICY_OPTIONS.contains(&key) {
+                return Err(format!(
+                    "{} line {}: {key:?} is not a policy option (one of: {})",
+                    file.display(),
+                    n + 1,
+                    POLICY_OPTIONS.join(", ")
+                ));
+            }
+            out.push(format!("--{key}").into());
+            out.extend(value.map(OsString::from));
+        }
+    }
+    Ok(out)
+}
+
 fn main() -> ExitCode {
     let (argv, guest_args) = split_guest_args(std::env::args_os().collect());
+    let argv = match expand_policy_files(argv) {
+        Ok(argv) => argv,
+        Err(message) => {
+            eprintln!("bpflet: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let mut cli = Cli::parse_from(argv);
     if let Command::Run { args, .. } = &mut cli.command {
         args.extend(guest_args);
     }
     let outcome = match cli.command {
-        Command::Push { file, reference, objects, plain_http, compose, plugs } => {
+        Command::Push { file, reference, objects, plain_http, compose, plugs, declare_attach, declare } => {
             let compose = compose.then_some(plugs.as_slice());
-            push(&file, &reference, &objects, plain_http, compose).map(|()| 0)
+            let declared = oci::Declared { attach: declare_attach, grants: declare };
+            push(&file, &reference, &objects, &declared, plain_http, compose).map(|()| 0)
         }
         Command::Pull { reference, output, plain_http } => pull(&reference, &output, plain_http).map(|()| 0),
         Command::Plugins { write } => plugins::built_in(write.as_deref()).map(|()| 0),
@@ -402,6 +511,8 @@ fn main() -> ExitCode {
             allow,
             max_memory,
             limits: limit_settings,
+            policy: _,
+            allow_declared,
             timeout,
             plain_http,
             plugs,
@@ -417,7 +528,9 @@ fn main() -> ExitCode {
                 }
                 let dirs_named =
                     dirs.iter().map(|(host, _)| std::fs::canonicalize(host).unwrap_or(host.clone())).collect();
-                let policy = Policy { attach: allow_attach, max_memory, grants: allow, limits, dirs: dirs_named };
+                let (attach, grants) =
+                    granted(&component, program.declared.as_ref(), allow_declared, allow_attach, allow)?;
+                let policy = Policy { attach, max_memory, grants, limits, dirs: dirs_named };
                 let options =
                     RunOptions { args, env, dirs, no_cache, verbose, policy, plugs, plug_allow, plain_http, timeout };
                 run::run(start, program, options)
@@ -437,6 +550,7 @@ fn push(
     file: &Path,
     reference: &str,
     objects: &[PathBuf],
+    declared: &oci::Declared,
     plain_http: bool,
     compose: Option<&[String]>,
 ) -> anyhow::Result<()> {
@@ -452,7 +566,7 @@ fn push(
         }
         bytes = composed;
     }
-    let url = oci::push(file, bytes, objects, reference, plain_http)?;
+    let url = oci::push(file, bytes, objects, reference, declared, plain_http)?;
     plugins::print(&format!("pushed {} to {url}\n", file.display()))?;
     Ok(())
 }

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use bpflet_runtime::{AttachRule, Grant, Named};
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::manifest::OciImageManifest;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use oci_wasm::{ToConfig, WasmConfig, WASM_LAYER_MEDIA_TYPE};
@@ -24,6 +26,72 @@ pub const BPF_OBJECT_MEDIA_TYPE: &str = "application/vnd.bpflet.bpf-object.v1";
 const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 const TITLE: &str = "org.opencontainers.image.title";
 
+/// The manifest annotations that declare what a program needs: attach
+/// rules (`--allow-attach` syntax) and grants (`--allow`), each
+/// comma-separated.
+const DECLARES_ATTACH: &str = "dev.bpflet.allow-attach";
+const DECLARES_GRANTS: &str = "dev.bpflet.allow";
+
+/// What a program declares it needs (`bpflet push --declare-attach`,
+/// `--declare`): `bpflet run oci://` grants it only with `--allow-declared`.
+#[derive(Debug, Default, Clone)]
+pub struct Declared {
+    pub attach: Vec<AttachRule>,
+    pub grants: Vec<Grant>,
+}
+
+impl Declared {
+    pub fn is_empty(&self) -> bool {
+        self.attach.is_empty() && self.grants.is_empty()
+    }
+
+    /// As `bpflet run` options.
+    pub fn as_options(&self) -> String {
+        let mut options = Vec::new();
+        if !self.attach.is_empty() {
+            let rules: Vec<String> = self.attach.iter().map(ToString::to_string).collect();
+            options.push(format!("--allow-attach {}", rules.join(",")));
+        }
+        if !self.grants.is_empty() {
+            let grants: Vec<&str> = self.grants.iter().map(|g| g.name()).collect();
+            options.push(format!("--allow {}", grants.join(",")));
+        }
+        options.join(" ")
+    }
+
+    fn annotations(&self) -> BTreeMap<String, String> {
+        let mut annotations = BTreeMap::new();
+        if !self.attach.is_empty() {
+            let rules: Vec<String> = self.attach.iter().map(ToString::to_string).collect();
+            annotations.insert(DECLARES_ATTACH.to_string(), rules.join(","));
+        }
+        if !self.grants.is_empty() {
+            let grants: Vec<&str> = self.grants.iter().map(|g| g.name()).collect();
+            annotations.insert(DECLARES_GRANTS.to_string(), grants.join(","));
+        }
+        annotations
+    }
+
+    /// From a manifest's annotations; a value bpflet does not know is an
+    /// error (a newer bpflet's declaration is not silently dropped).
+    fn from_annotations(annotations: Option<&BTreeMap<String, String>>, reference: &Reference) -> Result<Self> {
+        let mut declared = Declared::default();
+        let Some(annotations) = annotations else { return Ok(declared) };
+        let list = |key: &str| annotations.get(key).into_iter().flat_map(|v| v.split(',')).filter(|v| !v.is_empty());
+        for rule in list(DECLARES_ATTACH) {
+            let rule =
+                rule.parse().map_err(|e| anyhow::anyhow!("{reference} declares {DECLARES_ATTACH} {rule:?}: {e}"))?;
+            declared.attach.push(rule);
+        }
+        for grant in list(DECLARES_GRANTS) {
+            let grant =
+                grant.parse().map_err(|e| anyhow::anyhow!("{reference} declares {DECLARES_GRANTS} {grant:?}: {e}"))?;
+            declared.grants.push(grant);
+        }
+        Ok(declared)
+    }
+}
+
 /// What `run` takes from a reference, and `pull` writes out.
 #[derive(Debug)]
 pub struct Artifact {
@@ -33,6 +101,8 @@ pub struct Artifact {
     pub objects: Vec<(String, Vec<u8>)>,
     /// The manifest digest the registry served.
     pub digest: String,
+    /// What the program declares it needs.
+    pub declared: Declared,
 }
 
 /// `oci://` is optional where only a reference can be meant (push, pull).
@@ -150,7 +220,14 @@ fn file_name(path: &Path) -> String {
 
 /// Pushes `bytes`, the program `file` names (a component, or a bare BPF
 /// object), with `objects` to `reference`; returns the manifest's URL.
-pub fn push(file: &Path, bytes: Vec<u8>, objects: &[PathBuf], reference: &str, plain_http: bool) -> Result<String> {
+pub fn push(
+    file: &Path,
+    bytes: Vec<u8>,
+    objects: &[PathBuf],
+    reference: &str,
+    declared: &Declared,
+    plain_http: bool,
+) -> Result<String> {
     let reference = parse(reference)?;
     let mut layers = Vec::new();
     let config = if bytes.starts_with(b"\x7fELF") {
@@ -171,8 +248,10 @@ pub fn push(file: &Path, bytes: Vec<u8>, objects: &[PathBuf], reference: &str, p
         layers.push(object_layer(&file_name(path), bytes));
     }
     let client = client(&reference, plain_http);
+    let manifest =
+        (!declared.is_empty()).then(|| OciImageManifest::build(&layers, &config, Some(declared.annotations())));
     let pushed = runtime()?
-        .block_on(client.push(&reference, &layers, config, &auth(&reference), None))
+        .block_on(client.push(&reference, &layers, config, &auth(&reference), manifest))
         .map_err(|e| anyhow::Error::from(e).context(format!("pushing to {reference}")))?;
     Ok(pushed.manifest_url)
 }
@@ -189,7 +268,8 @@ pub fn pull(reference: &str, plain_http: bool) -> Result<Artifact> {
     let (manifest, digest) = runtime
         .block_on(client.pull_image_manifest(&reference, &auth))
         .map_err(|e| anyhow::Error::from(e).context(format!("pulling {reference}")))?;
-    let mut artifact = Artifact { component: None, objects: Vec::new(), digest };
+    let declared = Declared::from_annotations(manifest.annotations.as_ref(), &reference)?;
+    let mut artifact = Artifact { component: None, objects: Vec::new(), digest, declared };
     for (index, layer) in manifest.layers.iter().enumerate() {
         let media_type = layer.media_type.as_str();
         if media_type != WASM_LAYER_MEDIA_TYPE && media_type != BPF_OBJECT_MEDIA_TYPE {

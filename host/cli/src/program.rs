@@ -19,6 +19,9 @@ pub struct Program {
     pub packaged: Vec<(String, Arc<[u8]>)>,
     /// A bare BPF object, run by the built-in kernel-only runner.
     pub kernel_only: bool,
+    /// From a registry: what its manifest declares it needs (granted only
+    /// with `--allow-declared`). None for a file.
+    pub declared: Option<oci::Declared>,
 }
 
 impl Program {
@@ -27,8 +30,10 @@ impl Program {
     pub fn resolve(reference: &Path, objects: &[PathBuf], plain_http: bool) -> anyhow::Result<Self> {
         let text = reference.to_string_lossy();
         let mut packaged = Vec::new();
+        let mut declared = None;
         let (bytes, name) = if text.starts_with("oci://") {
             let artifact = oci::pull(&text, plain_http)?;
+            declared = Some(artifact.declared);
             for (name, bytes) in &artifact.objects {
                 packaged.push((name.clone(), Arc::<[u8]>::from(bytes.as_slice())));
             }
@@ -48,11 +53,12 @@ impl Program {
             if !packaged.iter().any(|(packaged, _)| *packaged == name) {
                 packaged.push((name.clone(), Arc::<[u8]>::from(bytes)));
             }
-            Program { component: builtin::RUNNER.to_vec(), argv0: name, packaged, kernel_only: true }
+            Program { component: builtin::RUNNER.to_vec(), argv0: name, packaged, kernel_only: true, declared }
         } else {
             check_header(&bytes)?;
             let stem = Path::new(&name).file_stem().map(|s| s.to_string_lossy().into_owned());
-            Program { component: bytes, argv0: stem.unwrap_or_else(|| "program".into()), packaged, kernel_only: false }
+            let argv0 = stem.unwrap_or_else(|| "program".into());
+            Program { component: bytes, argv0, packaged, kernel_only: false, declared }
         };
         for path in objects {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read BPF object {}", path.display()))?;
