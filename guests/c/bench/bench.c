@@ -192,7 +192,13 @@ static bool drain_ring(bpflet_ring_t *ring, uint64_t produced, uint32_t max, uin
 {
 	struct drain drain = { .sum = *sum };
 	while (*records < produced) {
-		*records += bpflet_ring_consume(ring, max, add_seq, &drain);
+		size_t n = bpflet_ring_consume(ring, max, add_seq, &drain);
+		*records += n;
+		/* Nothing read: a poll may have failed (polled readers only). */
+		if (n == 0 && bpflet_ring_error(ring, err)) {
+			*sum = drain.sum;
+			return false;
+		}
 		if (drain.short_record) {
 			*sum = drain.sum;
 			return bpflet_error_set(err, BPFLET_EBPF_TYPES_ERROR_INVALID_ARGUMENT,

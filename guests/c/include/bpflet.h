@@ -518,6 +518,10 @@ typedef struct bpflet_ring {
 	 * finished the last one (`held` says whether one is). */
 	bpflet_batch_t *polled;
 	bool held;
+	/* A poll that failed since `bpflet_ring_error` last asked, and its
+	 * error (owned). */
+	bool failed;
+	bpflet_error_t error;
 } bpflet_ring_t;
 
 /* Records a ring reader asks for per poll when `map-ring` is not granted. */
@@ -531,6 +535,13 @@ typedef struct bpflet_ring {
  * `bpflet_ring_release`). A perf buffer is `unsupported` (read it with
  * `bpflet_events_poll`). */
 bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err);
+
+/* Whether a poll failed since the last call: a polled reader's
+ * `bpflet_ring_next` reads a failed poll as "no record now" (the loop
+ * around it goes on); a program that must know asks here. True moves the
+ * error into `*err` (free it with bpflet_error_free) and forgets it. A
+ * reader in place never fails this way. */
+bool bpflet_ring_error(bpflet_ring_t *ring, bpflet_error_t *err);
 
 /* Whether records are read in place (`map-ring` granted), not polled. */
 static inline bool bpflet_ring_in_place(const bpflet_ring_t *ring)

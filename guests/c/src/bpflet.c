@@ -719,8 +719,13 @@ bool bpflet_ring_open(bpflet_map_t map, bpflet_ring_t *out, bpflet_error_t *err)
 bool bpflet_ring_poll_(bpflet_ring_t *ring)
 {
 	bpflet_error_t err = { 0 };
-	if (!bpflet_events_poll(ring->buffer, 0, BPFLET_RING_POLL_BATCH, ring->polled, &err))
-		bpflet_error_free(&err);
+	if (!bpflet_events_poll(ring->buffer, 0, BPFLET_RING_POLL_BATCH, ring->polled, &err)) {
+		/* Kept for bpflet_ring_error; the latest one wins. */
+		if (ring->failed)
+			bpflet_error_free(&ring->error);
+		ring->error = err;
+		ring->failed = true;
+	}
 	if (bpflet_batch_len(ring->polled) == 0) {
 		bpflet_batch_free(ring->polled);
 		return false;
@@ -772,8 +777,20 @@ bool bpflet_ring_wait(bpflet_ring_t *ring, uint32_t timeout_ms)
 	return bpflet_ring_ready(ring);
 }
 
+bool bpflet_ring_error(bpflet_ring_t *ring, bpflet_error_t *err)
+{
+	if (!ring->failed)
+		return false;
+	*err = ring->error;
+	ring->error = (bpflet_error_t){ 0 };
+	ring->failed = false;
+	return true;
+}
+
 void bpflet_ring_drop(bpflet_ring_t *ring)
 {
+	if (ring->failed)
+		bpflet_error_free(&ring->error);
 	/* The buffer first: dropping it puts ordinary memory back under the
 	 * region, which may only then go back to malloc. */
 	bpflet_events_drop(&ring->buffer);

@@ -60,6 +60,8 @@ type RingReader struct {
 	// says whether one is).
 	polled *Batch
 	held   bool
+	// The error of a poll that failed since Err last asked.
+	failed error
 }
 
 // RingPollBatch is how many records a RingReader asks for per poll when
@@ -201,11 +203,24 @@ func (r *RingReader) Release() {
 // read from its first). An empty (or failed) poll is no record now, and
 // the next call polls again.
 func (r *RingReader) poll() bool {
-	if r.buffer.PollInto(r.polled, 0, RingPollBatch); r.polled.Len() == 0 {
+	if err := r.buffer.PollInto(r.polled, 0, RingPollBatch); err != nil {
+		r.failed = err
+	}
+	if r.polled.Len() == 0 {
 		return false
 	}
 	r.held, r.pos = true, 0
 	return true
+}
+
+// Err returns the error of the last poll that failed since the last call,
+// if one did, and forgets it. A polled reader's Next reads a failed poll as
+// "no record now" (the loop around it goes on); a program that must know
+// asks here. A reader in place never fails this way.
+func (r *RingReader) Err() error {
+	err := r.failed
+	r.failed = nil
+	return err
 }
 
 // InPlace reports whether records are read in place (map-ring granted)

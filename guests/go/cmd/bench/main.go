@@ -322,6 +322,10 @@ func drainRing(ring *bpflet.RingReader, produced uint64, max uint32) (records, s
 		}
 		ring.Release()
 		records += uint64(n)
+		// Nothing read: a poll may have failed (polled readers only).
+		if err := ring.Err(); n == 0 && err != nil {
+			return records, sum, err
+		}
 	}
 	return records, sum, nil
 }

@@ -130,9 +130,14 @@ fn events(
         match &mut reader {
             Reader::Ring(ring) => {
                 while records < produced {
-                    records += ring.consume_records(batch as usize, |record: &RecordHead| {
+                    let n = ring.consume_records(batch as usize, |record: &RecordHead| {
                         sum = sum.wrapping_add(record.seq);
-                    })? as u64;
+                    })?;
+                    // Nothing read: a poll may have failed (polled readers only).
+                    if let (0, Some(error)) = (n, ring.take_error()) {
+                        return Err(error.into());
+                    }
+                    records += n as u64;
                 }
             }
             Reader::Poll(buffer) => {

@@ -264,8 +264,9 @@ enum Source {
         cursor: Cell<Cursor>,
     },
     /// `map-ring` not granted: one polled batch at a time, polled by the
-    /// first `next` after a `release` that finished the last one.
-    Polled { batch: OnceCell<Batch>, next: Cell<usize> },
+    /// first `next` after a `release` that finished the last one. `failed`
+    /// keeps the error of a poll that failed, for `take_error`.
+    Polled { batch: OnceCell<Batch>, next: Cell<usize>, failed: Cell<Option<Error>> },
 }
 
 /// Header bits of a ring buffer record (the kernel's uapi linux/bpf.h).
@@ -353,7 +354,7 @@ impl RingReader {
         let pages = match buffer.raw.map_ring() {
             Ok(pages) => pages,
             Err(Error::PermissionDenied(_)) if buffer.kind() == BufferKind::Ring => {
-                let source = Source::Polled { batch: OnceCell::new(), next: Cell::new(0) };
+                let source = Source::Polled { batch: OnceCell::new(), next: Cell::new(0), failed: Cell::new(None) };
                 return Ok(Self { buffer, source });
             }
             Err(error) => return Err(error),
@@ -385,6 +386,17 @@ impl RingReader {
         Ok(Self { buffer, source: Source::Mapped { region, consumer, cursor: Cell::new(cursor) } })
     }
 
+    /// The error of the last poll that failed since the last call, if one
+    /// did, and forgets it. A polled reader's `next` reads a failed poll
+    /// as "no record now" (the loop around it goes on); a program that
+    /// must know asks here. A reader in place never fails this way.
+    pub fn take_error(&self) -> Option<Error> {
+        match &self.source {
+            Source::Polled { failed, .. } => failed.take(),
+            Source::Mapped { .. } => None,
+        }
+    }
+
     /// Whether records are read in place (`map-ring` granted) rather than
     /// polled.
     pub fn in_place(&self) -> bool {
@@ -410,11 +422,20 @@ impl RingReader {
                 // the memory alive as long as `self`.
                 record.map(|(payload, len)| unsafe { core::slice::from_raw_parts(payload, len) })
             }
-            Source::Polled { batch, next } => {
+            Source::Polled { batch, next, failed } => {
                 if batch.get().is_none() {
                     // Held only when it has records: an empty (or failed)
                     // poll is no record now, and the next call polls again.
-                    let polled = self.buffer.poll(0, Self::POLL_BATCH).ok().filter(|b| !b.is_empty())?;
+                    let polled = match self.buffer.poll(0, Self::POLL_BATCH) {
+                        Ok(polled) => polled,
+                        Err(error) => {
+                            failed.set(Some(error));
+                            return None;
+                        }
+                    };
+                    if polled.is_empty() {
+                        return None;
+                    }
                     let _ = batch.set(polled);
                     next.set(0);
                 }
@@ -436,7 +457,7 @@ impl RingReader {
                 // one position this side writes.
                 unsafe { consumer.as_ref() }.store(cursor.get().pos, Ordering::Release);
             }
-            Source::Polled { batch, next } => {
+            Source::Polled { batch, next, .. } => {
                 if batch.get().is_some_and(|batch| next.get() >= batch.len()) {
                     batch.take();
                     next.set(0);
@@ -532,7 +553,7 @@ impl RingReader {
         match &self.source {
             Source::Mapped { cursor, .. } => cursor.get().ready(),
             // A held batch: exactly whether `next` has a record for now.
-            Source::Polled { batch, next } => match batch.get() {
+            Source::Polled { batch, next, .. } => match batch.get() {
                 Some(batch) => next.get() < batch.len(),
                 None => self.buffer.subscribe().ready(),
             },
