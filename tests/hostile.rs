@@ -68,6 +68,11 @@ fn attacks() -> Vec<Attack> {
         attack(&["cgroup-path", FIFO], &[], Refused("invalid-argument", "is not a directory")),
         attack(&["uprobe-binary", FIFO], &[], Refused("invalid-argument", "is not a regular file")),
         attack(&["uprobe-binary", "/dev/zero"], &[], Refused("invalid-argument", "is not a regular file")),
+        attack(
+            &["uprobe-section"],
+            &[],
+            Refused("invalid-argument", "uprobe binary \"/dev/null\" is not a regular file"),
+        ),
         attack(&["tracepoint-escape"], &[], Refused("invalid-argument", "is not a kernel name")),
         attack(&["xdp-ifname"], &[], Refused("invalid-argument", "is not a network interface name")),
         attack(&["objects"], &[], Refused("permission-denied", "limit of 64 BPF objects")),
@@ -79,6 +84,11 @@ fn attacks() -> Vec<Attack> {
             &["kernel-memory"],
             &["--limit", "kernel-memory=64K"],
             Refused("permission-denied", "limit of 64 KiB of kernel memory"),
+        ),
+        varying(
+            &["kernel-memory-handles"],
+            &["--limit", "kernel-memory=4M"],
+            Refused("permission-denied", "limit of 4 MiB of kernel memory"),
         ),
         varying(
             &["perf-kernel-memory"],
@@ -94,6 +104,16 @@ fn attacks() -> Vec<Attack> {
         attack(&["send-signal"], &[], Refused("permission-denied", "calls bpf_send_signal, which needs a grant")),
         attack(&["send-signal"], &["--allow", "send-signal"], Answered("loaded")),
         attack(&["write-user"], &[], Refused("permission-denied", "calls bpf_probe_write_user, which needs a grant")),
+        attack(
+            &["send-signal-function"],
+            &[],
+            Refused("permission-denied", "a function in .text calls bpf_send_signal"),
+        ),
+        attack(
+            &["send-signal-kfunc"],
+            &[],
+            Refused("permission-denied", "calls the kernel function bpf_send_signal_task, which needs a grant"),
+        ),
     ]
 }
 

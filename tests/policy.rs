@@ -197,6 +197,15 @@ fn a_policy_file_gives_its_options() {
     assert!(stdout.contains("limit of 1 BPF objects"), "{stdout}");
     before.assert_nothing_new_left();
 
+    for (text, expected) in [
+        ("allow-declared yes\n", "line 1: allow-declared takes no value, not \"yes\""),
+        ("max-memory\n", "line 1: max-memory needs a value"),
+    ] {
+        let shifty = file("shifty", text);
+        let out = bpflet_to_end(&["run", "--policy", &shifty, guest("rust-hostile").to_str().unwrap()]);
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains(expected), "{}", out.stderr);
+    }
     let bad = file("bad", "allow-attach tracepoint\nplug-allow wasi:sockets/tcp\n");
     let out = bpflet_to_end(&["run", "--policy", &bad, guest("rust-hostile").to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);

@@ -58,3 +58,11 @@ int on_sys_enter(void *ctx)
 {
 	return 0;
 }
+
+/* A uprobe whose section names a device as its binary: bpflet must look
+ * before libbpf opens it. Not autoloaded. */
+SEC("?uprobe//dev/null:main")
+int on_device(void *ctx)
+{
+	return 0;
+}

@@ -316,11 +316,22 @@ fn granted(
             if allow_declared { "granted (--allow-declared)" } else { "not granted (--allow-declared grants it)" };
         eprintln!("bpflet: {name} declares {}: {verdict}", declared.as_options());
     }
-    let mut attach = attach.unwrap_or_default();
+    // The user's own rules decide where they are given; the declared ones
+    // stand in for them otherwise.
+    let mut attach = match attach {
+        Some(rules) => {
+            if allow_declared && !declared.attach.is_empty() {
+                eprintln!("bpflet: --allow-attach given: the declared attachments are not granted");
+            }
+            rules
+        }
+        None if allow_declared => declared.attach.clone(),
+        None => Vec::new(),
+    };
     if allow_declared {
-        attach.extend(declared.attach.iter().cloned());
         grants.extend(declared.grants.iter().copied());
     }
+    attach.dedup();
     if attach.is_empty() {
         eprintln!("bpflet: {name} may attach nothing (--allow-attach, or --allow-declared, allows it)");
     }
@@ -419,8 +430,15 @@ fn split_guest_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
     (argv[..=i].to_vec(), guest)
 }
 
-/// The options a policy file may hold.
-const POLICY_OPTIONS: &[&str] = &["allow-attach", "allow", "limit", "max-memory", "allow-declared", "timeout"];
+/// The options a policy file may hold, and whether each takes a value.
+const POLICY_OPTIONS: &[(&str, bool)] = &[
+    ("allow-attach", true),
+    ("allow", true),
+    ("limit", true),
+    ("max-memory", true),
+    ("allow-declared", false),
+    ("timeout", true),
+];
 
 /// `bpflet run --policy FILE`: the file's options, inserted after it as
 /// if they were given there (clap then parses them as any other).
@@ -447,13 +465,17 @@ fn expand_policy_files(argv: Vec<OsString>) -> Result<Vec<OsString>, String> {
                 continue;
             }
             let (key, value) = line.split_once(char::is_whitespace).map_or((line, None), |(k, v)| (k, Some(v.trim())));
-            if !POLICY_OPTIONS.contains(&key) {
-                return Err(format!(
-                    "{} line {}: {key:?} is not a policy option (one of: {})",
-                    file.display(),
-                    n + 1,
-                    POLICY_OPTIONS.join(", ")
-                ));
+            let at = format!("{} line {}", file.display(), n + 1);
+            let Some(&(_, takes_value)) = POLICY_OPTIONS.iter().find(|(name, _)| *name == key) else {
+                let names: Vec<&str> = POLICY_OPTIONS.iter().map(|(name, _)| *name).collect();
+                return Err(format!("{at}: {key:?} is not a policy option (one of: {})", names.join(", ")));
+            };
+            // A value where none belongs, or none where one does, would
+            // shift the command line's own arguments.
+            match (takes_value, value) {
+                (true, None) => return Err(format!("{at}: {key} needs a value")),
+                (false, Some(value)) => return Err(format!("{at}: {key} takes no value, not {value:?}")),
+                _ => {}
             }
             out.push(format!("--{key}").into());
             out.extend(value.map(OsString::from));
@@ -626,7 +648,11 @@ fn pull(reference: &str, output: &Path, plain_http: bool) -> anyhow::Result<()> 
         files.push((output.join(oci::component_file_name(reference)), component));
     }
     for (name, bytes) in &artifact.objects {
-        files.push((output.join(name), bytes));
+        let path = output.join(name);
+        if files.iter().any(|(other, _)| *other == path) {
+            anyhow::bail!("{} has a BPF object named {name:?} like its component", oci::strip_scheme(reference));
+        }
+        files.push((path, bytes));
     }
     for (path, bytes) in files {
         write_new(&path, bytes)?;

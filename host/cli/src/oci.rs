@@ -163,9 +163,13 @@ fn auth(reference: &Reference) -> RegistryAuth {
     }
 }
 
-/// The most bytes one layer may have: a component or a BPF object is a
-/// few megabytes; a registry that says (or sends) more is refused.
+/// The most bytes one layer may have, and all of them together: a
+/// component or a BPF object is a few megabytes; a registry that says (or
+/// sends) more is refused.
 const MAX_LAYER: u64 = 256 << 20;
+const MAX_ARTIFACT: u64 = 512 << 20;
+/// The most layers an artifact may have.
+const MAX_LAYERS: usize = 64;
 
 /// Collects a layer in memory, refusing to take more than the `declared`
 /// size the manifest gave it (oci-client then checks its digest).
@@ -270,6 +274,17 @@ pub fn pull(reference: &str, plain_http: bool) -> Result<Artifact> {
         .map_err(|e| anyhow::Error::from(e).context(format!("pulling {reference}")))?;
     let declared = Declared::from_annotations(manifest.annotations.as_ref(), &reference)?;
     let mut artifact = Artifact { component: None, objects: Vec::new(), digest, declared };
+    if manifest.layers.len() > MAX_LAYERS {
+        bail!("{reference} has {} layers, more than the {MAX_LAYERS} a program may have", manifest.layers.len());
+    }
+    let total: u64 =
+        manifest.layers.iter().map(|l| u64::try_from(l.size).unwrap_or(u64::MAX)).fold(0, u64::saturating_add);
+    if total > MAX_ARTIFACT {
+        bail!(
+            "{reference} is {total} bytes in all, more than the {} a program may have",
+            bpflet_runtime::size::show(MAX_ARTIFACT)
+        );
+    }
     for (index, layer) in manifest.layers.iter().enumerate() {
         let media_type = layer.media_type.as_str();
         if media_type != WASM_LAYER_MEDIA_TYPE && media_type != BPF_OBJECT_MEDIA_TYPE {
@@ -282,7 +297,8 @@ pub fn pull(reference: &str, plain_http: bool) -> Result<Artifact> {
                 bpflet_runtime::size::show(MAX_LAYER)
             );
         }
-        let mut out = Capped { data: Vec::with_capacity(declared as usize), declared: declared as usize };
+        // Grown as bytes arrive, not reserved on the registry's word.
+        let mut out = Capped { data: Vec::new(), declared: declared as usize };
         runtime
             .block_on(client.pull_blob(&reference, layer, &mut out))
             .map_err(|e| anyhow::Error::from(e).context(format!("pulling layer {index} of {reference}")))?;

@@ -132,13 +132,59 @@ pub struct BpfCtx {
     word_maps: Vec<maps::BpfMap>,
     /// How much of each of the policy's limits the guest holds.
     held: Held,
+    /// The kernel memory of each loaded map the guest holds, by map id:
+    /// what it pins, and how many of the guest's objects, map handles,
+    /// word handles and event buffers hold it. It is given back when the
+    /// last of them goes, not when the object does: a handle keeps the
+    /// map alive.
+    pinned_maps: std::collections::HashMap<u32, (u64, u32)>,
 }
 
 impl BpfCtx {
     /// A context with the default policy (every attachment, no grants)
     /// that offers no packaged objects.
     pub fn new(stop: Stop) -> Self {
-        BpfCtx { packaged: Vec::new(), policy: Policy::default(), stop, word_maps: Vec::new(), held: Held::default() }
+        BpfCtx {
+            packaged: Vec::new(),
+            policy: Policy::default(),
+            stop,
+            word_maps: Vec::new(),
+            held: Held::default(),
+            pinned_maps: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Charges the maps of an object just loaded, `(id, bytes)` each,
+    /// against `Limit::KernelMemory`, all or none.
+    fn charge_maps(&mut self, maps: &[(u32, u64)]) -> Result<(), Error> {
+        for (i, &(id, bytes)) in maps.iter().enumerate() {
+            if let Err(error) = self.take(Limit::KernelMemory, bytes, "loading this object's maps") {
+                for &(id, _) in &maps[..i] {
+                    self.release_map(id);
+                }
+                return Err(error);
+            }
+            self.pinned_maps.insert(id, (bytes, 1));
+        }
+        Ok(())
+    }
+
+    /// One more holder of the map `id` (nothing if it is not charged).
+    fn hold_map(&mut self, id: u32) {
+        if let Some((_, holders)) = self.pinned_maps.get_mut(&id) {
+            *holders += 1;
+        }
+    }
+
+    /// One holder fewer; the last gives its kernel memory back.
+    fn release_map(&mut self, id: u32) {
+        let Some((bytes, holders)) = self.pinned_maps.get_mut(&id) else { return };
+        *holders -= 1;
+        if *holders == 0 {
+            let bytes = *bytes;
+            self.pinned_maps.remove(&id);
+            self.give_back(Limit::KernelMemory, bytes);
+        }
     }
 
     /// Takes `amount` more of `limit` for `what` (see [`Held::take`]).

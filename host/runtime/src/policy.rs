@@ -102,7 +102,10 @@ impl Named for AttachKind {
             AttachKind::TpBtf => "`tp-btf`, and `tp_btf/` sections; PATTERN matches the name",
             AttachKind::Fentry => "`fentry/`, `fexit/`, `fmod_ret/`, `freplace/` and `iter/` sections; PATTERN matches the function",
             AttachKind::Lsm => "`lsm/` sections; PATTERN matches the hook",
-            AttachKind::Kprobe => "`kprobe`, `kretprobe`, and kprobe/kretprobe/ksyscall sections; PATTERN matches the function",
+            AttachKind::Kprobe => {
+                "`kprobe`, `kretprobe`, and kprobe/kretprobe/ksyscall sections; PATTERN matches the function (a \
+                 ksyscall section's syscall name; kprobe.multi patterns only a kind-wide rule allows)"
+            },
             AttachKind::Uprobe => "`uprobe` (uprobes and uretprobes), and uprobe/usdt sections; PATTERN matches the binary's resolved path",
             AttachKind::Xdp => "`xdp`, and `xdp` sections; PATTERN matches the interface",
             AttachKind::Tc => "`tc` (tcx ingress and egress), and tc/tcx sections; PATTERN matches the interface",
@@ -121,7 +124,9 @@ impl AttachKind {
             AttachTarget::Auto => Self::of_section(section),
             AttachTarget::Tracepoint(_) => AttachKind::Tracepoint,
             AttachTarget::RawTracepoint(_) => AttachKind::RawTracepoint,
-            AttachTarget::TpBtf => AttachKind::TpBtf,
+            // attach_trace links tracing and LSM programs alike: the
+            // program's section says which it is.
+            AttachTarget::TpBtf => Self::of_section(section),
             AttachTarget::Uprobe(_) => AttachKind::Uprobe,
             AttachTarget::Xdp(_) => AttachKind::Xdp,
             AttachTarget::Tc(_) => AttachKind::Tc,
@@ -167,19 +172,19 @@ impl AttachKind {
     /// exist. None when nothing names it (a bare `SEC("xdp")` attached
     /// `auto`).
     pub fn target_of(target: &AttachTarget, section: &str) -> Option<String> {
-        let resolved = |path: &str| {
-            std::fs::canonicalize(path).ok().and_then(|p| p.to_str().map(str::to_string)).unwrap_or(path.to_string())
-        };
+        // A path names what it resolves to; one that does not resolve
+        // names nothing a pattern may match (a kind-wide rule still may).
+        let resolved = |path: &str| std::fs::canonicalize(path).ok().and_then(|p| p.to_str().map(str::to_string));
         let named = |text: &str| (!text.is_empty()).then(|| text.to_string());
         match target {
             AttachTarget::Tracepoint(t) => Some(format!("{}/{}", t.category, t.name)),
             AttachTarget::RawTracepoint(name) => named(name),
             AttachTarget::Kprobe(function) | AttachTarget::Kretprobe(function) => named(function),
-            AttachTarget::Uprobe(u) => Some(resolved(&u.binary)),
+            AttachTarget::Uprobe(u) => resolved(&u.binary),
             AttachTarget::Xdp(x) => named(&x.ifname),
             AttachTarget::Tc(t) => named(&t.ifname),
             AttachTarget::SocketFilter(ifname) => named(ifname),
-            AttachTarget::Cgroup(path) => Some(resolved(path)),
+            AttachTarget::Cgroup(path) => resolved(path),
             AttachTarget::PerfEvent(p) => Some(
                 match p.kind {
                     PerfEventKind::CpuClock => "cpu-clock",
@@ -190,11 +195,22 @@ impl AttachKind {
                 .to_string(),
             ),
             AttachTarget::TpBtf | AttachTarget::Auto => {
+                // What the section names, read as libbpf reads it.
                 let rest = section.split_once('/').map_or("", |(_, rest)| rest);
                 match AttachKind::of_section(section) {
-                    // uprobe/PATH:FUNCTION: the binary.
-                    AttachKind::Uprobe => {
-                        named(rest.rsplit_once(':').map_or(rest, |(path, _)| path)).map(|p| resolved(&p))
+                    // uprobe/PATH:FUNCTION, usdt/PATH:PROVIDER:NAME: the
+                    // binary, up to the first colon.
+                    AttachKind::Uprobe => resolved(rest.split_once(':').map_or(rest, |(path, _)| path)),
+                    // kprobe/FUNCTION+OFFSET: the function, as far as
+                    // libbpf reads it; kprobe.multi/PATTERN: a pattern of
+                    // functions, which only a kind-wide rule allows.
+                    AttachKind::Kprobe => {
+                        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+                        match end {
+                            Some(_) if rest.contains(['*', '?']) => None,
+                            Some(end) => named(&rest[..end]),
+                            None => named(rest),
+                        }
                     }
                     AttachKind::Other => Some(section.to_string()),
                     _ => named(rest),
@@ -531,7 +547,8 @@ pub struct Policy {
     /// The attachments allowed (`--allow-attach`); None allows every
     /// one.
     pub attach: Option<Vec<AttachRule>>,
-    /// The most bytes one linear memory of the guest may grow to.
+    /// The most bytes the guest's linear memories may grow to, all of
+    /// them together.
     pub max_memory: Option<u64>,
     /// What the user granted beyond the default.
     pub grants: Vec<Grant>,
@@ -575,16 +592,32 @@ pub const GRANTED_HELPERS: &[(i32, &str, Grant)] = &[
     (117, "bpf_send_signal_thread", Grant::SendSignal),
 ];
 
+/// Kernel functions (kfuncs) a program may call only with a grant: their
+/// names and grants.
+pub const GRANTED_KFUNCS: &[(&str, Grant)] = &[("bpf_send_signal_task", Grant::SendSignal)];
+
 impl Policy {
-    /// Whether `program`, whose instructions are `insns`, calls a helper
-    /// this run does not grant; the error names the helper and the grant.
-    pub fn check_helpers(&self, program: &str, insns: &[libbpf_sys::bpf_insn]) -> Result<(), Error> {
+    /// Whether an object whose BTF declares the function `name` may load:
+    /// a kfunc of [`GRANTED_KFUNCS`] needs its grant.
+    pub fn check_kfunc(&self, name: &str) -> Result<(), Error> {
+        match GRANTED_KFUNCS.iter().find(|(kfunc, _)| *kfunc == name) {
+            Some(&(kfunc, grant)) => {
+                self.check_grant(grant, &format!("the object calls the kernel function {kfunc}, which"))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Whether code whose instructions are `insns` (`who`: `program "x"`)
+    /// calls a helper this run does not grant; the error names the helper
+    /// and the grant.
+    pub fn check_helpers(&self, who: &str, insns: &[libbpf_sys::bpf_insn]) -> Result<(), Error> {
         // A helper call: BPF_JMP | BPF_CALL with source register 0 (1 calls
         // a function of the program, 2 a kernel function); imm is its id.
         const CALL: u8 = 0x05 | 0x80;
         for insn in insns.iter().filter(|insn| insn.code == CALL && insn.src_reg() == 0) {
             if let Some(&(_, helper, grant)) = GRANTED_HELPERS.iter().find(|(id, ..)| *id == insn.imm) {
-                self.check_grant(grant, &format!("program {program:?} calls {helper}, which"))?;
+                self.check_grant(grant, &format!("{who} calls {helper}, which"))?;
             }
         }
         Ok(())
@@ -725,7 +758,7 @@ mod tests {
         };
         let exit = insn(0x95, 0, 0);
         let send_signal = [insn(0x85, 0, 109), exit];
-        let err = Policy::default().check_helpers("kill", &send_signal).unwrap_err();
+        let err = Policy::default().check_helpers("program \"kill\"", &send_signal).unwrap_err();
         assert_eq!(
             err.message(),
             "program \"kill\" calls bpf_send_signal, which needs a grant this run does not have (bpflet run --allow \
@@ -783,6 +816,22 @@ mod tests {
         };
         assert!(policy.check_attach("p", "xdp", &xdp("lo")).is_ok());
         assert!(policy.check_attach("p", "xdp", &xdp("lo0")).is_err());
+        // Targets are what libbpf attaches to, not what the section
+        // appears to say.
+        let policy = Policy { attach: rules("kprobe:*_read,uprobe:/usr/bin/*,tp-btf"), ..Policy::default() };
+        assert!(policy.check_attach("p", "kprobe/commit_creds:_read", &target).is_err());
+        assert!(policy.check_attach("p", "kprobe.multi/*_read", &target).is_err());
+        assert!(policy.check_attach("p", "usdt//usr/bin/../../opt/nonexistent:p:n", &target).is_err());
+        assert_eq!(AttachKind::target_of(&target, "kprobe/commit_creds+0x10"), Some("commit_creds".into()));
+        assert_eq!(
+            AttachKind::target_of(&target, "uprobe//proc/self/exe:main").map(|t| t.starts_with('/')),
+            Some(true)
+        );
+        // An explicit tp-btf target of an LSM or fentry program is an LSM or
+        // fentry attachment.
+        assert!(policy.check_attach("p", "tp_btf/sched_switch", &AttachTarget::TpBtf).is_ok());
+        assert!(policy.check_attach("p", "lsm/file_open", &AttachTarget::TpBtf).is_err());
+        assert!(policy.check_attach("p", "fmod_ret/x", &AttachTarget::TpBtf).is_err());
         // Cgroup paths are resolved before they are matched.
         let policy = Policy { attach: rules("cgroup:/sys/fs/cgroup"), ..Policy::default() };
         let cgroup = |path: &str| AttachTarget::Cgroup(path.into());

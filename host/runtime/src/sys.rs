@@ -423,16 +423,18 @@ pub fn if_nametoindex(name: &str) -> Option<u32> {
 
 // ---- Memory mappings of ring buffers -------------------------------------
 
-/// The size of a memory page.
-/// The kernel memory a BPF map's fd pins, as its fdinfo says (`memlock:`);
-/// 0 if the kernel does not say.
-pub fn memlock(fd: BorrowedFd<'_>) -> u64 {
-    std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))
-        .ok()
-        .and_then(|info| info.lines().find_map(|l| l.strip_prefix("memlock:")).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
+/// The kernel memory a BPF map's fd pins, as its fdinfo says (`memlock:`).
+/// An error when it cannot be read (out of file descriptors, say): a
+/// limit must not count what it cannot see as nothing.
+pub fn memlock(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("memlock:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| io::Error::other("the map's fdinfo has no memlock"))
 }
 
+/// The size of a memory page.
 pub fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };

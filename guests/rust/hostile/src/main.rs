@@ -94,6 +94,11 @@ const ATTACKS: &[Attack] = &[
     ("btf-path", "relocates against ARG as BTF (a FIFO, a device, a directory, a missing file)", btf_path),
     ("cgroup-path", "attaches to ARG as a cgroup (a file, a FIFO)", cgroup_path),
     ("uprobe-binary", "attaches a uprobe in ARG (a FIFO, a device)", uprobe_binary),
+    (
+        "uprobe-section",
+        "attaches a uprobe whose section names a device as its binary (uprobe//dev/null)",
+        uprobe_section,
+    ),
     ("tracepoint-escape", "attaches to a tracepoint whose category climbs out of tracefs (../..)", tracepoint_escape),
     ("xdp-ifname", "attaches XDP to an interface name of 4096 bytes", xdp_ifname),
     ("objects", "opens objects until bpflet refuses one (--limit objects)", objects),
@@ -102,11 +107,18 @@ const ATTACKS: &[Attack] = &[
     ("links", "attaches until bpflet refuses one (--limit links)", links),
     ("buffers", "opens event buffers until bpflet refuses one (--limit event-buffers)", buffers),
     ("kernel-memory", "loads an object whose maps need more kernel memory than allowed", kernel_memory),
+    (
+        "kernel-memory-handles",
+        "loads objects and keeps a map of each, dropping the object, until refused",
+        kernel_memory_handles,
+    ),
     ("perf-kernel-memory", "opens perf buffers until their pages pass the kernel memory limit", perf_kernel_memory),
     ("handles", "subscribes pollables until the resource table is full (--limit handles)", handles),
     ("struct-ops", "updates a struct_ops map into a kernel registration that outlives the run", struct_ops),
     ("send-signal", "loads a program that calls bpf_send_signal (a SIGKILL to any process it runs in)", send_signal),
     ("write-user", "loads a program that calls bpf_probe_write_user (writes into any process)", write_user),
+    ("send-signal-function", "loads a program whose own function (in .text) calls bpf_send_signal", via_function),
+    ("send-signal-kfunc", "loads a program that calls the kernel function bpf_send_signal_task", via_kfunc),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -333,6 +345,12 @@ fn uprobe_binary(args: &[String]) -> Outcome {
     Ok("attached".into())
 }
 
+fn uprobe_section(_: &[String]) -> Outcome {
+    let obj = OpenObject::open(include_bpf!("hostile"))?.set_autoload("on_device", true)?.load()?;
+    obj.attach("on_device", &AttachTarget::Auto)?;
+    Ok("attached".into())
+}
+
 fn tracepoint_escape(_: &[String]) -> Outcome {
     let obj = loaded()?;
     let target = TracepointTarget { category: "../../../../proc/self".into(), name: "fd".into() };
@@ -395,6 +413,12 @@ fn kernel_memory(_: &[String]) -> Outcome {
     Ok("loaded".into())
 }
 
+fn kernel_memory_handles(_: &[String]) -> Outcome {
+    // A map handle keeps its map (and the kernel memory it pins) alive
+    // after its object is gone.
+    until_refused(|| loaded()?.map("counts"))
+}
+
 fn perf_kernel_memory(_: &[String]) -> Outcome {
     let obj = loaded()?;
     let perf = obj.map("perf")?;
@@ -423,6 +447,15 @@ fn struct_ops(_: &[String]) -> Outcome {
 /// Loads the program `program` of helpers.bpf.o (none is autoloaded).
 fn load_only(program: &str) -> Outcome {
     OpenObject::open(include_bpf!("helpers"))?.set_autoload(program, true)?.load()?;
+    Ok("loaded".into())
+}
+
+fn via_function(_: &[String]) -> Outcome {
+    load_only("through_a_function")
+}
+
+fn via_kfunc(_: &[String]) -> Outcome {
+    OpenObject::open(include_bpf!("kfunc"))?.set_autoload("signal_task", true)?.load()?;
     Ok("loaded".into())
 }
 

@@ -14,7 +14,7 @@ use crate::bindings::ebpf_loader::{
     XdpMode, XdpTarget,
 };
 use crate::error::Context;
-use crate::policy::Policy;
+use crate::policy::{AttachKind, Policy};
 use crate::{kernel, sys, Error};
 
 type Result<T> = std::result::Result<T, Error>;
@@ -84,6 +84,15 @@ impl BpfObject {
 
 /// Where the program's section says, as libbpf auto-attaches it.
 fn auto(prog: &ProgramMut<'_>, section: &str, context: &str) -> Result<Attachment> {
+    // A uprobe or usdt section names a binary (up to the first colon),
+    // which libbpf opens: looked at first, as an explicit target is.
+    if AttachKind::of_section(section) == AttachKind::Uprobe {
+        let rest = section.split_once('/').map_or("", |(_, rest)| rest);
+        let binary = rest.split_once(':').map_or(rest, |(path, _)| path);
+        if binary.starts_with('/') {
+            super::host_path(binary, false, "uprobe binary")?;
+        }
+    }
     prog.attach().map(Attachment::Link).map_err(|e| {
         let error = Error::from(e).context(context);
         if section.starts_with("kprobe") || section.starts_with("kretprobe") {
@@ -260,7 +269,16 @@ fn perf_event(prog: &ProgramMut<'_>, target: &PerfEventTarget, context: &str) ->
         }
         PerfSample::Period(period) => attr.__bindgen_anon_1.sample_period = period,
     }
-    let cpus = target.cpus.clone().unwrap_or_else(kernel::online_cpus);
+    let mut cpus = target.cpus.clone().unwrap_or_else(kernel::online_cpus);
+    // One event per CPU, each CPU once, and only CPUs there are.
+    cpus.sort_unstable();
+    cpus.dedup();
+    let possible = kernel::possible_cpus() as u32;
+    if let Some(cpu) = cpus.iter().find(|&&cpu| cpu >= possible) {
+        return Err(Error::invalid_argument(format!(
+            "{context}: CPU {cpu} does not exist (this machine has {possible})"
+        )));
+    }
     let mut attachments = Vec::with_capacity(cpus.len());
     for cpu in cpus {
         let event =

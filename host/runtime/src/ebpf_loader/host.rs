@@ -70,14 +70,18 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
         let object = self.table.get_mut(&object)?;
         object.load(&self.ctx.policy)?;
         // The kernel memory the object's maps pin counts once it is loaded;
-        // over the limit, the object is unloaded again.
-        let pinned = object.kernel_memory();
-        if let Err(error) = self.ctx.take(Limit::KernelMemory, pinned, "loading this object's maps") {
-            object.unload();
-            return Err(error.into());
+        // over the limit (or unknown), the object is unloaded again.
+        let charged = object.map_memory().and_then(|maps| self.ctx.charge_maps(&maps).map(|()| maps));
+        match charged {
+            Ok(maps) => {
+                object.charged = maps.into_iter().map(|(id, _)| id).collect();
+                Ok(())
+            }
+            Err(error) => {
+                object.unload();
+                Err(error.into())
+            }
         }
-        object.charged = pinned;
-        Ok(())
     }
 
     fn loaded(&mut self, object: Resource<BpfObject>) -> wasmtime::Result<bool> {
@@ -95,10 +99,13 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
     fn get_map(&mut self, object: Resource<BpfObject>, name: String) -> HostResult<Resource<BpfMap>> {
         let map = self.table.get_mut(&object)?.map(&name)?;
         self.ctx.take(Limit::Maps, 1, "another map handle")?;
-        self.table.push(map).map_err(|e| {
+        let id = map.info().id;
+        let pushed = self.table.push(map).map_err(|e| {
             self.ctx.give_back(Limit::Maps, 1);
-            e.into()
-        })
+            HostError::from(e)
+        })?;
+        self.ctx.hold_map(id);
+        Ok(pushed)
     }
 
     fn attach(
@@ -121,7 +128,9 @@ impl crate::bindings::ebpf_loader::HostBpfObject for BpfCtxView<'_> {
     fn drop(&mut self, object: Resource<BpfObject>) -> wasmtime::Result<()> {
         let object = self.table.delete(object)?;
         self.ctx.give_back(Limit::Objects, 1);
-        self.ctx.give_back(Limit::KernelMemory, object.charged);
+        for &id in &object.charged {
+            self.ctx.release_map(id);
+        }
         Ok(())
     }
 }

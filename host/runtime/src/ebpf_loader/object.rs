@@ -73,9 +73,9 @@ pub struct BpfObject {
     pub(super) btf: Vec<BtfType>,
     /// The ELF as given, for `section`.
     elf: Arc<[u8]>,
-    /// The kernel memory charged to the guest for this object's maps
-    /// (`Limit::KernelMemory`), given back when it is dropped.
-    pub(super) charged: u64,
+    /// The ids of this object's maps charged to the guest
+    /// (`Limit::KernelMemory`); it holds each until dropped.
+    pub(super) charged: Vec<u32>,
 }
 
 /// Where the kernel's BTF files are; a guest may always name them.
@@ -148,7 +148,7 @@ impl BpfObject {
         unpin_maps(&mut opened)?;
         let btf = btf::of_open_object(&opened);
         let globals = globals_of(&btf);
-        Ok(BpfObject { state: State::Open(opened), globals, btf, elf, charged: 0 })
+        Ok(BpfObject { state: State::Open(opened), globals, btf, elf, charged: Vec::new() })
     }
 
     fn global_named(&self, name: &str) -> Result<&Global> {
@@ -174,13 +174,18 @@ impl BpfObject {
         }
     }
 
-    /// Kernel memory the loaded object's maps pin, as the kernel counts
-    /// it (`memlock` in each map's fdinfo); 0 before load.
-    pub(super) fn kernel_memory(&self) -> u64 {
-        match &self.state {
-            State::Loaded(obj) => obj.maps().map(|m| sys::memlock(m.as_fd())).sum(),
-            _ => 0,
-        }
+    /// Each map of the loaded object, by id, with the kernel memory it
+    /// pins as the kernel counts it (`memlock` in its fdinfo); none before
+    /// load. An error when the kernel does not say.
+    pub(super) fn map_memory(&self) -> Result<Vec<(u32, u64)>> {
+        let State::Loaded(obj) = &self.state else { return Ok(Vec::new()) };
+        obj.maps()
+            .map(|m| {
+                let id = m.info().map(|info| info.info.id).context("reading a map's id")?;
+                let bytes = sys::memlock(m.as_fd()).context("reading the kernel memory a map pins")?;
+                Ok((id, bytes))
+            })
+            .collect()
     }
 
     /// Unloads a loaded object, which then reads as one that failed to
@@ -268,8 +273,21 @@ impl BpfObject {
     /// `policy` does not grant.
     pub(super) fn load(&mut self, policy: &Policy) -> Result<()> {
         if let State::Open(open) = &self.state {
+            let mut loading = false;
             for program in open.progs().filter(|p| p.autoload()) {
-                policy.check_helpers(&program.name().to_string_lossy(), program.insns())?;
+                policy.check_helpers(&format!("program {:?}", program.name().to_string_lossy()), program.insns())?;
+                loading = true;
+            }
+            // Functions that are not inlined live in .text, and libbpf joins
+            // the ones a program calls to it at load: all are looked at.
+            if let Some(text) = self.section(".text").filter(|_| loading) {
+                policy.check_helpers("a function in .text", &instructions(&text))?;
+            }
+            // Kernel functions (kfuncs) are named in the object's BTF.
+            for t in &self.btf {
+                if matches!(t.kind, crate::bindings::btf::Kind::Func(_)) {
+                    policy.check_kfunc(&t.name)?;
+                }
             }
         }
         let open = match std::mem::replace(&mut self.state, State::Failed) {
@@ -378,6 +396,21 @@ impl BpfObject {
         let section = file.section_by_name(name)?;
         section.data().ok().map(<[u8]>::to_vec)
     }
+}
+
+/// BPF instructions from the bytes of an ELF section (8 bytes each,
+/// little-endian: code, registers, offset, immediate).
+fn instructions(bytes: &[u8]) -> Vec<libbpf_sys::bpf_insn> {
+    bytes
+        .chunks_exact(8)
+        .map(|b| libbpf_sys::bpf_insn {
+            code: b[0],
+            _bitfield_align_1: [],
+            _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(b[1] & 0x0f, b[1] >> 4),
+            off: i16::from_le_bytes([b[2], b[3]]),
+            imm: i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+        })
+        .collect()
 }
 
 /// libbpf names an object's internal maps `<object prefix>.<section>`.

@@ -25,6 +25,7 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
         let buffer = view.table.delete(Resource::<EventBuffer>::new_own(rep))?;
         view.ctx.give_back(Limit::Buffers, 1);
         view.ctx.give_back(Limit::KernelMemory, buffer.kernel_memory());
+        view.ctx.release_map(buffer.map_id);
         Ok(())
     })?;
     events.func_wrap(
@@ -40,10 +41,14 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
                     // A perf buffer's pages are kernel memory too.
                     let pinned = buffer.kernel_memory();
                     view.ctx.take(Limit::KernelMemory, pinned, "this perf buffer's pages")?;
-                    view.table.push(buffer).map_err(|e| {
+                    let map_id = buffer.map_id;
+                    let pushed = view.table.push(buffer).map_err(|e| {
                         view.ctx.give_back(Limit::KernelMemory, pinned);
                         HostError::from(e)
-                    })
+                    })?;
+                    // It holds the map open (and so its kernel memory).
+                    view.ctx.hold_map(map_id);
+                    Ok(pushed)
                 });
                 if pushed.is_err() {
                     view.ctx.give_back(Limit::Buffers, 1);

@@ -42,6 +42,8 @@ enum Consumer {
 pub struct EventBuffer {
     consumer: Consumer,
     total_lost: u64,
+    /// The id of the map it reads.
+    pub(crate) map_id: u32,
 }
 
 impl EventBuffer {
@@ -60,7 +62,7 @@ impl EventBuffer {
                 )));
             }
         };
-        Ok(EventBuffer { consumer, total_lost: 0 })
+        Ok(EventBuffer { consumer, total_lost: 0, map_id: info.id })
     }
 
     /// Kernel memory the buffer pins beyond its map's: a perf buffer's

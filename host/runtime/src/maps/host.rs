@@ -43,8 +43,9 @@ pub(crate) fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> was
     let mut maps = linker.instance(&crate::interface("maps"))?;
     maps.resource("bpf-map", ResourceType::host::<BpfMap>(), |mut store, rep| {
         let view = store.data_mut().bpf();
-        view.table.delete(Resource::<BpfMap>::new_own(rep))?;
+        let map = view.table.delete(Resource::<BpfMap>::new_own(rep))?;
         view.ctx.give_back(Limit::Maps, 1);
+        view.ctx.release_map(map.info().id);
         Ok(())
     })?;
     methods(&mut maps)?;
@@ -168,6 +169,7 @@ fn word_handle(view: BpfCtxView<'_>, m: &Resource<BpfMap>) -> HostResult<u32> {
     let copy = BpfMap::reopen(map.info().id)?;
     // A handle is the map opened again, for the rest of the run.
     view.ctx.take(Limit::Maps, 1, "another word handle")?;
+    view.ctx.hold_map(map.info().id);
     let handle = u32::try_from(view.ctx.word_maps.len()).map_err(|_| Error::invalid_state("too many word handles"))?;
     view.ctx.word_maps.push(copy);
     map.word_handle.set(Some(handle));
