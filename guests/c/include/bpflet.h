@@ -558,6 +558,8 @@ bool bpflet_ring_ready_polled_(const bpflet_ring_t *ring);
 #define BPFLET_RINGBUF_BUSY_BIT (UINT32_C(1) << 31)
 #define BPFLET_RINGBUF_DISCARD_BIT (UINT32_C(1) << 30)
 #define BPFLET_RINGBUF_HDR_SZ 8
+/* How far ahead of the record it reads bpflet_ring_next touches the ring. */
+#define BPFLET_RING_AHEAD 2048
 
 /* The next submitted record (its payload, `*len` bytes), or NULL when there
  * is none yet: nothing written, or the next record not yet submitted.
@@ -590,6 +592,11 @@ static inline const uint8_t *bpflet_ring_next(bpflet_ring_t *ring, size_t *len)
 		uint32_t word = __atomic_load_n((const volatile uint32_t *)header, __ATOMIC_ACQUIRE);
 		if (word & BPFLET_RINGBUF_BUSY_BIT)
 			return NULL;
+		/* Each header says where the next is, so the loads of a walk
+		 * cannot overlap; WebAssembly has no prefetch. A plain load
+		 * 2 KiB ahead (inside the double mapping) brings that line in
+		 * while this record is read. */
+		(void)*(const volatile uint8_t *)(data + ((pos + BPFLET_RING_AHEAD) & mask));
 		uint32_t size = word & ~(BPFLET_RINGBUF_BUSY_BIT | BPFLET_RINGBUF_DISCARD_BIT);
 		ring->pos = pos += ((uint64_t)size + BPFLET_RINGBUF_HDR_SZ + 7) & ~UINT64_C(7);
 		if (!(word & BPFLET_RINGBUF_DISCARD_BIT)) {

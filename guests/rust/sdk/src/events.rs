@@ -273,6 +273,8 @@ enum Source {
 const BUSY_BIT: u32 = 1 << 31;
 const DISCARD_BIT: u32 = 1 << 30;
 const HEADER_LEN: u64 = 8;
+/// How far ahead of the record it reads a walk touches the ring.
+const AHEAD: u64 = 2048;
 
 /// Where reading is: what [`RingReader::next`] reads and advances. A loop
 /// over records copies it into a local (see `consume_while`), so that the
@@ -323,6 +325,11 @@ impl Cursor {
             if len & BUSY_BIT != 0 {
                 return None;
             }
+            // Each header says where the next is, so the loads of a walk
+            // cannot overlap; WebAssembly has no prefetch. A plain load
+            // 2 KiB ahead brings that line in while this record is read.
+            // SAFETY: inside the data area (masked), which is mapped.
+            unsafe { self.data.as_ptr().add(((pos + AHEAD) & self.mask) as usize).read_volatile() };
             let size = len & !(BUSY_BIT | DISCARD_BIT);
             self.pos = pos + ((u64::from(size) + HEADER_LEN + 7) & !7);
             if len & DISCARD_BIT == 0 {
