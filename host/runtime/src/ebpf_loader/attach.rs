@@ -242,7 +242,17 @@ fn tc(prog: &ProgramMut<'_>, target: &TcTarget, context: &str) -> Result<Attachm
 fn cgroup(prog: &ProgramMut<'_>, path: &str, context: &str) -> Result<Attachment> {
     super::host_path(path, true, "cgroup")?;
     let context = format!("{context} to cgroup {path}");
-    let directory = std::fs::File::open(path).with_context(|| format!("{context}: opening it"))?;
+    // O_DIRECTORY: should the path have become something else since it was
+    // looked at (a FIFO, a device), the open fails instead of blocking or
+    // acting on it.
+    let directory = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+            .open(path)
+            .with_context(|| format!("{context}: opening it"))?
+    };
     let link = prog.attach_cgroup(directory.as_raw_fd()).map_err(|e| match Error::from(e) {
         // The kernel's answer to a directory outside the cgroup v2 hierarchy.
         Error::Os(os) if os.errno == libc::EBADF as u32 => Error::invalid_argument(format!(
