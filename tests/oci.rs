@@ -46,11 +46,7 @@ impl Registry {
         let child =
             Command::new(binary).arg("serve").arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let registry = Registry { child, dir, address };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&registry.address).is_err() {
-            assert!(Instant::now() < deadline, "the registry did not start on {}", registry.address);
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_listening(&registry.address, "the registry");
         registry
     }
 
@@ -361,18 +357,48 @@ fn hostile_registry_answers_are_refused() {
     let _ = std::fs::remove_dir_all(&out_dir);
 }
 
-/// A registry that asks for HTTP basic credentials and writes down the
-/// `Authorization` header of every request to `log` (a Python server,
-/// stopped when dropped); it has no manifests.
-struct Gatekeeper {
+/// Waits (up to 20 s) until something listens on `address`.
+fn wait_until_listening(address: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start on {address}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A registry played by a Python script on a free port of its own (the
+/// script's first argument), stopped when dropped.
+struct Scripted {
     child: Child,
     port: u16,
 }
 
-impl Gatekeeper {
-    fn start(log: &Path) -> Gatekeeper {
+impl Scripted {
+    fn start(script: &str, args: &[&str], what: &str) -> Scripted {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let server = r#"
+        let child = Command::new("python3")
+            .args(["-c", script, &port.to_string()])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until_listening(&format!("127.0.0.1:{port}"), what);
+        Scripted { child, port }
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A registry that asks for HTTP basic credentials and writes down the
+/// `Authorization` header of every request to the file its second
+/// argument names; it has no manifests.
+const GATEKEEPER: &str = r#"
 import http.server, sys
 log = open(sys.argv[2], "a")
 class Gate(http.server.BaseHTTPRequestHandler):
@@ -387,27 +413,6 @@ class Gate(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Gate).serve_forever()
 "#;
-        let child = Command::new("python3")
-            .args(["-c", server, &port.to_string(), path(log)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the gatekeeper did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Gatekeeper { child, port }
-    }
-}
-
-impl Drop for Gatekeeper {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Credentials go to the registry they are for, and only there: the
 /// docker configuration's (`$DOCKER_CONFIG/config.json`) by registry;
@@ -416,7 +421,7 @@ impl Drop for Gatekeeper {
 #[test]
 fn registry_credentials_go_only_where_they_belong() {
     let log = scratch("oci-gate").join("authorization.log");
-    let gate = Gatekeeper::start(&log);
+    let gate = Scripted::start(GATEKEEPER, &[path(&log)], "the gatekeeper");
     let registry = format!("localhost:{}", gate.port);
     let reference = format!("{registry}/tools/x:1");
     let docker = scratch("oci-docker-config");
@@ -459,7 +464,6 @@ fn registry_credentials_go_only_where_they_belong() {
 /// refused before anything is run or written.
 #[test]
 fn lying_registries_are_refused() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = r#"
 import hashlib, http.server, json, sys
 blob = b"\x7fELF" + b"\0" * 1000
@@ -493,18 +497,8 @@ class Liar(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Liar).serve_forever()
 "#;
-    let child = Command::new("python3")
-        .args(["-c", server, &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _liar = Gatekeeper { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the lying registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let liar = Scripted::start(server, &[], "the lying registry");
+    let port = liar.port;
     let out_dir = scratch("oci-liar");
     for (tag, expected) in [
         ("huge", "layer 0 is 314572800 bytes, more than the 256 MiB a program may have"),

@@ -110,7 +110,7 @@ enum Command {
             long = "allow-attach",
             value_name = "KIND[:PATTERN],...",
             value_delimiter = ',',
-            value_parser = attach_rule(),
+            value_parser = parsed(str::parse::<AttachRule>),
             help = attach_help()
         )]
         allow_attach: Option<Vec<AttachRule>>,
@@ -124,7 +124,7 @@ enum Command {
         /// map-ring counts (twice its size).
         #[arg(long = "max-memory", value_name = "SIZE", value_parser = bpflet_runtime::size::parse)]
         max_memory: Option<u64>,
-        #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = limit_setting(), help = limits_help())]
+        #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = parsed(Limit::parse_setting), help = limits_help())]
         limits: Vec<(Limit, u64)>,
         /// Stop the guest after DURATION (30s, 1.5m, 500ms, 2h; seconds
         /// without a unit), as SIGTERM would: a guest that handles stops
@@ -199,7 +199,7 @@ enum Command {
         /// Declare the attachments the program needs, as `run
         /// --allow-attach` takes them (comma-separated; repeatable). `bpflet
         /// run oci://` grants them only with --allow-declared.
-        #[arg(long = "declare-attach", value_name = "KIND[:PATTERN],...", value_delimiter = ',', value_parser = attach_rule())]
+        #[arg(long = "declare-attach", value_name = "KIND[:PATTERN],...", value_delimiter = ',', value_parser = parsed(str::parse::<AttachRule>))]
         declare_attach: Vec<AttachRule>,
         /// Declare the grants the program needs, as `run --allow` takes them
         /// (comma-separated; repeatable).
@@ -341,40 +341,38 @@ fn granted(
 /// `--allow-attach`'s help: every kind, with what it covers and what its
 /// pattern matches.
 fn attach_help() -> String {
-    let mut help = String::from(
+    listed::<AttachKind>(
         "Allow only these attachments (comma-separated; repeatable): a kind, or KIND:PATTERN for what it may \
          attach to (tracepoint:sched/*, xdp:lo, uprobe:/usr/bin/*, cgroup:/sys/fs/cgroup/app, \
          kprobe:do_sys_*; * is any run of characters, ? one). Any other attach fails with \
          permission-denied, naming the rule that would allow it. Without this option every attachment is \
          allowed. An `auto` attachment counts as the kind its section names (SEC(\"tp/...\") is a \
          tracepoint, its target the section's category/name). The kinds:",
-    );
-    for kind in AttachKind::ALL {
-        help.push_str(&format!("\n  {}: {}", kind.name(), kind.description()));
-    }
-    help
-}
-
-/// `--allow-attach`'s parser.
-fn attach_rule() -> impl TypedValueParser<Value = AttachRule> {
-    clap::builder::StringValueParser::new().try_map(|text| text.parse::<AttachRule>().map_err(|e| e.to_string()))
+    )
 }
 
 /// `--limit`'s help: every limit, with what it counts and its default.
 fn limits_help() -> String {
-    let mut help = String::from(
+    listed::<Limit>(
         "Change how much the guest may hold at once (NAME=VALUE; repeatable). A call that would hold more is \
          permission-denied and names the limit. The limits:",
-    );
-    for limit in Limit::ALL {
-        help.push_str(&format!("\n  {}: {}", limit.name(), limit.description()));
+    )
+}
+
+/// `intro`, then a line for each of `T`'s values: its name and help.
+fn listed<T: Named>(intro: &str) -> String {
+    let mut help = intro.to_string();
+    for value in T::ALL {
+        help.push_str(&format!("\n  {}: {}", value.name(), value.description()));
     }
     help
 }
 
-/// `--limit`'s parser.
-fn limit_setting() -> impl TypedValueParser<Value = (Limit, u64)> {
-    clap::builder::StringValueParser::new().try_map(|text| Limit::parse_setting(&text).map_err(|e| e.to_string()))
+/// A value parser over `parse`, its error as clap shows it.
+fn parsed<T: Send + Sync + Clone + 'static>(
+    parse: fn(&str) -> Result<T, bpflet_runtime::Error>,
+) -> impl TypedValueParser<Value = T> {
+    clap::builder::StringValueParser::new().try_map(move |text| parse(&text).map_err(|e| e.to_string()))
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {

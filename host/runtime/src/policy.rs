@@ -160,9 +160,16 @@ impl AttachKind {
             _ => AttachKind::Other,
         }
     }
-}
 
-impl AttachKind {
+    /// The binary a uprobe or usdt section names, as libbpf reads it: up
+    /// to the first colon (`uprobe//usr/bin/bash:readline`,
+    /// `usdt/PATH:PROVIDER:NAME`); None when the section names none.
+    pub fn section_binary(section: &str) -> Option<&str> {
+        let rest = section.split_once('/')?.1;
+        let binary = rest.split_once(':').map_or(rest, |(path, _)| path);
+        (!binary.is_empty()).then_some(binary)
+    }
+
     /// What an attachment to `target` of a program in `section` attaches
     /// to, as `--allow-attach KIND:PATTERN` matches it: a tracepoint's
     /// `category/name`, a raw or BTF tracepoint's name, a kernel
@@ -198,9 +205,7 @@ impl AttachKind {
                 // What the section names, read as libbpf reads it.
                 let rest = section.split_once('/').map_or("", |(_, rest)| rest);
                 match AttachKind::of_section(section) {
-                    // uprobe/PATH:FUNCTION, usdt/PATH:PROVIDER:NAME: the
-                    // binary, up to the first colon.
-                    AttachKind::Uprobe => resolved(rest.split_once(':').map_or(rest, |(path, _)| path)),
+                    AttachKind::Uprobe => Self::section_binary(section).and_then(resolved),
                     // kprobe/FUNCTION+OFFSET: the function, as far as
                     // libbpf reads it; kprobe.multi/PATTERN: a pattern of
                     // functions, which only a kind-wide rule allows.

@@ -87,9 +87,7 @@ fn auto(prog: &ProgramMut<'_>, section: &str, context: &str) -> Result<Attachmen
     // A uprobe or usdt section names a binary (up to the first colon),
     // which libbpf opens: looked at first, as an explicit target is.
     if AttachKind::of_section(section) == AttachKind::Uprobe {
-        let rest = section.split_once('/').map_or("", |(_, rest)| rest);
-        let binary = rest.split_once(':').map_or(rest, |(path, _)| path);
-        if binary.starts_with('/') {
+        if let Some(binary) = AttachKind::section_binary(section).filter(|b| b.starts_with('/')) {
             super::host_path(binary, false, "uprobe binary")?;
         }
     }
